@@ -1,0 +1,122 @@
+#!/usr/bin/env bash
+# Install what the test suite needs and run it: scripts/test.sh [pytest args...]
+#
+# Works on a fresh Debian machine, as root or as a normal user:
+#   * installs PostgreSQL (and python3-venv if needed) with apt-get when missing and we are root or have
+#     passwordless sudo -- the Debian cluster is not started; the tests start their own servers;
+#   * creates/reuses a virtualenv at ${FLOE_VENV:-.venv} and installs the package with its test extras;
+#   * runs `python -m pytest "$@"` and exits with pytest's status.
+# Environment: FLOE_VENV (virtualenv path), PYTHON (interpreter used to create it),
+#              FLOE_REQUIRE_POSTGRES (default 1 when PostgreSQL is usable: its tests must not skip).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+log() { printf '==> %s\n' "$*"; }
+warn() { printf '==> WARNING: %s\n' "$*" >&2; }
+
+# True if the given directory holds the PostgreSQL server binaries.
+is_pg_bindir() { [[ -x "$1/initdb" && -x "$1/postgres" && -x "$1/pg_ctl" ]]; }
+
+# Print the PostgreSQL server bin directory (same search as tests/services.py), or fail.
+find_pg_bindir() {
+    local dir
+    if command -v pg_config >/dev/null 2>&1; then
+        dir="$(pg_config --bindir 2>/dev/null || true)"
+        if [[ -n "$dir" ]] && is_pg_bindir "$dir"; then
+            echo "$dir"
+            return 0
+        fi
+    fi
+    for dir in $(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V -r); do
+        if is_pg_bindir "$dir"; then
+            echo "$dir"
+            return 0
+        fi
+    done
+    return 1
+}
+
+# True if "$1" is Python >= 3.11 with a working venv module (ensurepip included).
+python_ok() {
+    command -v "$1" >/dev/null 2>&1 &&
+        "$1" -c 'import sys, venv, ensurepip; sys.exit(sys.version_info < (3, 11))' >/dev/null 2>&1
+}
+
+find_python() {
+    local py
+    for py in ${PYTHON:-} python3 python3.13 python3.12 python3.11; do
+        if python_ok "$py"; then
+            echo "$py"
+            return 0
+        fi
+    done
+    return 1
+}
+
+# How to run apt-get with privileges ("" as root, "sudo -n" with passwordless sudo), or fail.
+SUDO=()
+can_apt() {
+    command -v apt-get >/dev/null 2>&1 || return 1
+    if [[ "$(id -u)" -eq 0 ]]; then
+        SUDO=()
+    elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
+        SUDO=(sudo -n)
+    else
+        return 1
+    fi
+}
+
+# ---------------------------------------------------------------------------------------- system packages
+packages=()
+if ! find_pg_bindir >/dev/null; then
+    packages+=(postgresql)
+fi
+venv_python="${FLOE_VENV:-.venv}/bin/python"
+if [[ ! -x "$venv_python" ]] && ! find_python >/dev/null; then
+    packages+=(python3 python3-venv)
+fi
+if ((${#packages[@]})); then
+    if can_apt; then
+        log "installing system packages: ${packages[*]}"
+        "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -q
+        "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${packages[@]}"
+    else
+        warn "missing ${packages[*]} and cannot install them (need root or passwordless sudo, and apt-get)"
+    fi
+fi
+
+if pg_bindir="$(find_pg_bindir)"; then
+    if [[ "$(id -u)" -ne 0 ]] || id postgres >/dev/null 2>&1; then
+        log "PostgreSQL server binaries: $pg_bindir (PostgreSQL tests are required to run)"
+        export FLOE_REQUIRE_POSTGRES="${FLOE_REQUIRE_POSTGRES:-1}"
+    else
+        warn "running as root without a 'postgres' system user: PostgreSQL tests will be skipped"
+    fi
+else
+    warn "PostgreSQL not found: PostgreSQL tests will be skipped"
+fi
+
+# ---------------------------------------------------------------------------------------- virtualenv
+venv="${FLOE_VENV:-.venv}"
+if [[ -x "$venv/bin/python" ]]; then
+    log "reusing virtualenv $venv"
+else
+    if ! python="$(find_python)"; then
+        echo "error: need Python >= 3.11 with the venv module (set PYTHON=/path/to/python3)" >&2
+        exit 1
+    fi
+    log "creating virtualenv $venv with $python ($("$python" --version 2>&1))"
+    "$python" -m venv "$venv"
+fi
+py="$venv/bin/python"
+
+log "installing icefloe[test] into $venv"
+"$py" -m pip install -q --disable-pip-version-check --upgrade pip
+"$py" -m pip install -q --disable-pip-version-check -e ".[test]"
+
+# ---------------------------------------------------------------------------------------- tests
+log "running: python -m pytest $*"
+status=0
+"$py" -m pytest "$@" || status=$?
+log "pytest exited with status $status"
+exit "$status"

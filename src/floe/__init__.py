@@ -1,0 +1,39 @@
+"""Floe: a catalog for versioned, cloud-native scientific array data on Icechunk.
+
+>>> import floe
+>>> client = floe.Client()            # FLOE_SERVICE_URI / FLOE_TOKEN, or the config `floe serve` wrote
+>>> repo = client.create_repo("default/era5")
+"""
+
+__version__ = "0.1.0"
+
+from floe.client import AsyncClient, Client, FloeRepository
+from floe.errors import (
+    AuthenticationError,
+    BadRequestError,
+    ConflictError,
+    FloeError,
+    NotFoundError,
+    PermissionDeniedError,
+    RepoUnavailableError,
+    ServiceUnreachableError,
+    StorageError,
+    ValidationError,
+)
+
+__all__ = [
+    "AsyncClient",
+    "AuthenticationError",
+    "BadRequestError",
+    "Client",
+    "ConflictError",
+    "FloeError",
+    "FloeRepository",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "RepoUnavailableError",
+    "ServiceUnreachableError",
+    "StorageError",
+    "ValidationError",
+    "__version__",
+]

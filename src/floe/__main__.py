@@ -1,0 +1,3 @@
+from floe.cli.main import main
+
+main()

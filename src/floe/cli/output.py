@@ -1,0 +1,71 @@
+"""How the CLI speaks: rich tables for people, JSON for scripts, one-line errors, exit codes 0/1/2."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from typing import Any, NoReturn
+
+import typer
+from pydantic import BaseModel
+from rich.console import Console
+from rich.table import Table
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+def fail(message: str, *, code: int = 1) -> NoReturn:
+    """Print ``error: message`` on stderr (one line) and exit with ``code``."""
+    err_console.print(f"[red]error:[/] {message}", highlight=False, soft_wrap=True)
+    raise typer.Exit(code)
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json", by_alias=True)
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
+
+
+def emit_json(value: Any) -> None:
+    typer.echo(json.dumps(_plain(value), indent=2, default=str))
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else ""
+    if isinstance(value, dict):
+        return ", ".join(f"{k}={v}" for k, v in value.items())
+    if hasattr(value, "isoformat"):
+        return value.isoformat(timespec="seconds")
+    return str(value)
+
+
+def emit_table(rows: Iterable[Any], columns: Sequence[tuple[str, str]], *, title: str | None = None) -> None:
+    """A table of ``rows`` (models or dicts) with ``columns`` as (attribute, heading) pairs."""
+    table = Table(title=title, show_lines=False, header_style="bold")
+    for _, heading in columns:
+        table.add_column(heading, overflow="fold")
+    count = 0
+    for row in rows:
+        get = row.get if isinstance(row, dict) else lambda k, r=row: getattr(r, k, None)
+        table.add_row(*(_cell(get(attr)) for attr, _ in columns))
+        count += 1
+    if count == 0:
+        console.print(f"(no {title.lower() if title else 'rows'})")
+    else:
+        console.print(table)
+
+
+def emit_record(
+    value: BaseModel | dict[str, Any], *, fields: Sequence[tuple[str, str]] | None = None
+) -> None:
+    """One object as ``heading: value`` lines."""
+    data = value if isinstance(value, dict) else value.model_dump(mode="python")
+    for key, heading in fields or [(k, k) for k in data]:
+        val = data.get(key) if isinstance(data, dict) else None
+        console.print(f"[bold]{heading}:[/] {_cell(val)}", highlight=False)

@@ -1,0 +1,149 @@
+"""``floe.Client`` and ``floe.AsyncClient``: thin twins that drive the shared operations."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+
+from floe.client import _operations as ops
+from floe.client._transport import (
+    Call,
+    Flow,
+    build_request,
+    check_response,
+    default_headers,
+    drive,
+    drive_async,
+    unreachable,
+)
+from floe.client.config import resolve
+from floe.client.repository import FloeRepository
+
+__all__ = ["AsyncClient", "Client", "FloeRepository"]
+
+_TIMEOUT = httpx.Timeout(60.0, connect=10.0)
+_OPERATIONS = (
+    "whoami",
+    "list_repos",
+    "get_repo_object",
+    "get_repo",
+    "get_or_create_repo",
+    "create_repo",
+    "import_repo",
+    "modify_repo",
+    "set_repo_status",
+    "delete_repo",
+    "get_icechunk_storage",
+    "create_bucket_config",
+    "modify_bucket_config",
+    "set_default_bucket_config",
+    "get_bucket_config",
+    "list_bucket_configs",
+    "list_repos_for_bucket_config",
+    "delete_bucket_config",
+    "list_orgs",
+    "create_org",
+    "get_org",
+    "delete_org",
+    "create_api_client",
+    "list_api_clients",
+    "revoke_api_client",
+    "get_api_client_id_from_token",
+    "get_permission_check",
+)
+
+
+class _ClientBase:
+    def __init__(self, service_uri: str | None = None, token: str | None = None) -> None:
+        try:
+            conn = resolve(service_uri, token)
+        except ValueError as exc:
+            raise ops.ValidationError(str(exc)) from None
+        self.service_uri = conn.service_uri
+        self.token = conn.token
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(service_uri={self.service_uri!r})"
+
+    def _http_options(self) -> dict[str, Any]:
+        return {"base_url": self.service_uri, "headers": default_headers(self.token), "timeout": _TIMEOUT}
+
+
+def _sync_method(op: Callable[..., Flow[Any]]) -> Callable[..., Any]:
+    @functools.wraps(op)
+    def method(self: Client, *args: Any, **kwargs: Any) -> Any:
+        return drive(op(*args, **kwargs), self._send)
+
+    return method
+
+
+def _async_method(op: Callable[..., Flow[Any]]) -> Callable[..., Any]:
+    @functools.wraps(op)
+    async def method(self: AsyncClient, *args: Any, **kwargs: Any) -> Any:
+        return await drive_async(op(*args, **kwargs), self._send)
+
+    return method
+
+
+class Client(_ClientBase):
+    """Client for a Floe server.
+
+    Args:
+        service_uri: the server, e.g. ``http://127.0.0.1:7800``; else ``FLOE_SERVICE_URI``, else the
+            user config file that ``floe serve`` writes.
+        token: an API token (``ema_...``); else ``FLOE_TOKEN``, else the user config file.
+    """
+
+    def __init__(self, service_uri: str | None = None, token: str | None = None) -> None:
+        super().__init__(service_uri, token)
+        self._http = httpx.Client(transport=httpx.HTTPTransport(retries=2), **self._http_options())
+
+    def _send(self, call: Call[Any]) -> Any:
+        try:
+            response = self._http.send(build_request(self._http, call))
+        except httpx.TransportError as exc:
+            raise unreachable(self.service_uri, exc) from None
+        check_response(response)
+        return call.parse(response)
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class AsyncClient(_ClientBase):
+    """Asyncio client for a Floe server; the same methods as :class:`Client`, awaitable."""
+
+    def __init__(self, service_uri: str | None = None, token: str | None = None) -> None:
+        super().__init__(service_uri, token)
+        self._http = httpx.AsyncClient(transport=httpx.AsyncHTTPTransport(retries=2), **self._http_options())
+
+    async def _send(self, call: Call[Any]) -> Any:
+        try:
+            response = await self._http.send(build_request(self._http, call))
+        except httpx.TransportError as exc:
+            raise unreachable(self.service_uri, exc) from None
+        check_response(response)
+        return call.parse(response)
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def __aenter__(self) -> AsyncClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+
+for _name in _OPERATIONS:
+    setattr(Client, _name, _sync_method(getattr(ops, _name)))
+    setattr(AsyncClient, _name, _async_method(getattr(ops, _name)))

@@ -1,0 +1,473 @@
+"""Every client operation, written once as a flow (see ``_transport``) for both clients."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+from uuid import UUID
+
+import icechunk
+
+from floe.client._transport import Call, Flow, Run
+from floe.client.repository import FloeRepository
+from floe.errors import BadRequestError, NotFoundError, StorageError, ValidationError
+from floe.models import (
+    ApiClient,
+    ApiClientAuthenticated,
+    ApiClientWithToken,
+    BucketResponse,
+    OpenRepoResponse,
+    Org,
+    Paginated,
+    PermissionCheck,
+    Principal,
+    Repo,
+    RepoMode,
+    RepoStatus,
+    S3Credentials,
+    check_name,
+)
+from floe.storage import BucketSpec, icechunk_storage, parse_uri
+
+PAGE_SIZE = 100
+
+
+def _model(cls: Any) -> Any:
+    """A response parser that validates the body as ``cls``."""
+    return lambda response: cls.model_validate_json(response.content)
+
+
+def _models(cls: Any) -> Any:
+    return lambda response: [cls.model_validate(item) for item in response.json()]
+
+
+def split_name(name: str) -> tuple[str, str]:
+    """``"org/repo"`` -> ``("org", "repo")``, or a ValidationError that says the expected form."""
+    parts = name.split("/") if isinstance(name, str) else []
+    if len(parts) != 2:
+        raise ValidationError(f"invalid repo name {name!r}: expected the form ORG/REPO, e.g. default/era5")
+    try:
+        check_name(parts[0], entity="org", max_length=64)
+        check_name(parts[1], entity="repo")
+    except ValueError as exc:
+        raise ValidationError(str(exc)) from None
+    return parts[0], parts[1]
+
+
+def _confirm(what: str, imsure: bool, imreallysure: bool) -> None:
+    if not (imsure and imreallysure):
+        raise BadRequestError(f"deleting {what} cannot be undone: pass imsure=True and imreallysure=True")
+
+
+def _storage_failure(doing: str, exc: Exception) -> StorageError:
+    first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return StorageError(f"{doing} failed: {first_line[:400]}")
+
+
+# --- who am I ----------------------------------------------------------------------------
+
+
+def whoami() -> Flow[Principal]:
+    """The principal the token stands for."""
+    return (yield Call("GET", "/user", parse=_model(Principal)))
+
+
+# --- repos -------------------------------------------------------------------------------
+
+
+def list_repos(org: str, *, filter_metadata: dict[str, Any] | None = None) -> Flow[Sequence[Repo]]:
+    """List all repos of an org (every page), optionally only those whose metadata matches."""
+    items: list[Repo] = []
+    page = 1
+    while True:
+        result: Paginated[Repo] = yield Call(
+            "GET",
+            f"/orgs/{org}/repos/paginated",
+            params={
+                "page": page,
+                "size": PAGE_SIZE,
+                "filter_metadata": json.dumps(filter_metadata) if filter_metadata else None,
+            },
+            parse=_model(Paginated[Repo]),
+        )
+        items.extend(result.items)
+        if result.page >= result.pages:
+            return items
+        page += 1
+
+
+def get_repo_object(name: str) -> Flow[Repo]:
+    """The repo's catalog entry (see ``get_repo`` for an opened repository)."""
+    org, repo = split_name(name)
+    return (yield Call("GET", f"/repos/{org}/{repo}", parse=_model(Repo)))
+
+
+def _spec(bucket: BucketResponse) -> BucketSpec:
+    return BucketSpec(
+        platform=bucket.platform, name=bucket.name, prefix=bucket.prefix, extra_config=bucket.extra_config
+    )
+
+
+def _storage_from_open(
+    opened: OpenRepoResponse, credentials: S3Credentials | None = None
+) -> icechunk.Storage:
+    creds = credentials if credentials is not None else opened.repo_credentials
+    return icechunk_storage(_spec(opened.repo_bucket), opened.repo_prefix, creds)
+
+
+def _write_block(name: str, opened: OpenRepoResponse, read_only: bool | None) -> str | None:
+    if read_only:
+        return f"{name} was opened with read_only=True"
+    if opened.status.mode != RepoMode.online:
+        reason = f": {opened.status.message}" if opened.status.message else ""
+        return f"{name} is in {opened.status.mode.value} mode{reason}; writes resume when it is online"
+    return None
+
+
+def _open_repository(
+    name: str, opened: OpenRepoResponse, config: icechunk.RepositoryConfig | None, read_only: bool | None
+) -> FloeRepository:
+    try:
+        repo = FloeRepository.open(_storage_from_open(opened), config=config)
+    except icechunk.IcechunkError as exc:
+        raise _storage_failure(f"opening {name}", exc) from None
+    repo.set_default_commit_metadata({"author_name": opened.author.name, "author_email": opened.author.email})
+    return repo._floe_init(full_name=name, write_block=_write_block(name, opened, read_only))
+
+
+def get_repo(
+    name: str,
+    *,
+    checkout: bool | None = None,
+    read_only: bool | None = None,
+    config: icechunk.RepositoryConfig | None = None,
+    virtual_container_nicknames: dict[str, str] | None = None,
+) -> Flow[FloeRepository]:
+    """Open a repo by name with one request to the catalog.
+
+    Args:
+        name: ``ORG/REPO``.
+        checkout: accepted for compatibility; Icechunk repos are not checked out.
+        read_only: refuse writes through the returned repository.
+        config: an ``icechunk.RepositoryConfig`` whose settings take precedence over the stored ones.
+        virtual_container_nicknames: not available in this Floe version (virtual chunk containers).
+    """
+    if virtual_container_nicknames:
+        raise BadRequestError("virtual_container_nicknames is not supported by this Floe version yet")
+    org, repo = split_name(name)
+    opened: OpenRepoResponse = yield Call("GET", f"/repos/{org}/{repo}/open", parse=_model(OpenRepoResponse))
+    return (yield Run(_open_repository, (f"{org}/{repo}", opened, config, read_only)))
+
+
+def create_repo(
+    name: str,
+    *,
+    bucket_config_nickname: str | None = None,
+    kind: str | None = None,
+    prefix: str | None = None,
+    config: icechunk.RepositoryConfig | None = None,
+    virtual_container_nicknames: dict[str, str] | None = None,
+    description: str | None = None,
+    metadata: dict[str, Any] | None = None,
+) -> Flow[FloeRepository]:
+    """Create a repo: register it in the catalog, then create the Icechunk repo in its storage.
+
+    ``config`` (an ``icechunk.RepositoryConfig``) is saved with the repo and used whenever it
+    is opened. If the Icechunk repo cannot be written, the catalog entry is removed again.
+    """
+    if kind not in (None, "icechunk"):
+        raise ValidationError(
+            f"kind {kind!r} is not supported: Floe repos are Icechunk repos (kind='icechunk')"
+        )
+    if virtual_container_nicknames:
+        raise BadRequestError("virtual_container_nicknames is not supported by this Floe version yet")
+    if config is not None and not isinstance(config, icechunk.RepositoryConfig):
+        raise ValidationError("config must be an icechunk.RepositoryConfig")
+    org, repo = split_name(name)
+    body = {
+        "name": repo,
+        "bucket_nickname": bucket_config_nickname,
+        "prefix": prefix,
+        "description": description,
+        "metadata": metadata,
+        "create_mode": "register",
+    }
+    yield Call("POST", f"/orgs/{org}/repos", json=body, parse=_model(Repo))
+    try:
+        opened: OpenRepoResponse = yield Call(
+            "GET", f"/repos/{org}/{repo}/open", parse=_model(OpenRepoResponse)
+        )
+        return (yield Run(_create_repository, (f"{org}/{repo}", opened, config)))
+    except BaseException:
+        # Nothing half-created: the prefix was empty when registered, so clearing it is safe.
+        yield Call("DELETE", f"/orgs/{org}/{repo}")
+        raise
+
+
+def _create_repository(
+    name: str, opened: OpenRepoResponse, config: icechunk.RepositoryConfig | None
+) -> FloeRepository:
+    try:
+        repo = FloeRepository.create(_storage_from_open(opened), config=config)
+    except icechunk.IcechunkError as exc:
+        raise _storage_failure(f"creating the Icechunk repo for {name}", exc) from None
+    repo.set_default_commit_metadata({"author_name": opened.author.name, "author_email": opened.author.email})
+    return repo._floe_init(full_name=name, write_block=None)
+
+
+def get_or_create_repo(
+    name: str,
+    *,
+    checkout: bool | None = None,
+    bucket_config_nickname: str | None = None,
+    kind: str | None = None,
+    prefix: str | None = None,
+    config: icechunk.RepositoryConfig | None = None,
+    virtual_container_nicknames: dict[str, str] | None = None,
+) -> Flow[FloeRepository]:
+    """Open the repo if it exists, else create it (``bucket_config_nickname`` and ``prefix`` apply then)."""
+    try:
+        return (yield from get_repo(name, checkout=checkout, config=config))
+    except NotFoundError:
+        pass
+    return (
+        yield from create_repo(
+            name,
+            bucket_config_nickname=bucket_config_nickname,
+            kind=kind,
+            prefix=prefix,
+            config=config,
+            virtual_container_nicknames=virtual_container_nicknames,
+        )
+    )
+
+
+def import_repo(
+    name: str, *, bucket_config_nickname: str | None = None, prefix: str, description: str | None = None
+) -> Flow[Repo]:
+    """Register an Icechunk repo that already exists at ``prefix`` of a bucket config."""
+    org, repo = split_name(name)
+    body = {
+        "name": repo,
+        "bucket_nickname": bucket_config_nickname,
+        "prefix": prefix,
+        "description": description,
+    }
+    return (yield Call("POST", f"/orgs/{org}/repos/import", json=body, parse=_model(Repo)))
+
+
+def modify_repo(
+    name: str,
+    *,
+    description: str | None = None,
+    add_metadata: dict[str, Any] | None = None,
+    update_metadata: dict[str, Any] | None = None,
+    remove_metadata: list[str] | None = None,
+) -> Flow[Repo]:
+    """Change a repo's description or metadata."""
+    org, repo = split_name(name)
+    body = {
+        "description": description,
+        "add_metadata": add_metadata,
+        "update_metadata": update_metadata,
+        "remove_metadata": remove_metadata,
+    }
+    return (yield Call("PATCH", f"/orgs/{org}/{repo}", json=body, parse=_model(Repo)))
+
+
+def set_repo_status(name: str, *, mode: str, message: str | None = None) -> Flow[RepoStatus]:
+    """Set a repo ``online``, in ``maintenance`` (read-only) or ``offline``."""
+    org, repo = split_name(name)
+    try:
+        RepoMode(mode)
+    except ValueError:
+        raise ValidationError(f"invalid mode {mode!r}: use online, maintenance or offline") from None
+    body = {"mode": mode, "message": message}
+    return (yield Call("PUT", f"/orgs/{org}/{repo}/status", json=body, parse=_model(RepoStatus)))
+
+
+def delete_repo(
+    name: str, *, imsure: bool = False, imreallysure: bool = False, keep_data: bool = False
+) -> Flow[None]:
+    """Delete a repo: its catalog entry and its objects (``keep_data=True`` keeps the objects)."""
+    org, repo = split_name(name)
+    _confirm(f"repo {name}", imsure, imreallysure)
+    yield Call("DELETE", f"/orgs/{org}/{repo}", params={"keep_data": "true" if keep_data else None})
+
+
+def get_icechunk_storage(
+    name: str, *, credentials_override: S3Credentials | None = None
+) -> Flow[icechunk.Storage]:
+    """The ``icechunk.Storage`` of a repo, with credentials vended by the catalog (or the override)."""
+    org, repo = split_name(name)
+    opened: OpenRepoResponse = yield Call("GET", f"/repos/{org}/{repo}/open", parse=_model(OpenRepoResponse))
+    return _storage_from_open(opened, credentials_override)
+
+
+# --- bucket configs ----------------------------------------------------------------------
+
+
+def _bucket_body(
+    nickname: str,
+    uri: str,
+    extra_config: dict[str, Any] | None,
+    auth_config: dict[str, Any] | None,
+    platform: str | None,
+) -> dict[str, Any]:
+    extra = dict(extra_config or {})
+    try:
+        parsed_platform, bucket, prefix = parse_uri(uri, endpoint_url=extra.get("endpoint_url"))
+    except ValueError as exc:
+        raise ValidationError(str(exc)) from None
+    chosen = platform or parsed_platform
+    if auth_config is None:
+        auth_config = {"method": "none"} if chosen in ("file", "memory") else {"method": "anonymous"}
+    if "method" not in auth_config:
+        raise ValidationError(
+            'auth_config needs a "method": anonymous or hmac (with access_key_id and secret_access_key)'
+        )
+    return {
+        "nickname": nickname,
+        "platform": chosen,
+        "name": bucket,
+        "prefix": prefix,
+        "extra_config": extra,
+        "auth_config": auth_config,
+    }
+
+
+def create_bucket_config(
+    *,
+    org: str,
+    nickname: str,
+    uri: str,
+    extra_config: dict[str, Any] | None = None,
+    auth_config: dict[str, Any] | None = None,
+    platform: str | None = None,
+) -> Flow[BucketResponse]:
+    """Register storage under a nickname. ``uri`` is ``platform://bucket[/prefix]``.
+
+    ``s3://`` with ``extra_config["endpoint_url"]`` means an S3-compatible store; pass
+    ``platform="minio"`` to say so explicitly. ``auth_config`` defaults to anonymous.
+    """
+    body = _bucket_body(nickname, uri, extra_config, auth_config, platform)
+    return (yield Call("POST", f"/orgs/{org}/buckets", json=body, parse=_model(BucketResponse)))
+
+
+def modify_bucket_config(
+    *,
+    org: str,
+    nickname: str,
+    new_nickname: str | None = None,
+    extra_config: dict[str, Any] | None = None,
+    auth_config: dict[str, Any] | None = None,
+    prefix: str | None = None,
+) -> Flow[BucketResponse]:
+    """Change a bucket config (its location only while no repo uses it)."""
+    body = {
+        k: v
+        for k, v in {
+            "nickname": new_nickname,
+            "extra_config": extra_config,
+            "auth_config": auth_config,
+            "prefix": prefix,
+        }.items()
+        if v is not None
+    }
+    return (yield Call("PATCH", f"/orgs/{org}/buckets/{nickname}", json=body, parse=_model(BucketResponse)))
+
+
+def set_default_bucket_config(*, org: str, nickname: str) -> Flow[None]:
+    """Make a bucket config the org's default for new repos."""
+    yield Call("POST", f"/orgs/{org}/buckets/{nickname}/default")
+
+
+def get_bucket_config(*, org: str, nickname: str) -> Flow[BucketResponse]:
+    """One bucket config, secrets redacted."""
+    return (yield Call("GET", f"/orgs/{org}/buckets/{nickname}", parse=_model(BucketResponse)))
+
+
+def list_bucket_configs(org: str) -> Flow[list[BucketResponse]]:
+    """All bucket configs of an org, secrets redacted."""
+    return (yield Call("GET", f"/orgs/{org}/buckets", parse=_models(BucketResponse)))
+
+
+def list_repos_for_bucket_config(*, org: str, nickname: str) -> Flow[list[Repo]]:
+    """The repos that use a bucket config."""
+    return (yield Call("GET", f"/orgs/{org}/buckets/{nickname}/repos", parse=_models(Repo)))
+
+
+def delete_bucket_config(
+    *, org: str, nickname: str, imsure: bool = False, imreallysure: bool = False
+) -> Flow[None]:
+    """Delete a bucket config (never the bucket itself); refused while repos use it."""
+    _confirm(f"bucket config {nickname}", imsure, imreallysure)
+    yield Call("DELETE", f"/orgs/{org}/buckets/{nickname}")
+
+
+# --- orgs, tokens, permissions -----------------------------------------------------------
+
+
+def list_orgs() -> Flow[list[Org]]:
+    """The orgs this token may see."""
+    return (yield Call("GET", "/orgs", parse=_models(Org)))
+
+
+def create_org(name: str, *, description: str | None = None) -> Flow[Org]:
+    """Create an org (site admins only)."""
+    return (yield Call("POST", "/orgs", json={"name": name, "description": description}, parse=_model(Org)))
+
+
+def get_org(name: str) -> Flow[Org]:
+    return (yield Call("GET", f"/orgs/{name}", parse=_model(Org)))
+
+
+def delete_org(name: str, *, imsure: bool = False, imreallysure: bool = False) -> Flow[None]:
+    """Delete an org with its bucket configs and tokens; refused while it has repos."""
+    _confirm(f"org {name}", imsure, imreallysure)
+    yield Call("DELETE", f"/orgs/{name}")
+
+
+def create_api_client(
+    org: str,
+    *,
+    name: str,
+    role: str = "member",
+    email: str | None = None,
+    expires_in_days: float | None = None,
+) -> Flow[ApiClientWithToken]:
+    """Create an API client (service account); the token is in the result, shown once."""
+    body = {"name": name, "role": role, "email": email, "expires_in_days": expires_in_days}
+    return (yield Call("POST", f"/orgs/{org}/api-clients", json=body, parse=_model(ApiClientWithToken)))
+
+
+def list_api_clients(org: str, *, include_revoked: bool = False) -> Flow[list[ApiClient]]:
+    params = {"include_revoked": "true" if include_revoked else None}
+    return (yield Call("GET", f"/orgs/{org}/api-clients", params=params, parse=_models(ApiClient)))
+
+
+def revoke_api_client(org: str, client: str) -> Flow[ApiClient]:
+    """Revoke an API client's token, by id or name."""
+    return (yield Call("DELETE", f"/orgs/{org}/api-clients/{client}", parse=_model(ApiClient)))
+
+
+def get_api_client_id_from_token(org: str, token: str) -> Flow[str]:
+    """The id of the API client a token belongs to."""
+    found: ApiClientAuthenticated = yield Call(
+        "GET",
+        f"/orgs/{org}/api-clients/authenticate",
+        params={"token": token},
+        parse=_model(ApiClientAuthenticated),
+    )
+    return str(found.id)
+
+
+def get_permission_check(org: str, principal_id: str | UUID, resource: str, action: Any) -> Flow[bool]:
+    """Whether a principal may perform ``action`` (e.g. ``"CAN_WRITE"``) on ``resource`` (org, ORG/REPO or repo id)."""
+    action_name = getattr(action, "value", action)
+    params = {"principal_id": str(principal_id), "resource": resource, "action": str(action_name)}
+    found: PermissionCheck = yield Call(
+        "GET", f"/orgs/{org}/permissions/check", params=params, parse=_model(PermissionCheck)
+    )
+    return found.has_permission

@@ -1,0 +1,119 @@
+"""Request building and error mapping shared by ``Client`` and ``AsyncClient``.
+
+Operations are written once, as generators that yield the steps they need — an HTTP
+:class:`Call`, or a blocking :class:`Run` (an Icechunk operation) — and receive each step's
+result. :func:`drive` runs such a flow with blocking I/O, :func:`drive_async` with asyncio
+(blocking steps in a worker thread). Neither client holds any logic of its own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Generator
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+
+import httpx
+
+from floe import __version__
+from floe.errors import FloeError, ServiceUnreachableError, error_for
+
+T = TypeVar("T")
+
+
+@dataclass
+class Call(Generic[T]):
+    """One HTTP request to the catalog and how to read its answer."""
+
+    method: str
+    path: str
+    params: dict[str, Any] | None = None
+    json: Any = None
+    parse: Callable[[httpx.Response], T] = field(default=lambda r: None)  # type: ignore[assignment]
+
+
+@dataclass
+class Run(Generic[T]):
+    """A blocking step (Icechunk I/O): run directly by ``Client``, in a thread by ``AsyncClient``."""
+
+    fn: Callable[..., T]
+    args: tuple[Any, ...] = ()
+    kwargs: dict[str, Any] = field(default_factory=dict)
+
+
+Step = Call[Any] | Run[Any]
+Flow = Generator[Step, Any, T]
+
+
+def default_headers(token: str | None) -> dict[str, str]:
+    headers = {
+        "accept": "application/json",
+        "client-name": "floe-python-client",
+        "client-version": __version__,
+        "user-agent": f"floe/{__version__}",
+    }
+    if token:
+        headers["authorization"] = f"Bearer {token}"
+    return headers
+
+
+def build_request(client: httpx.Client | httpx.AsyncClient, call: Call[Any]) -> httpx.Request:
+    params = {k: v for k, v in (call.params or {}).items() if v is not None}
+    return client.build_request(call.method, call.path, params=params, json=call.json)
+
+
+def check_response(response: httpx.Response) -> None:
+    """Raise the :class:`FloeError` a non-2xx response stands for, with the server's message."""
+    if response.is_success:
+        return
+    code = None
+    try:
+        body = response.json()
+        detail = body.get("detail") if isinstance(body, dict) else body
+        code = body.get("error") if isinstance(body, dict) else None
+    except ValueError:
+        detail = response.text.strip() or response.reason_phrase
+    if isinstance(detail, list):
+        detail = "; ".join(str(d.get("msg", d)) if isinstance(d, dict) else str(d) for d in detail)
+    raise error_for(response.status_code, str(detail), code)
+
+
+def unreachable(base_url: str, exc: Exception) -> FloeError:
+    return ServiceUnreachableError(
+        f"cannot reach the Floe server at {base_url} ({type(exc).__name__}); is `floe serve` running, "
+        "and is FLOE_SERVICE_URI right?"
+    )
+
+
+def drive(flow: Flow[T], send: Callable[[Call[Any]], Any]) -> T:
+    """Run a flow with blocking I/O."""
+    value: Any = None
+    error: BaseException | None = None
+    while True:
+        try:
+            step = flow.throw(error) if error is not None else flow.send(value)
+        except StopIteration as stop:
+            return stop.value
+        try:
+            value, error = (step.fn(*step.args, **step.kwargs) if isinstance(step, Run) else send(step)), None
+        except Exception as exc:
+            value, error = None, exc
+
+
+async def drive_async(flow: Flow[T], send: Callable[[Call[Any]], Any]) -> T:
+    """Run a flow with asyncio; blocking steps go to a worker thread."""
+    value: Any = None
+    error: BaseException | None = None
+    while True:
+        try:
+            step = flow.throw(error) if error is not None else flow.send(value)
+        except StopIteration as stop:
+            return stop.value
+        try:
+            if isinstance(step, Run):
+                value = await asyncio.to_thread(step.fn, *step.args, **step.kwargs)
+            else:
+                value = await send(step)
+            error = None
+        except Exception as exc:
+            value, error = None, exc

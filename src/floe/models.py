@@ -1,0 +1,395 @@
+"""Pydantic models of the wire format, shared by the server and the client.
+
+The shapes follow the Arraylake service API that the public ``arraylake`` client (0.33)
+calls, so that client can talk to a Floe server; Floe's own additions are extra fields
+(which that client ignores) and routes of its own.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Annotated, Any, Generic, Literal, TypeAlias, TypeVar
+from uuid import UUID
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_serializer
+
+NAME_PATTERN = r"[A-Za-z0-9_][A-Za-z0-9_.\-]+"
+_NAME_RE = re.compile(NAME_PATTERN)
+MAX_REPO_NAME_LENGTH = 128
+MAX_NICKNAME_LENGTH = 64
+MAX_PREFIX_LENGTH = 256
+REDACTED = "********"
+
+
+def check_name(value: str, *, entity: str, max_length: int = MAX_REPO_NAME_LENGTH) -> str:
+    """Validate an org, repo, bucket-nickname or API-client name; raise ValueError naming the fix."""
+    if not isinstance(value, str) or not _NAME_RE.fullmatch(value):
+        raise ValueError(
+            f"invalid {entity} name {value!r}: use at least 2 characters, letters, digits, '_', '.' or '-', "
+            "starting with a letter, digit or '_'"
+        )
+    if len(value) > max_length:
+        raise ValueError(f"invalid {entity} name: at most {max_length} characters, got {len(value)}")
+    return value
+
+
+def _org_name(v: str) -> str:
+    return check_name(v, entity="org", max_length=MAX_NICKNAME_LENGTH)
+
+
+def _repo_name(v: str) -> str:
+    return check_name(v, entity="repo")
+
+
+def _nickname(v: str) -> str:
+    return check_name(v.strip() if isinstance(v, str) else v, entity="bucket nickname", max_length=64)
+
+
+def check_prefix(value: str) -> str:
+    """Validate an object-store prefix: no spaces, no leading/trailing slash, no '..' parts."""
+    value = value.strip()
+    if value == "":
+        return value
+    if " " in value:
+        raise ValueError(f"invalid prefix {value!r}: must not contain spaces")
+    if value.startswith("/") or value.endswith("/"):
+        raise ValueError(f"invalid prefix {value!r}: must not start or end with '/'")
+    if any(part in ("", ".", "..") for part in value.split("/")):
+        raise ValueError(f"invalid prefix {value!r}: empty, '.' and '..' path parts are not allowed")
+    if len(value) > MAX_PREFIX_LENGTH:
+        raise ValueError(f"invalid prefix: at most {MAX_PREFIX_LENGTH} characters")
+    return value
+
+
+OrgName: TypeAlias = Annotated[str, AfterValidator(_org_name)]
+RepoName: TypeAlias = Annotated[str, AfterValidator(_repo_name)]
+BucketNickname: TypeAlias = Annotated[str, AfterValidator(_nickname)]
+Prefix: TypeAlias = Annotated[str, AfterValidator(check_prefix)]
+
+ScalarType = str | int | float | bool | None
+RepoMetadata = dict[str, ScalarType | list[ScalarType]]
+
+T = TypeVar("T")
+
+# Platforms the official arraylake client understands; the rest are Floe's own.
+ARRAYLAKE_PLATFORMS = frozenset({"s3", "s3-compatible", "minio", "gs", "azure"})
+Platform = Literal["s3", "s3-compatible", "minio", "r2", "tigris", "gs", "azure", "file", "memory"]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC).replace(microsecond=0)
+
+
+class Paginated(BaseModel, Generic[T]):
+    """One page of a listing."""
+
+    items: list[T]
+    total: int
+    page: int
+    size: int
+    pages: int
+
+
+# --- orgs --------------------------------------------------------------------------------
+
+
+class OrgCreate(BaseModel):
+    name: OrgName
+    description: str | None = None
+
+
+class Org(BaseModel):
+    id: UUID
+    name: str
+    description: str | None = None
+    created: datetime
+    default_bucket_nickname: str | None = None
+
+
+# --- auth config -------------------------------------------------------------------------
+
+
+class AnonymousAuth(BaseModel):
+    """No credentials: public data, read-only."""
+
+    method: Literal["anonymous"] = "anonymous"
+
+
+class HmacAuth(BaseModel):
+    """An access key id and secret (S3 and S3-compatible stores)."""
+
+    method: Literal["hmac"] = "hmac"
+    access_key_id: str = Field(min_length=1)
+    secret_access_key: str = Field(min_length=1)
+
+
+class NoAuth(BaseModel):
+    """Storage that needs no credentials (local folder, memory)."""
+
+    method: Literal["none"] = "none"
+
+
+AuthConfig: TypeAlias = Annotated[AnonymousAuth | HmacAuth | NoAuth, Field(discriminator="method")]
+
+
+def redact_auth(auth: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The auth config as readers may see it: every secret replaced by ``REDACTED``."""
+    if auth is None:
+        return None
+    secret_fields = {"secret_access_key", "account_key", "service_account_key", "sas_token", "password"}
+    return {k: (REDACTED if k in secret_fields and v else v) for k, v in auth.items()}
+
+
+# --- bucket configs ----------------------------------------------------------------------
+
+
+class BucketCreate(BaseModel):
+    """A request to register a bucket config (``NewBucket`` in the arraylake client)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    nickname: BucketNickname
+    platform: Platform
+    name: str = Field(min_length=1, description="bucket / container name, or directory for `file`")
+    prefix: Prefix = ""
+    extra_config: dict[str, str | bool] = Field(default_factory=dict)
+    auth_config: AuthConfig | None = None
+
+
+class BucketModify(BaseModel):
+    """Fields of a bucket config to change; unset fields are kept."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    nickname: BucketNickname | None = None
+    platform: Platform | None = None
+    name: str | None = None
+    prefix: Prefix | None = None
+    extra_config: dict[str, str | bool] | None = None
+    auth_config: AuthConfig | None = None
+
+
+class BucketResponse(BaseModel):
+    """A bucket config as readers see it: secrets redacted."""
+
+    id: UUID
+    nickname: str
+    platform: str
+    name: str
+    prefix: str = ""
+    extra_config: dict[str, str | bool] = Field(default_factory=dict)
+    created: datetime
+    updated: datetime
+    created_by: str | None = None
+    is_default: bool = False
+    auth_config: dict[str, Any] | None = None
+
+    @field_serializer("created", "updated")
+    def _iso(self, dt: datetime) -> str:
+        return dt.replace(tzinfo=UTC).isoformat()
+
+
+# --- repos -------------------------------------------------------------------------------
+
+
+class RepoKind(StrEnum):
+    icechunk = "icechunk"
+
+
+class RepoMode(StrEnum):
+    """Operation status of a repo: clients write only while it is ``online``."""
+
+    online = "online"
+    maintenance = "maintenance"
+    offline = "offline"
+
+
+class RepoStatusUpdate(BaseModel):
+    mode: RepoMode
+    message: str | None = None
+
+
+class RepoStatus(RepoStatusUpdate):
+    initiated_by: dict[str, Any] = Field(default_factory=dict)
+    is_user_modifiable: bool = True
+    estimated_end_time: datetime | None = None
+
+
+class RepoCreate(BaseModel):
+    """Register (or create) a repo: ``RepoCreateBody`` in the arraylake client."""
+
+    name: RepoName
+    description: str | None = None
+    bucket_nickname: BucketNickname | None = None
+    kind: RepoKind = RepoKind.icechunk
+    metadata: RepoMetadata | None = None
+    prefix: Prefix | None = None
+    create_mode: Literal["create", "register", "import"] = "register"
+    spec_version: int | None = None
+
+
+class RepoImport(BaseModel):
+    """Register an Icechunk repo that already exists at ``prefix`` of a bucket config."""
+
+    name: RepoName
+    description: str | None = None
+    bucket_nickname: BucketNickname | None = None
+    kind: RepoKind = RepoKind.icechunk
+    metadata: RepoMetadata | None = None
+    prefix: Prefix
+
+
+class RepoModify(BaseModel):
+    """Change a repo's description or metadata (``RepoModifyRequest`` in arraylake)."""
+
+    description: str | None = None
+    add_metadata: RepoMetadata | None = None
+    remove_metadata: list[str] | None = None
+    update_metadata: RepoMetadata | None = None
+    optimization_config: dict[str, Any] | None = None
+
+
+class Repo(BaseModel):
+    """A repo in the catalog."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    id: str = Field(alias="_id")
+    org: str
+    name: str
+    created: datetime
+    updated: datetime
+    description: str | None = None
+    metadata: RepoMetadata | None = None
+    created_by: UUID | None = None
+    visibility: str = "PRIVATE"
+    bucket: BucketResponse | None = None
+    status: RepoStatus
+    kind: RepoKind = RepoKind.icechunk
+    prefix: str
+    permissions: list[dict[str, Any]] = Field(default_factory=list)
+
+    @field_serializer("created", "updated")
+    def _iso(self, dt: datetime) -> str:
+        return dt.replace(tzinfo=UTC).isoformat()
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.org}/{self.name}"
+
+
+# --- credentials and open ----------------------------------------------------------------
+
+
+class S3Credentials(BaseModel):
+    aws_access_key_id: str
+    aws_secret_access_key: str
+    aws_session_token: str | None = None
+    expiration: datetime | None = None
+
+
+TempCredentials: TypeAlias = S3Credentials
+
+
+class Author(BaseModel):
+    name: str | None = None
+    email: str
+
+
+class OpenRepoResponse(BaseModel):
+    """Everything a client needs to open a repo, in one response."""
+
+    repo_bucket: BucketResponse
+    repo_prefix: str
+    repo_credentials: TempCredentials | None = None
+    virtual_chunk_credentials: dict[str, Any] = Field(default_factory=dict)
+    author: Author
+    principal_id: str
+    status: RepoStatus
+    repo: Repo | None = None
+
+
+# --- principals and API clients ----------------------------------------------------------
+
+
+class Role(StrEnum):
+    """An API client's role in its org."""
+
+    admin = "admin"
+    member = "member"
+    viewer = "viewer"
+
+
+class ApiClientCreate(BaseModel):
+    name: Annotated[str, AfterValidator(lambda v: check_name(v, entity="API client", max_length=64))]
+    role: Role = Role.member
+    email: str | None = None
+    expires_in_days: float | None = Field(default=None, gt=0, le=3650)
+
+
+class ApiClient(BaseModel):
+    id: UUID
+    org: str
+    name: str
+    email: str
+    role: Role
+    created: datetime
+    expiration: datetime | None = None
+    last_used: datetime | None = None
+    revoked: bool = False
+
+
+class ApiClientWithToken(ApiClient):
+    token: str = Field(description="shown once: store it now")
+
+
+class ApiClientAuthenticated(BaseModel):
+    """``ApiClientResponse`` of the arraylake client: which API client a token belongs to."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    id: UUID = Field(alias="_id")
+    email: str
+    created: datetime
+    expiration: datetime
+    last_used: datetime | None = None
+
+
+class Principal(BaseModel):
+    """``ApiTokenInfo`` of the arraylake client, plus Floe's org and role."""
+
+    id: UUID
+    client_id: str
+    email: str
+    expiration: int
+    org: str | None = None
+    role: Role | None = None
+    name: str | None = None
+    is_site_admin: bool = False
+
+
+class OrgAction(StrEnum):
+    CAN_MANAGE_USERS = "CAN_MANAGE_USERS"
+    CAN_WRITE_REPOS = "CAN_WRITE_REPOS"
+    CAN_READ_REPOS = "CAN_READ_REPOS"
+    CAN_READ_REPOS_WITH_FLUX = "CAN_READ_REPOS_WITH_FLUX"
+
+
+class RepoAction(StrEnum):
+    CAN_READ_WITH_FLUX = "CAN_READ_WITH_FLUX"
+    CAN_READ = "CAN_READ"
+    CAN_WRITE = "CAN_WRITE"
+    CAN_MANAGE_USERS = "CAN_MANAGE_USERS"
+    CAN_SYNC = "CAN_SYNC"
+
+
+class PermissionCheck(BaseModel):
+    has_permission: bool
+
+
+class Health(BaseModel):
+    status: Literal["ok"] = "ok"
+    version: str
+    database: str

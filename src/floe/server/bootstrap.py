@@ -1,0 +1,50 @@
+"""First start on a fresh catalog: the ``default`` org, a ``local`` bucket config, an admin token."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from floe.models import Role
+from floe.server.catalog.base import Catalog
+from floe.server.catalog.buckets import insert_bucket
+from floe.server.catalog.orgs import ensure_org
+from floe.server.catalog.tokens import insert_api_client
+from floe.server.db import tables as t
+from floe.server.settings import Settings
+from floe.storage import BucketSpec, normalize
+
+DEFAULT_ORG = "default"
+LOCAL_BUCKET = "local"
+_MARK = "bootstrapped"
+
+
+def bootstrap(cat: Catalog, settings: Settings) -> str | None:
+    """Set up a fresh catalog once; return the new admin token, or None if already done."""
+    with cat.tx() as conn:
+        if conn.execute(sa.select(t.meta.c.value).where(t.meta.c.key == _MARK)).first():
+            return None
+        org = ensure_org(conn, DEFAULT_ORG)
+        has_local = conn.execute(
+            sa.select(t.buckets.c.id).where(
+                t.buckets.c.org_id == org.id, t.buckets.c.nickname == LOCAL_BUCKET
+            )
+        ).first()
+        if not has_local:
+            spec = normalize(
+                BucketSpec(platform="file", name=str(settings.local_storage_dir), auth={"method": "none"}),
+                cat.policy,
+            )
+            insert_bucket(conn, cat, org, LOCAL_BUCKET, spec, created_by=None)
+        token = insert_api_client(conn, org, name="admin", role=Role.admin, is_site_admin=True).token
+        conn.execute(sa.insert(t.meta).values(key=_MARK, value="1"))
+        return token
+
+
+def admin_token(cat: Catalog, org_name: str) -> str:
+    """A new org-admin token for ``org_name`` (created if missing), straight from the database."""
+    with cat.tx() as conn:
+        org = ensure_org(conn, org_name)
+        existing = conn.execute(
+            sa.select(sa.func.count()).select_from(t.api_clients).where(t.api_clients.c.org_id == org.id)
+        ).scalar_one()
+        return insert_api_client(conn, org, name=f"admin-{existing + 1}", role=Role.admin).token

@@ -1,0 +1,161 @@
+"""The catalog context, row lookups shared by every resource, and row -> model conversion."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from floe.errors import NotFoundError, PermissionDeniedError
+from floe.models import ARRAYLAKE_PLATFORMS, BucketResponse, Repo, RepoStatus
+from floe.server.auth import Action, Principal, decide
+from floe.server.db import tables as t
+from floe.server.secrets import SecretBox
+from floe.storage import BucketSpec, StoragePolicy
+
+
+def aware(dt: datetime | None) -> datetime | None:
+    """Datetimes from SQLite come back naive; every stored time is UTC."""
+    if dt is None:
+        return None
+    return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class Catalog:
+    """What every catalog operation needs: the database, the secret box, the storage policy."""
+
+    engine: sa.Engine
+    box: SecretBox
+    policy: StoragePolicy
+
+    @contextmanager
+    def tx(self) -> Iterator[sa.Connection]:
+        with self.engine.begin() as conn:
+            yield conn
+
+    @contextmanager
+    def read(self) -> Iterator[sa.Connection]:
+        with self.engine.connect() as conn:
+            yield conn
+
+
+# --- lookups --------------------------------------------------------------------------------
+
+
+def authorize(principal: Principal, action: Action, org: sa.Row) -> None:
+    """Raise unless ``principal`` may do ``action`` in ``org``; other orgs look nonexistent."""
+    if decide(principal, action, org.id):
+        return
+    if not decide(principal, Action.ORG_READ, org.id):
+        raise NotFoundError(f"org {org.name!r} not found")
+    raise PermissionDeniedError(
+        f"your token ({principal.name}, role {principal.role}) may not do {action} in org {org.name!r}; "
+        "ask an org admin"
+    )
+
+
+def org_row(conn: sa.Connection, principal: Principal, name: str, action: Action = Action.ORG_READ) -> sa.Row:
+    """The org called ``name``, checked for ``action``; 404 when missing or invisible."""
+    row = conn.execute(sa.select(t.orgs).where(t.orgs.c.name == name)).first()
+    if row is None:
+        raise NotFoundError(f"org {name!r} not found")
+    authorize(principal, action, row)
+    return row
+
+
+def bucket_row_by_nickname(conn: sa.Connection, org: sa.Row, nickname: str) -> sa.Row:
+    row = conn.execute(
+        sa.select(t.buckets).where(t.buckets.c.org_id == org.id, t.buckets.c.nickname == nickname)
+    ).first()
+    if row is None:
+        raise NotFoundError(
+            f"bucket config {nickname!r} not found in org {org.name!r}; `floe bucket list` shows the nicknames"
+        )
+    return row
+
+
+def bucket_row_by_id(conn: sa.Connection, org: sa.Row, bucket_id: str) -> sa.Row:
+    row = conn.execute(
+        sa.select(t.buckets).where(t.buckets.c.org_id == org.id, t.buckets.c.id == str(bucket_id))
+    ).first()
+    if row is None:
+        raise NotFoundError(f"bucket config {bucket_id} not found in org {org.name!r}")
+    return row
+
+
+def repo_row(conn: sa.Connection, org: sa.Row, name: str) -> sa.Row:
+    row = conn.execute(sa.select(t.repos).where(t.repos.c.org_id == org.id, t.repos.c.name == name)).first()
+    if row is None:
+        raise NotFoundError(f"repo {org.name}/{name} not found; `floe repo list {org.name}` shows the repos")
+    return row
+
+
+# --- conversions ---------------------------------------------------------------------------
+
+
+def bucket_spec(box: SecretBox, row: sa.Row) -> BucketSpec:
+    """The full spec of a bucket config, secrets decrypted (server side only)."""
+    auth = (
+        box.open(row.auth_secret) if row.auth_secret else dict(row.auth_public or {"method": row.auth_method})
+    )
+    return BucketSpec(
+        platform=row.platform,
+        name=row.name,
+        prefix=row.prefix,
+        extra_config=dict(row.extra_config),
+        auth=auth,
+    )
+
+
+def bucket_model(
+    row: sa.Row, default_id: str | None, *, auth: dict[str, Any] | None = None
+) -> BucketResponse:
+    """A bucket config as readers see it; ``auth`` replaces the redacted auth config when given."""
+    return BucketResponse(
+        id=row.id,
+        nickname=row.nickname,
+        platform=row.platform,
+        name=row.name,
+        prefix=row.prefix,
+        extra_config=dict(row.extra_config),
+        created=aware(row.created),
+        updated=aware(row.updated),
+        created_by=row.created_by,
+        is_default=row.id == default_id,
+        auth_config=auth if auth is not None else dict(row.auth_public or {"method": row.auth_method}),
+    )
+
+
+def repo_model(row: sa.Row, org_name: str, bucket: BucketResponse | None) -> Repo:
+    return Repo(
+        _id=row.id,
+        org=org_name,
+        name=row.name,
+        created=aware(row.created),
+        updated=aware(row.updated),
+        description=row.description,
+        metadata=row.metadata,
+        created_by=row.created_by,
+        bucket=bucket,
+        status=RepoStatus(
+            mode=row.status_mode, message=row.status_message, initiated_by=row.status_initiated_by or {}
+        ),
+        kind=row.kind,
+        prefix=row.prefix,
+    )
+
+
+def arraylake_compatible(bucket: BucketResponse | None) -> BucketResponse | None:
+    """The bucket as the arraylake client may see it: ``None`` for platforms it does not know."""
+    if bucket is None or bucket.platform in ARRAYLAKE_PLATFORMS:
+        return bucket
+    return None

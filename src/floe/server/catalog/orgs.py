@@ -1,0 +1,80 @@
+"""Orgs: create, list, get, delete."""
+
+from __future__ import annotations
+
+import uuid
+
+import sqlalchemy as sa
+
+from floe.errors import ConflictError, PermissionDeniedError
+from floe.models import Org, OrgCreate
+from floe.server.auth import Action, Principal, decide
+from floe.server.catalog.base import Catalog, aware, now, org_row
+from floe.server.db import tables as t
+
+
+def _model(conn: sa.Connection, row: sa.Row) -> Org:
+    default = None
+    if row.default_bucket_id:
+        default = conn.execute(
+            sa.select(t.buckets.c.nickname).where(t.buckets.c.id == row.default_bucket_id)
+        ).scalar()
+    return Org(
+        id=row.id,
+        name=row.name,
+        description=row.description,
+        created=aware(row.created),
+        default_bucket_nickname=default,
+    )
+
+
+def insert_org(conn: sa.Connection, name: str, description: str | None = None) -> sa.Row:
+    """Insert an org row (no permission check: callers decide)."""
+    org_id = str(uuid.uuid4())
+    conn.execute(sa.insert(t.orgs).values(id=org_id, name=name, description=description, created=now()))
+    return conn.execute(sa.select(t.orgs).where(t.orgs.c.id == org_id)).one()
+
+
+def ensure_org(conn: sa.Connection, name: str) -> sa.Row:
+    """The org called ``name``, created if missing."""
+    row = conn.execute(sa.select(t.orgs).where(t.orgs.c.name == name)).first()
+    return row if row is not None else insert_org(conn, name)
+
+
+def create_org(cat: Catalog, principal: Principal, body: OrgCreate) -> Org:
+    if not decide(principal, Action.SITE_ADMIN, None):
+        raise PermissionDeniedError("only a site admin may create orgs; ask whoever runs the Floe server")
+    with cat.tx() as conn:
+        if conn.execute(sa.select(t.orgs.c.id).where(t.orgs.c.name == body.name)).first():
+            raise ConflictError(f"org {body.name!r} already exists; pick another name")
+        return _model(conn, insert_org(conn, body.name, body.description))
+
+
+def list_orgs(cat: Catalog, principal: Principal) -> list[Org]:
+    with cat.read() as conn:
+        rows = conn.execute(sa.select(t.orgs).order_by(t.orgs.c.name)).all()
+        return [_model(conn, r) for r in rows if decide(principal, Action.ORG_READ, r.id)]
+
+
+def get_org(cat: Catalog, principal: Principal, name: str) -> Org:
+    with cat.read() as conn:
+        return _model(conn, org_row(conn, principal, name))
+
+
+def delete_org(cat: Catalog, principal: Principal, name: str) -> None:
+    """Delete an org with its bucket configs and API clients; refused while it has repos."""
+    with cat.tx() as conn:
+        org = org_row(conn, principal, name, Action.SITE_ADMIN)
+        repos = (
+            conn.execute(sa.select(t.repos.c.name).where(t.repos.c.org_id == org.id).limit(11))
+            .scalars()
+            .all()
+        )
+        if repos:
+            shown = ", ".join(f"{name}/{r}" for r in repos[:10]) + (" ..." if len(repos) > 10 else "")
+            raise ConflictError(f"org {name!r} still has repos ({shown}); delete them first")
+        if org.id == principal.org_id:
+            raise ConflictError(f"refusing to delete org {name!r}: your own token belongs to it")
+        conn.execute(sa.delete(t.api_clients).where(t.api_clients.c.org_id == org.id))
+        conn.execute(sa.delete(t.buckets).where(t.buckets.c.org_id == org.id))
+        conn.execute(sa.delete(t.orgs).where(t.orgs.c.id == org.id))

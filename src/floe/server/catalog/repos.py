@@ -1,0 +1,502 @@
+"""Repos: create, import, get, list, modify, status, delete, open."""
+
+from __future__ import annotations
+
+import json
+import math
+import secrets
+from typing import Any
+
+import icechunk
+import sqlalchemy as sa
+
+from floe.errors import (
+    ConflictError,
+    FloeError,
+    NotFoundError,
+    RepoUnavailableError,
+    StorageError,
+    ValidationError,
+)
+from floe.models import (
+    Author,
+    OpenRepoResponse,
+    Paginated,
+    Repo,
+    RepoCreate,
+    RepoImport,
+    RepoMode,
+    RepoModify,
+    RepoStatus,
+    RepoStatusUpdate,
+    S3Credentials,
+)
+from floe.server.auth import Action, Principal, decide
+from floe.server.catalog.base import (
+    Catalog,
+    arraylake_compatible,
+    authorize,
+    bucket_model,
+    bucket_row_by_nickname,
+    bucket_spec,
+    now,
+    org_row,
+    repo_model,
+    repo_row,
+)
+from floe.server.db import tables as t
+from floe.storage import BucketSpec, credentials_for, icechunk_storage, join_prefix, object_store
+
+MAX_PAGE_SIZE = 1000
+
+
+# --- helpers -----------------------------------------------------------------------------
+
+
+def _metadata_rows(repo_id: str, metadata: dict[str, Any] | None) -> list[dict[str, str]]:
+    """One row per (key, scalar) so metadata filters use an index; lists give one row per item."""
+    rows = []
+    for key, value in (metadata or {}).items():
+        for item in value if isinstance(value, list) else [value]:
+            rows.append({"repo_id": repo_id, "key": key, "value": json.dumps(item)})
+    return rows
+
+
+def _write_metadata(conn: sa.Connection, repo_id: str, metadata: dict[str, Any] | None) -> None:
+    conn.execute(sa.delete(t.repo_metadata).where(t.repo_metadata.c.repo_id == repo_id))
+    rows = _metadata_rows(repo_id, metadata)
+    if rows:
+        conn.execute(sa.insert(t.repo_metadata), rows)
+
+
+def _target_bucket(conn: sa.Connection, org: sa.Row, nickname: str | None) -> sa.Row:
+    if nickname:
+        return bucket_row_by_nickname(conn, org, nickname)
+    if org.default_bucket_id is None:
+        raise ValidationError(
+            f"org {org.name!r} has no default bucket config: pass bucket_nickname, or set a default "
+            "with `floe bucket set-default NICKNAME`"
+        )
+    return conn.execute(sa.select(t.buckets).where(t.buckets.c.id == org.default_bucket_id)).one()
+
+
+def _check_prefix_free(conn: sa.Connection, bucket: sa.Row, prefix: str) -> None:
+    """No two repos may share a prefix, or sit one inside the other."""
+    others = conn.execute(
+        sa.select(t.repos.c.name, t.repos.c.prefix).where(
+            t.repos.c.bucket_id == bucket.id,
+            sa.or_(
+                t.repos.c.prefix == prefix,
+                t.repos.c.prefix.startswith(prefix + "/", autoescape=True),
+                sa.literal(prefix).startswith(t.repos.c.prefix + "/"),
+            ),
+        )
+    ).first()
+    if others:
+        raise ConflictError(
+            f"prefix {prefix!r} of bucket config {bucket.nickname!r} overlaps repo {others.name!r} "
+            f"(prefix {others.prefix!r}); choose another prefix"
+        )
+
+
+def _location(spec: BucketSpec, prefix: str) -> str:
+    scheme = {"file": "file://"}.get(spec.platform, f"{spec.platform}://")
+    return f"{scheme}{spec.name}/{join_prefix(spec.prefix, prefix)}"
+
+
+def _storage_call(what: str, fn: Any, *args: Any) -> Any:
+    """Run a storage operation; turn anything unexpected into a 502 that says what failed."""
+    try:
+        return fn(*args)
+    except FloeError:
+        raise
+    except icechunk.IcechunkError as exc:
+        raise StorageError(f"{what} failed: {str(exc).splitlines()[0][:300]}") from None
+    except ValueError as exc:
+        raise ValidationError(f"{what}: {exc}") from None
+    except OSError as exc:
+        raise StorageError(f"{what} failed: {exc.strerror or exc}") from None
+
+
+def _insert_repo(
+    conn: sa.Connection,
+    org: sa.Row,
+    bucket: sa.Row,
+    principal: Principal,
+    *,
+    name: str,
+    prefix: str,
+    description: str | None,
+    metadata: dict[str, Any] | None,
+) -> Repo:
+    repo_id = secrets.token_hex(12)
+    stamp = now()
+    conn.execute(
+        sa.insert(t.repos).values(
+            id=repo_id,
+            org_id=org.id,
+            name=name,
+            bucket_id=bucket.id,
+            prefix=prefix,
+            kind="icechunk",
+            description=description,
+            metadata=metadata,
+            status_mode=RepoMode.online.value,
+            status_initiated_by={},
+            created=stamp,
+            updated=stamp,
+            created_by=principal.id,
+        )
+    )
+    _write_metadata(conn, repo_id, metadata)
+    row = conn.execute(sa.select(t.repos).where(t.repos.c.id == repo_id)).one()
+    return repo_model(row, org.name, bucket_model(bucket, org.default_bucket_id))
+
+
+def _ensure_name_free(conn: sa.Connection, org: sa.Row, name: str) -> None:
+    if conn.execute(
+        sa.select(t.repos.c.id).where(t.repos.c.org_id == org.id, t.repos.c.name == name)
+    ).first():
+        raise ConflictError(f"repo {org.name}/{name} already exists; pick another name or delete it first")
+
+
+# --- operations --------------------------------------------------------------------------
+
+
+def create_repo(cat: Catalog, principal: Principal, org_name: str, body: RepoCreate) -> Repo:
+    """Register a repo at an empty prefix; with ``create_mode="create"`` also create the Icechunk repo.
+
+    The prefix must hold nothing yet, so that deleting a repo whose creation failed can never
+    remove someone else's data. Nothing is left in the catalog when storage refuses.
+    """
+    if body.create_mode == "import":
+        if not body.prefix:
+            raise ValidationError("create_mode 'import' needs a prefix where the Icechunk repo exists")
+        return import_repo(
+            cat,
+            principal,
+            org_name,
+            RepoImport(
+                name=body.name,
+                description=body.description,
+                bucket_nickname=body.bucket_nickname,
+                metadata=body.metadata,
+                prefix=body.prefix,
+            ),
+        )
+    with cat.read() as conn:
+        org = org_row(conn, principal, org_name, Action.REPO_WRITE)
+        bucket = _target_bucket(conn, org, body.bucket_nickname)
+        _ensure_name_free(conn, org, body.name)
+        prefix = body.prefix or f"{secrets.token_hex(6)}-{body.name}"
+        _check_prefix_free(conn, bucket, prefix)
+    spec = bucket_spec(cat.box, bucket)
+    if spec.auth_method == "anonymous":
+        raise ValidationError(
+            f"bucket config {bucket.nickname!r} uses anonymous access, which is read-only: repos cannot be "
+            "created there; import an existing repo instead, or give the bucket config credentials"
+        )
+    store = object_store(spec)
+    full_prefix = join_prefix(spec.prefix, prefix)
+    if not _storage_call(f"checking {_location(spec, prefix)}", store.is_empty, full_prefix):
+        raise ConflictError(
+            f"{_location(spec, prefix)} already holds data; to register an existing Icechunk repo use "
+            "import (`floe repo import`), or choose another prefix"
+        )
+    if body.create_mode == "create":
+        storage = icechunk_storage(spec, prefix, credentials_for(spec))
+        try:
+            _storage_call(
+                f"creating the Icechunk repo at {_location(spec, prefix)}",
+                icechunk.Repository.create,
+                storage,
+            )
+        except FloeError:
+            store.delete_prefix(full_prefix)
+            raise
+    try:
+        with cat.tx() as conn:
+            org = org_row(conn, principal, org_name, Action.REPO_WRITE)
+            _ensure_name_free(conn, org, body.name)
+            _check_prefix_free(conn, bucket, prefix)
+            return _insert_repo(
+                conn,
+                org,
+                bucket,
+                principal,
+                name=body.name,
+                prefix=prefix,
+                description=body.description,
+                metadata=body.metadata,
+            )
+    except (FloeError, sa.exc.IntegrityError) as exc:
+        if body.create_mode == "create":
+            store.delete_prefix(full_prefix)
+        if isinstance(exc, sa.exc.IntegrityError):
+            raise ConflictError(
+                f"repo {org_name}/{body.name} or its prefix was taken meanwhile; try again"
+            ) from None
+        raise
+
+
+def import_repo(cat: Catalog, principal: Principal, org_name: str, body: RepoImport) -> Repo:
+    """Register an Icechunk repo that already exists at a prefix of a bucket config."""
+    with cat.read() as conn:
+        org = org_row(conn, principal, org_name, Action.REPO_WRITE)
+        bucket = _target_bucket(conn, org, body.bucket_nickname)
+        _ensure_name_free(conn, org, body.name)
+        _check_prefix_free(conn, bucket, body.prefix)
+    spec = bucket_spec(cat.box, bucket)
+    storage = icechunk_storage(spec, body.prefix, credentials_for(spec, read_only=True))
+    exists = _storage_call(
+        f"looking for an Icechunk repo at {_location(spec, body.prefix)}", icechunk.Repository.exists, storage
+    )
+    if not exists:
+        raise NotFoundError(
+            f"no Icechunk repo found at {_location(spec, body.prefix)}; check the bucket config and prefix"
+        )
+    try:
+        with cat.tx() as conn:
+            org = org_row(conn, principal, org_name, Action.REPO_WRITE)
+            _ensure_name_free(conn, org, body.name)
+            _check_prefix_free(conn, bucket, body.prefix)
+            return _insert_repo(
+                conn,
+                org,
+                bucket,
+                principal,
+                name=body.name,
+                prefix=body.prefix,
+                description=body.description,
+                metadata=body.metadata,
+            )
+    except sa.exc.IntegrityError:
+        raise ConflictError(
+            f"repo {org_name}/{body.name} or its prefix was taken meanwhile; try again"
+        ) from None
+
+
+def _with_bucket(conn: sa.Connection, org: sa.Row, row: sa.Row) -> Repo:
+    bucket = conn.execute(sa.select(t.buckets).where(t.buckets.c.id == row.bucket_id)).one()
+    return repo_model(row, org.name, bucket_model(bucket, org.default_bucket_id))
+
+
+def get_repo(cat: Catalog, principal: Principal, org_name: str, name: str) -> Repo:
+    with cat.read() as conn:
+        org = org_row(conn, principal, org_name, Action.REPO_READ)
+        return _with_bucket(conn, org, repo_row(conn, org, name))
+
+
+def parse_metadata_filter(raw: str | None) -> dict[str, Any] | None:
+    if not raw:
+        return None
+    try:
+        value = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise ValidationError(
+            f'filter_metadata must be a JSON object, e.g. {{"project": "era5"}}: {exc.msg}'
+        ) from None
+    if not isinstance(value, dict):
+        raise ValidationError('filter_metadata must be a JSON object, e.g. {"project": "era5"}')
+    return value
+
+
+def list_repos(
+    cat: Catalog,
+    principal: Principal,
+    org_name: str,
+    *,
+    page: int = 1,
+    size: int = 50,
+    filter_metadata: dict[str, Any] | None = None,
+) -> Paginated[Repo]:
+    """One page of an org's repos, by name; ``filter_metadata`` keeps repos whose metadata
+    has every given key with the given value (or, for list-valued metadata, containing it)."""
+    if page < 1:
+        raise ValidationError("page must be 1 or more")
+    if not 1 <= size <= MAX_PAGE_SIZE:
+        raise ValidationError(f"size must be between 1 and {MAX_PAGE_SIZE}")
+    with cat.read() as conn:
+        org = org_row(conn, principal, org_name, Action.REPO_READ)
+        where = [t.repos.c.org_id == org.id]
+        for key, value in (filter_metadata or {}).items():
+            for item in value if isinstance(value, list) else [value]:
+                md = t.repo_metadata
+                where.append(
+                    sa.exists().where(
+                        md.c.repo_id == t.repos.c.id, md.c.key == key, md.c.value == json.dumps(item)
+                    )
+                )
+        total = conn.execute(sa.select(sa.func.count()).select_from(t.repos).where(*where)).scalar_one()
+        rows = conn.execute(
+            sa.select(t.repos, t.buckets)
+            .join(t.buckets, t.buckets.c.id == t.repos.c.bucket_id)
+            .where(*where)
+            .order_by(t.repos.c.name)
+            .offset((page - 1) * size)
+            .limit(size)
+        ).all()
+        bucket_cols = [c.name for c in t.buckets.c]
+        items = []
+        for row in rows:
+            mapping = row._mapping
+            bucket = _BucketRow(**{c: mapping[t.buckets.c[c]] for c in bucket_cols})
+            repo = _RepoRow(**{c.name: mapping[t.repos.c[c.name]] for c in t.repos.c})
+            items.append(repo_model(repo, org.name, bucket_model(bucket, org.default_bucket_id)))
+        return Paginated[Repo](
+            items=items, total=total, page=page, size=size, pages=max(1, math.ceil(total / size))
+        )
+
+
+class _Attrs(dict):
+    """A plain row stand-in with attribute access (for joined selects that share column names)."""
+
+    __getattr__ = dict.__getitem__
+
+
+class _BucketRow(_Attrs):
+    pass
+
+
+class _RepoRow(_Attrs):
+    pass
+
+
+def modify_repo(cat: Catalog, principal: Principal, org_name: str, name: str, body: RepoModify) -> Repo:
+    with cat.tx() as conn:
+        org = org_row(conn, principal, org_name, Action.REPO_WRITE)
+        row = repo_row(conn, org, name)
+        metadata = dict(row.metadata or {})
+        for key, value in (body.add_metadata or {}).items():
+            if key in metadata:
+                raise ConflictError(f"metadata key {key!r} already exists; use update_metadata to change it")
+            metadata[key] = value
+        for key, value in (body.update_metadata or {}).items():
+            metadata[key] = value
+        for key in body.remove_metadata or []:
+            if key not in metadata:
+                raise ValidationError(f"metadata key {key!r} does not exist, so it cannot be removed")
+            del metadata[key]
+        values: dict[str, Any] = {"metadata": metadata, "updated": now()}
+        if body.description is not None:
+            values["description"] = body.description
+        conn.execute(sa.update(t.repos).where(t.repos.c.id == row.id).values(**values))
+        _write_metadata(conn, row.id, metadata)
+        return _with_bucket(conn, org, repo_row(conn, org, name))
+
+
+def set_status(
+    cat: Catalog, principal: Principal, org_name: str, name: str, body: RepoStatusUpdate
+) -> RepoStatus:
+    with cat.tx() as conn:
+        org = org_row(conn, principal, org_name, Action.REPO_ADMIN)
+        row = repo_row(conn, org, name)
+        initiated_by = {"principal_id": principal.id, "name": principal.name, "at": now().isoformat()}
+        conn.execute(
+            sa.update(t.repos)
+            .where(t.repos.c.id == row.id)
+            .values(
+                status_mode=body.mode.value,
+                status_message=body.message,
+                status_initiated_by=initiated_by,
+                updated=now(),
+            )
+        )
+        return RepoStatus(mode=body.mode, message=body.message, initiated_by=initiated_by)
+
+
+def delete_repo(
+    cat: Catalog, principal: Principal, org_name: str, name: str, *, keep_data: bool = False
+) -> int:
+    """Delete a repo's catalog entry and, unless ``keep_data``, its objects; return objects deleted.
+
+    The repo goes offline first; if deleting the objects fails it stays offline and listed,
+    so the delete can be retried and nothing is orphaned.
+    """
+    with cat.tx() as conn:
+        org = org_row(conn, principal, org_name, Action.REPO_ADMIN)
+        row = repo_row(conn, org, name)
+        bucket = conn.execute(sa.select(t.buckets).where(t.buckets.c.id == row.bucket_id)).one()
+        if not keep_data:
+            conn.execute(
+                sa.update(t.repos)
+                .where(t.repos.c.id == row.id)
+                .values(status_mode=RepoMode.offline.value, status_message="being deleted")
+            )
+    deleted = 0
+    if not keep_data:
+        spec = bucket_spec(cat.box, bucket)
+        deleted = _storage_call(
+            f"deleting the objects of {org_name}/{name} at {_location(spec, row.prefix)}",
+            object_store(spec).delete_prefix,
+            join_prefix(spec.prefix, row.prefix),
+        )
+    with cat.tx() as conn:
+        conn.execute(sa.delete(t.repos).where(t.repos.c.id == row.id))
+    return deleted
+
+
+def repo_credentials(cat: Catalog, principal: Principal, org_name: str, name: str) -> S3Credentials | None:
+    with cat.read() as conn:
+        org = org_row(conn, principal, org_name, Action.REPO_READ)
+        row = repo_row(conn, org, name)
+        bucket = conn.execute(sa.select(t.buckets).where(t.buckets.c.id == row.bucket_id)).one()
+    return credentials_for(
+        bucket_spec(cat.box, bucket), read_only=not decide(principal, Action.REPO_WRITE, org.id)
+    )
+
+
+def open_repo(cat: Catalog, principal: Principal, org_name: str, name: str) -> OpenRepoResponse:
+    """Everything needed to open a repo, from one query and no storage round trip."""
+    query = (
+        sa.select(t.repos, t.buckets, t.orgs.c.default_bucket_id)
+        .select_from(t.repos)
+        .join(t.orgs, t.orgs.c.id == t.repos.c.org_id)
+        .join(t.buckets, t.buckets.c.id == t.repos.c.bucket_id)
+        .where(t.orgs.c.name == org_name, t.repos.c.name == name)
+    )
+    with cat.read() as conn:
+        found = conn.execute(query).first()
+        if found is None:
+            org_row(conn, principal, org_name, Action.REPO_READ)  # 404 for the org, or for the repo below
+            raise NotFoundError(
+                f"repo {org_name}/{name} not found; `floe repo list {org_name}` shows the repos"
+            )
+    mapping = found._mapping
+    bucket = _BucketRow(**{c.name: mapping[t.buckets.c[c.name]] for c in t.buckets.c})
+    repo = _RepoRow(**{c.name: mapping[t.repos.c[c.name]] for c in t.repos.c})
+    org = _Attrs(id=repo.org_id, name=org_name)
+    authorize(principal, Action.REPO_READ, org)
+    if repo.status_mode == RepoMode.offline.value:
+        raise RepoUnavailableError(
+            f"repo {org_name}/{name} is offline ({repo.status_message or 'no reason given'}); try again later"
+        )
+    can_write = decide(principal, Action.REPO_WRITE, repo.org_id)
+    bucket_resp = bucket_model(bucket, mapping[t.orgs.c.default_bucket_id])
+    return OpenRepoResponse(
+        repo_bucket=bucket_resp,
+        repo_prefix=repo.prefix,
+        repo_credentials=credentials_for(bucket_spec(cat.box, bucket), read_only=not can_write),
+        author=Author(name=principal.name, email=principal.email),
+        principal_id=principal.id,
+        status=RepoStatus(
+            mode=repo.status_mode, message=repo.status_message, initiated_by=repo.status_initiated_by or {}
+        ),
+        repo=repo_model(repo, org_name, bucket_resp),
+    )
+
+
+def for_arraylake_client(cat: Catalog, principal: Principal, repo: Repo) -> Repo:
+    """The repo as the official arraylake client needs it.
+
+    That client knows fewer platforms (others get ``bucket: null``), and on HMAC buckets it
+    reads the keys from the repo's bucket config rather than from a credential route, so for
+    a permitted caller the keys are filled in here, exactly as ``/open`` would vend them.
+    """
+    bucket = arraylake_compatible(repo.bucket)
+    if bucket is not None and bucket.auth_config and bucket.auth_config.get("method") == "hmac":
+        creds = repo_credentials(cat, principal, repo.org, repo.name)
+        if creds is not None:
+            auth = {**bucket.auth_config, "secret_access_key": creds.aws_secret_access_key}
+            bucket = bucket.model_copy(update={"auth_config": auth})
+    return repo.model_copy(update={"bucket": bucket})

@@ -1,0 +1,221 @@
+"""API clients and their tokens: create, list, revoke; token -> principal."""
+
+from __future__ import annotations
+
+import contextlib
+import uuid
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+
+from floe.errors import AuthenticationError, ConflictError, NotFoundError, ValidationError
+from floe.models import ApiClient, ApiClientAuthenticated, ApiClientCreate, ApiClientWithToken, Role
+from floe.server.auth import Action, Principal
+from floe.server.catalog.base import Catalog, aware, now, org_row
+from floe.server.db import tables as t
+from floe.server.secrets import TOKEN_PREFIX, hash_token, new_token
+
+NEVER = datetime(9999, 12, 31, tzinfo=now().tzinfo)
+_LAST_USED_RESOLUTION = timedelta(seconds=60)
+_PRINCIPALS = sa.select(t.api_clients, t.orgs.c.name.label("org_name")).join(
+    t.orgs, t.orgs.c.id == t.api_clients.c.org_id
+)
+
+
+def default_email(name: str, org_name: str) -> str:
+    return f"{name.lower()}@{org_name.lower().replace('_', '-')}.floe.example.org"
+
+
+def insert_api_client(
+    conn: sa.Connection,
+    org: sa.Row,
+    *,
+    name: str,
+    role: Role,
+    email: str | None = None,
+    expires_in_days: float | None = None,
+    is_site_admin: bool = False,
+    created_by: str | None = None,
+) -> ApiClientWithToken:
+    """Create an API client and its token; the token is returned here and never again."""
+    token = new_token()
+    client_id = str(uuid.uuid4())
+    created = now()
+    expiration = created + timedelta(days=expires_in_days) if expires_in_days else None
+    conn.execute(
+        sa.insert(t.api_clients).values(
+            id=client_id,
+            org_id=org.id,
+            name=name,
+            email=email or default_email(name, org.name),
+            role=role.value,
+            is_site_admin=is_site_admin,
+            token_hash=hash_token(token),
+            created=created,
+            expiration=expiration,
+            created_by=created_by,
+        )
+    )
+    row = conn.execute(sa.select(t.api_clients).where(t.api_clients.c.id == client_id)).one()
+    return ApiClientWithToken(**_model(row, org.name).model_dump(), token=token)
+
+
+def _model(row: sa.Row, org_name: str) -> ApiClient:
+    return ApiClient(
+        id=row.id,
+        org=org_name,
+        name=row.name,
+        email=row.email,
+        role=Role(row.role),
+        created=aware(row.created),
+        expiration=aware(row.expiration),
+        last_used=aware(row.last_used),
+        revoked=row.revoked is not None,
+    )
+
+
+def create_api_client(
+    cat: Catalog, principal: Principal, org_name: str, body: ApiClientCreate
+) -> ApiClientWithToken:
+    if body.email is not None and "@" not in body.email:
+        raise ValidationError(f"email {body.email!r} is not an email address")
+    with cat.tx() as conn:
+        org = org_row(conn, principal, org_name, Action.ORG_ADMIN)
+        clash = conn.execute(
+            sa.select(t.api_clients.c.id).where(
+                t.api_clients.c.org_id == org.id,
+                t.api_clients.c.name == body.name,
+                t.api_clients.c.revoked.is_(None),
+            )
+        ).first()
+        if clash:
+            raise ConflictError(
+                f"an active API client named {body.name!r} exists in org {org_name!r}; pick another name"
+            )
+        return insert_api_client(
+            conn,
+            org,
+            name=body.name,
+            role=body.role,
+            email=body.email,
+            expires_in_days=body.expires_in_days,
+            created_by=principal.id,
+        )
+
+
+def list_api_clients(
+    cat: Catalog, principal: Principal, org_name: str, *, include_revoked: bool
+) -> list[ApiClient]:
+    with cat.read() as conn:
+        org = org_row(conn, principal, org_name, Action.ORG_ADMIN)
+        query = (
+            sa.select(t.api_clients).where(t.api_clients.c.org_id == org.id).order_by(t.api_clients.c.created)
+        )
+        if not include_revoked:
+            query = query.where(t.api_clients.c.revoked.is_(None))
+        return [_model(r, org.name) for r in conn.execute(query)]
+
+
+def revoke_api_client(cat: Catalog, principal: Principal, org_name: str, client: str) -> ApiClient:
+    """Revoke by id or by name; revoking your own token is refused."""
+    with cat.tx() as conn:
+        org = org_row(conn, principal, org_name, Action.ORG_ADMIN)
+        cond = t.api_clients.c.name == client
+        with contextlib.suppress(ValueError):
+            cond = sa.or_(cond, t.api_clients.c.id == str(uuid.UUID(client)))
+        row = conn.execute(
+            sa.select(t.api_clients).where(
+                t.api_clients.c.org_id == org.id, cond, t.api_clients.c.revoked.is_(None)
+            )
+        ).first()
+        if row is None:
+            raise NotFoundError(
+                f"no active API client {client!r} in org {org_name!r}; `floe token list` shows them"
+            )
+        if row.id == principal.id:
+            raise ConflictError("refusing to revoke the token you are using; use another admin token")
+        conn.execute(sa.update(t.api_clients).where(t.api_clients.c.id == row.id).values(revoked=now()))
+        return _model(
+            conn.execute(sa.select(t.api_clients).where(t.api_clients.c.id == row.id)).one(), org.name
+        )
+
+
+def _principal(row: sa.Row) -> Principal:
+    return Principal(
+        id=row.id,
+        name=row.name,
+        email=row.email,
+        org_id=row.org_id,
+        org_name=row.org_name,
+        role=Role(row.role),
+        is_site_admin=row.is_site_admin,
+        expiration=aware(row.expiration),
+    )
+
+
+def principal_for_token(cat: Catalog, token: str | None) -> Principal:
+    """The principal a bearer token stands for; 401 with the reason otherwise."""
+    if not token:
+        raise AuthenticationError(
+            "no token: pass token=..., set FLOE_TOKEN, or run `floe serve` once to get one"
+        )
+    if not token.startswith(TOKEN_PREFIX):
+        raise AuthenticationError(f"invalid token: Floe tokens start with {TOKEN_PREFIX!r}")
+    query = _PRINCIPALS.where(t.api_clients.c.token_hash == hash_token(token))
+    with cat.read() as conn:
+        row = conn.execute(query).first()
+    if row is None:
+        raise AuthenticationError(
+            "invalid token: it is not known to this server; ask an org admin for a new one"
+        )
+    if row.revoked is not None:
+        raise AuthenticationError("this token has been revoked; ask an org admin for a new one")
+    current = now()
+    expiration = aware(row.expiration)
+    if expiration is not None and expiration <= current:
+        raise AuthenticationError(
+            f"this token expired at {expiration.isoformat()}; ask an org admin for a new one"
+        )
+    last_used = aware(row.last_used)
+    if last_used is None or current - last_used > _LAST_USED_RESOLUTION:
+        with cat.tx() as conn:
+            conn.execute(
+                sa.update(t.api_clients).where(t.api_clients.c.id == row.id).values(last_used=current)
+            )
+    return _principal(row)
+
+
+def authenticate_token(
+    cat: Catalog, principal: Principal, org_name: str, token: str
+) -> ApiClientAuthenticated:
+    """Which API client of ``org_name`` a token belongs to (the arraylake ``authenticate`` route)."""
+    with cat.read() as conn:
+        org = org_row(conn, principal, org_name, Action.ORG_READ)
+    try:
+        subject = principal_for_token(cat, token)
+    except AuthenticationError as exc:
+        raise NotFoundError(f"no API client in org {org_name!r} has that token ({exc.message})") from None
+    if subject.org_id != org.id:
+        raise NotFoundError(f"no API client in org {org_name!r} has that token")
+    with cat.read() as conn:
+        row = conn.execute(sa.select(t.api_clients).where(t.api_clients.c.id == subject.id)).one()
+    return ApiClientAuthenticated(
+        _id=row.id,
+        email=row.email,
+        created=aware(row.created),
+        expiration=aware(row.expiration) or NEVER,
+        last_used=aware(row.last_used),
+    )
+
+
+def client_principal(cat: Catalog, principal_id: str) -> Principal | None:
+    """The principal with this API client id (for permission checks), or None."""
+    query = _PRINCIPALS.where(t.api_clients.c.id == principal_id, t.api_clients.c.revoked.is_(None))
+    with cat.read() as conn:
+        row = conn.execute(query).first()
+    if row is None:
+        return None
+    expiration = aware(row.expiration)
+    if expiration is not None and expiration <= now():
+        return None
+    return _principal(row)

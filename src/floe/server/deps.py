@@ -1,0 +1,33 @@
+"""Request dependencies shared by every route: the catalog, the calling principal, the caller kind."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from floe.server.auth import Principal
+from floe.server.catalog import Catalog
+from floe.server.catalog.tokens import principal_for_token
+
+
+def get_catalog(request: Request) -> Catalog:
+    return request.app.state.catalog
+
+
+def get_principal(request: Request) -> Principal:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer":
+        token = ""
+    return principal_for_token(request.app.state.catalog, token.strip() or None)
+
+
+def is_arraylake_client(request: Request) -> bool:
+    """True for the official arraylake client, which gets the subset of the API it can parse."""
+    return request.headers.get("client-name", "").startswith("arraylake")
+
+
+CatalogDep = Annotated[Catalog, Depends(get_catalog)]
+PrincipalDep = Annotated[Principal, Depends(get_principal)]
+ArraylakeDep = Annotated[bool, Depends(is_arraylake_client)]

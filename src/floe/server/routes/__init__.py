@@ -1,0 +1,1 @@
+"""HTTP routes, one module per resource. Each handler names its action via the catalog call."""

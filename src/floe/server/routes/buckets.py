@@ -1,0 +1,80 @@
+"""Bucket configs."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Response
+
+from floe.errors import NotFoundError
+from floe.models import ARRAYLAKE_PLATFORMS, BucketCreate, BucketModify, BucketResponse, Repo, S3Credentials
+from floe.server.catalog import buckets
+from floe.server.catalog.base import arraylake_compatible
+from floe.server.deps import ArraylakeDep, CatalogDep, PrincipalDep
+
+router = APIRouter(prefix="/orgs/{org}/buckets", tags=["buckets"])
+
+
+@router.get("", response_model=list[BucketResponse])
+def list_buckets(
+    org: str, cat: CatalogDep, principal: PrincipalDep, arraylake: ArraylakeDep
+) -> list[BucketResponse]:
+    """All bucket configs of the org, secrets redacted."""
+    found = buckets.list_buckets(cat, principal, org)
+    if arraylake:
+        found = [b for b in found if b.platform in ARRAYLAKE_PLATFORMS]
+    return found
+
+
+@router.post("", response_model=BucketResponse, status_code=201)
+def create_bucket(org: str, body: BucketCreate, cat: CatalogDep, principal: PrincipalDep) -> BucketResponse:
+    return buckets.create_bucket(cat, principal, org, body)
+
+
+@router.get("/{bucket}", response_model=BucketResponse)
+def get_bucket(
+    org: str, bucket: str, cat: CatalogDep, principal: PrincipalDep, arraylake: ArraylakeDep
+) -> BucketResponse:
+    """One bucket config, by id (or nickname), secrets redacted."""
+    found = buckets.get_bucket(cat, principal, org, bucket)
+    if arraylake and arraylake_compatible(found) is None:
+        raise NotFoundError(
+            f"bucket config {found.nickname!r} is on platform {found.platform!r}, which the arraylake client "
+            "cannot use; use floe.Client"
+        )
+    return found
+
+
+@router.patch("/{bucket}", response_model=BucketResponse)
+def modify_bucket(
+    org: str, bucket: str, body: BucketModify, cat: CatalogDep, principal: PrincipalDep
+) -> BucketResponse:
+    return buckets.modify_bucket(cat, principal, org, bucket, body)
+
+
+@router.delete("/{bucket}", status_code=204)
+def delete_bucket(org: str, bucket: str, cat: CatalogDep, principal: PrincipalDep) -> Response:
+    """Delete a bucket config (never the bucket itself); 409 while repos use it."""
+    buckets.delete_bucket(cat, principal, org, bucket)
+    return Response(status_code=204)
+
+
+@router.post("/{bucket}/default", response_model=BucketResponse)
+def set_default(org: str, bucket: str, cat: CatalogDep, principal: PrincipalDep) -> BucketResponse:
+    return buckets.set_default_bucket(cat, principal, org, bucket)
+
+
+@router.get("/{bucket}/repos", response_model=list[Repo])
+def repos_for_bucket(
+    org: str, bucket: str, cat: CatalogDep, principal: PrincipalDep, arraylake: ArraylakeDep
+) -> list[Repo]:
+    repos = buckets.repos_for_bucket(cat, principal, org, bucket)
+    if arraylake:
+        repos = [r.model_copy(update={"bucket": arraylake_compatible(r.bucket)}) for r in repos]
+    return repos
+
+
+@router.get("/{bucket}/credentials", response_model=S3Credentials | None)
+def bucket_credentials(
+    org: str, bucket: str, cat: CatalogDep, principal: PrincipalDep
+) -> S3Credentials | None:
+    """Credentials for reading the whole bucket (a credential route: members only)."""
+    return buckets.bucket_credentials(cat, principal, org, bucket)

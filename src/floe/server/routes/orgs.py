@@ -1,0 +1,79 @@
+"""Orgs, API clients (tokens) and permission checks."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Query, Response
+
+from floe.models import (
+    ApiClient,
+    ApiClientAuthenticated,
+    ApiClientCreate,
+    ApiClientWithToken,
+    Org,
+    OrgCreate,
+    PermissionCheck,
+)
+from floe.server.catalog import orgs, permissions, tokens
+from floe.server.deps import CatalogDep, PrincipalDep
+
+router = APIRouter()
+
+
+@router.get("/orgs", response_model=list[Org], tags=["orgs"])
+def list_orgs(cat: CatalogDep, principal: PrincipalDep) -> list[Org]:
+    return orgs.list_orgs(cat, principal)
+
+
+@router.post("/orgs", response_model=Org, status_code=201, tags=["orgs"])
+def create_org(body: OrgCreate, cat: CatalogDep, principal: PrincipalDep) -> Org:
+    return orgs.create_org(cat, principal, body)
+
+
+@router.get("/orgs/{org}", response_model=Org, tags=["orgs"])
+def get_org(org: str, cat: CatalogDep, principal: PrincipalDep) -> Org:
+    return orgs.get_org(cat, principal, org)
+
+
+@router.delete("/orgs/{org}", status_code=204, tags=["orgs"])
+def delete_org(org: str, cat: CatalogDep, principal: PrincipalDep) -> Response:
+    orgs.delete_org(cat, principal, org)
+    return Response(status_code=204)
+
+
+@router.get("/orgs/{org}/api-clients/authenticate", response_model=ApiClientAuthenticated, tags=["tokens"])
+def authenticate(
+    org: str, cat: CatalogDep, principal: PrincipalDep, token: str = Query(...)
+) -> ApiClientAuthenticated:
+    """Which API client of the org a token belongs to."""
+    return tokens.authenticate_token(cat, principal, org, token)
+
+
+@router.get("/orgs/{org}/api-clients", response_model=list[ApiClient], tags=["tokens"])
+def list_api_clients(
+    org: str, cat: CatalogDep, principal: PrincipalDep, include_revoked: bool = False
+) -> list[ApiClient]:
+    return tokens.list_api_clients(cat, principal, org, include_revoked=include_revoked)
+
+
+@router.post("/orgs/{org}/api-clients", response_model=ApiClientWithToken, status_code=201, tags=["tokens"])
+def create_api_client(
+    org: str, body: ApiClientCreate, cat: CatalogDep, principal: PrincipalDep
+) -> ApiClientWithToken:
+    """Create an API client; its token is in this response only."""
+    return tokens.create_api_client(cat, principal, org, body)
+
+
+@router.delete("/orgs/{org}/api-clients/{client}", response_model=ApiClient, tags=["tokens"])
+def revoke_api_client(org: str, client: str, cat: CatalogDep, principal: PrincipalDep) -> ApiClient:
+    """Revoke an API client's token (by id or name)."""
+    return tokens.revoke_api_client(cat, principal, org, client)
+
+
+@router.get("/orgs/{org}/permissions/check", response_model=PermissionCheck, tags=["permissions"])
+def permission_check(
+    org: str, principal_id: str, resource: str, action: str, cat: CatalogDep, principal: PrincipalDep
+) -> PermissionCheck:
+    allowed = permissions.check_permission(
+        cat, principal, org, principal_id=principal_id, resource=resource, action=action
+    )
+    return PermissionCheck(has_permission=allowed)

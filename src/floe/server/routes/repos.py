@@ -1,0 +1,117 @@
+"""Repos, and the one-request ``open``."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response
+
+from floe.errors import ConflictError
+from floe.models import (
+    OpenRepoResponse,
+    Paginated,
+    Repo,
+    RepoCreate,
+    RepoImport,
+    RepoModify,
+    RepoStatus,
+    RepoStatusUpdate,
+    S3Credentials,
+)
+from floe.server.catalog import repos
+from floe.server.catalog.base import arraylake_compatible
+from floe.server.deps import ArraylakeDep, CatalogDep, PrincipalDep
+
+router = APIRouter(tags=["repos"])
+
+
+@router.get("/orgs/{org}/repos/paginated", response_model=Paginated[Repo])
+def list_repos(
+    org: str,
+    cat: CatalogDep,
+    principal: PrincipalDep,
+    arraylake: ArraylakeDep,
+    page: Annotated[int, Query(ge=1)] = 1,
+    size: Annotated[int, Query(ge=1, le=repos.MAX_PAGE_SIZE)] = 50,
+    filter_metadata: str | None = None,
+) -> Paginated[Repo]:
+    """One page of the org's repos; ``filter_metadata`` is a JSON object of required metadata."""
+    result = repos.list_repos(
+        cat,
+        principal,
+        org,
+        page=page,
+        size=size,
+        filter_metadata=repos.parse_metadata_filter(filter_metadata),
+    )
+    if arraylake:
+        result.items = [r.model_copy(update={"bucket": arraylake_compatible(r.bucket)}) for r in result.items]
+    return result
+
+
+@router.post("/orgs/{org}/repos", response_model=Repo, status_code=201)
+def create_repo(
+    org: str, body: RepoCreate, cat: CatalogDep, principal: PrincipalDep, arraylake: ArraylakeDep
+) -> Repo:
+    """Register a repo at an empty prefix (``create_mode=create`` also writes the Icechunk repo)."""
+    repo = repos.create_repo(cat, principal, org, body)
+    return repos.for_arraylake_client(cat, principal, repo) if arraylake else repo
+
+
+@router.post("/orgs/{org}/repos/import", response_model=Repo, status_code=201)
+def import_repo(
+    org: str, body: RepoImport, cat: CatalogDep, principal: PrincipalDep, arraylake: ArraylakeDep
+) -> Repo:
+    """Register an Icechunk repo that already exists at a prefix."""
+    repo = repos.import_repo(cat, principal, org, body)
+    return repos.for_arraylake_client(cat, principal, repo) if arraylake else repo
+
+
+@router.get("/repos/{org}/{repo}", response_model=Repo)
+def get_repo(org: str, repo: str, cat: CatalogDep, principal: PrincipalDep, arraylake: ArraylakeDep) -> Repo:
+    found = repos.get_repo(cat, principal, org, repo)
+    return repos.for_arraylake_client(cat, principal, found) if arraylake else found
+
+
+@router.get("/repos/{org}/{repo}/open", response_model=OpenRepoResponse)
+def open_repo(
+    org: str, repo: str, cat: CatalogDep, principal: PrincipalDep, arraylake: ArraylakeDep
+) -> OpenRepoResponse:
+    """Everything a client needs to open the repo: bucket, prefix, credentials, author, status."""
+    opened = repos.open_repo(cat, principal, org, repo)
+    if arraylake:
+        if arraylake_compatible(opened.repo_bucket) is None:
+            raise ConflictError(
+                f"repo {org}/{repo} is on a {opened.repo_bucket.platform!r} bucket config, which the arraylake "
+                "client cannot open; use floe.Client"
+            )
+        opened.repo = None
+    return opened
+
+
+@router.get("/repos/{org}/{repo}/bucket-credentials", response_model=S3Credentials | None)
+def repo_credentials(org: str, repo: str, cat: CatalogDep, principal: PrincipalDep) -> S3Credentials | None:
+    """Credentials for the repo's bucket (a credential route)."""
+    return repos.repo_credentials(cat, principal, org, repo)
+
+
+@router.patch("/orgs/{org}/{repo}", response_model=Repo)
+def modify_repo(org: str, repo: str, body: RepoModify, cat: CatalogDep, principal: PrincipalDep) -> Repo:
+    return repos.modify_repo(cat, principal, org, repo, body)
+
+
+@router.put("/orgs/{org}/{repo}/status", response_model=RepoStatus)
+def set_status(
+    org: str, repo: str, body: RepoStatusUpdate, cat: CatalogDep, principal: PrincipalDep
+) -> RepoStatus:
+    """Set ``online`` / ``maintenance`` / ``offline``; clients write only while online."""
+    return repos.set_status(cat, principal, org, repo, body)
+
+
+@router.delete("/orgs/{org}/{repo}", status_code=204)
+def delete_repo(
+    org: str, repo: str, cat: CatalogDep, principal: PrincipalDep, keep_data: bool = False
+) -> Response:
+    """Delete the repo's catalog entry and its objects (only the entry with ``keep_data=true``)."""
+    deleted = repos.delete_repo(cat, principal, org, repo, keep_data=keep_data)
+    return Response(status_code=204, headers={"x-floe-objects-deleted": str(deleted)})

@@ -1,0 +1,70 @@
+"""Server settings: where the catalog lives and what storage it may point at."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from floe.server.db.engine import sqlite_url
+from floe.server.secrets import load_or_create_key
+
+
+def default_data_dir() -> Path:
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "floe"
+
+
+@dataclass
+class Settings:
+    """Everything ``create_app`` needs. Build with :meth:`from_options`."""
+
+    data_dir: Path
+    database_url: str
+    file_roots: tuple[Path, ...]
+    secret_keys: list[bytes] = field(repr=False)
+    public_url: str | None = None
+
+    @property
+    def local_storage_dir(self) -> Path:
+        return self.data_dir / "storage"
+
+    @classmethod
+    def from_options(
+        cls,
+        *,
+        data_dir: Path | None = None,
+        database_url: str | None = None,
+        file_roots: list[Path] | None = None,
+        secret_key_file: Path | None = None,
+        public_url: str | None = None,
+    ) -> Settings:
+        """Resolve options, then ``FLOE_*`` environment variables, then defaults.
+
+        The secret key comes from ``FLOE_SECRET_KEY`` (comma-separated for rotation, newest
+        first), else ``secret_key_file``, else ``DATA_DIR/secret.key`` (created on first use).
+        """
+        data_dir = (
+            Path(data_dir or os.environ.get("FLOE_DATA_DIR") or default_data_dir()).expanduser().resolve()
+        )
+        data_dir.mkdir(parents=True, exist_ok=True)
+        database_url = database_url or os.environ.get("FLOE_DATABASE_URL") or sqlite_url(data_dir)
+        roots = list(file_roots or [])
+        env_roots = os.environ.get("FLOE_FILE_ROOTS")
+        if env_roots:
+            roots += [Path(p) for p in env_roots.split(os.pathsep) if p]
+        storage_dir = data_dir / "storage"
+        storage_dir.mkdir(exist_ok=True)
+        roots = [storage_dir, *(Path(r).expanduser().resolve() for r in roots)]
+        env_keys = os.environ.get("FLOE_SECRET_KEY")
+        if env_keys:
+            keys = [k.strip().encode() for k in env_keys.split(",") if k.strip()]
+        else:
+            keys = [load_or_create_key(Path(secret_key_file) if secret_key_file else data_dir / "secret.key")]
+        return cls(
+            data_dir=data_dir,
+            database_url=database_url,
+            file_roots=tuple(dict.fromkeys(roots)),
+            secret_keys=keys,
+            public_url=public_url,
+        )

@@ -1,0 +1,82 @@
+"""A folder on the server's filesystem (``file`` platform), confined to the roots the server allows."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import icechunk
+
+from floe.models import S3Credentials
+from floe.storage.base import BucketSpec, StoragePolicy
+
+
+def _within(path: Path, root: Path) -> bool:
+    return path == root or root in path.parents
+
+
+class LocalAdapter:
+    """``file`` bucket configs: ``name`` is an absolute directory inside an allowed root."""
+
+    platforms = ("file",)
+    auth_methods = ("none",)
+    extra_config_keys: tuple[str, ...] = ()
+
+    def normalize(self, spec: BucketSpec, policy: StoragePolicy) -> BucketSpec:
+        if spec.extra_config:
+            raise ValueError("platform file takes no extra_config")
+        method = (spec.auth or {}).get("method", "none")
+        if method not in ("none", "anonymous"):
+            raise ValueError(f"platform file takes no credentials: drop auth_config (got method {method!r})")
+        raw = Path(spec.name)
+        if not raw.is_absolute():
+            raise ValueError(f"invalid directory {spec.name!r}: file bucket configs need an absolute path")
+        if ".." in raw.parts:
+            raise ValueError(f"invalid directory {spec.name!r}: '..' is not allowed")
+        resolved = Path(os.path.realpath(raw / spec.prefix)) if spec.prefix else Path(os.path.realpath(raw))
+        roots = [Path(os.path.realpath(r)) for r in policy.file_roots]
+        if not any(_within(resolved, root) for root in roots):
+            allowed = ", ".join(str(r) for r in roots) or "(none: start the server with --file-root DIR)"
+            raise ValueError(
+                f"directory {spec.name!r} is outside the folders this server allows for file storage: "
+                f"choose a path under {allowed}"
+            )
+        return spec.with_changes(name=str(Path(os.path.realpath(raw))), auth={"method": "none"})
+
+    def credentials(self, spec: BucketSpec, *, read_only: bool) -> S3Credentials | None:
+        return None
+
+    def icechunk_storage(
+        self, spec: BucketSpec, prefix: str, credentials: S3Credentials | None
+    ) -> icechunk.Storage:
+        return icechunk.local_filesystem_storage(str(Path(spec.name) / prefix))
+
+    def object_store(self, spec: BucketSpec) -> LocalObjectStore:
+        return LocalObjectStore(Path(spec.name))
+
+
+class LocalObjectStore:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def describe(self) -> str:
+        return f"directory {str(self.root)!r}"
+
+    def _path(self, prefix: str) -> Path:
+        path = Path(os.path.realpath(self.root / prefix))
+        if not _within(path, Path(os.path.realpath(self.root))) or path == self.root:
+            raise ValueError(f"prefix {prefix!r} escapes {self.describe()}")
+        return path
+
+    def is_empty(self, prefix: str) -> bool:
+        path = self._path(prefix)
+        return not path.exists() or (path.is_dir() and not any(path.iterdir()))
+
+    def delete_prefix(self, prefix: str) -> int:
+        path = self._path(prefix)
+        if not path.exists():
+            return 0
+        count = sum(len(files) for _, _, files in os.walk(path))
+        shutil.rmtree(path)
+        return count

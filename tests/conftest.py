@@ -1,0 +1,162 @@
+"""Pytest fixtures that run the real services (moto S3, PostgreSQL, Floe) as subprocesses.
+
+Fixtures:
+
+* ``moto`` (session): a :class:`MotoServer`.
+* ``s3_bucket``: name of a fresh bucket in ``moto``.
+* ``postgres`` (session): a :class:`PostgresServer`; skipped when PostgreSQL is not installed, unless
+  ``FLOE_REQUIRE_POSTGRES=1`` (then the test errors instead).
+* ``database_url``: parametrized ``sqlite`` / ``postgresql`` -- None (the server's embedded SQLite) or the
+  URL of a fresh PostgreSQL database. The ``postgresql`` case carries the ``postgres`` marker.
+* ``floe_factory``: a callable ``(data_dir=None, *, database_url=None, extra_args=(), env=None)`` that
+  starts extra Floe servers, all stopped at teardown.
+* ``floe_server``: a :class:`FloeServer` on ``tmp_path/"data"`` using ``database_url`` (so: both backends).
+* ``floe_server_sqlite``: a :class:`FloeServer` on ``tmp_path/"data"`` using SQLite only.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import NoReturn
+
+import pytest
+
+# Make `services` importable whatever pytest's import mode (and even if tests/ becomes a package).
+if str(Path(__file__).parent) not in sys.path:
+    sys.path.insert(0, str(Path(__file__).parent))
+
+from services import (
+    FloeServer,
+    MotoServer,
+    PostgresServer,
+    find_postgres_bindir,
+    log_tail,
+    start_floe,
+    start_moto,
+    start_postgres,
+    unique_name,
+)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "postgres: test runs against the PostgreSQL backend")
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
+    """Remember each phase's report on the item (``item.rep_call`` ...) so fixtures can see failures."""
+    report = yield
+    setattr(item, f"rep_{report.when}", report)
+    return report
+
+
+def _test_failed(request: pytest.FixtureRequest) -> bool:
+    report = getattr(request.node, "rep_call", None)
+    return report is None or report.failed
+
+
+# --------------------------------------------------------------------------------------------- S3
+
+
+@pytest.fixture(scope="session")
+def moto(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MotoServer]:
+    """A moto S3 server for the whole session."""
+    server = start_moto(tmp_path_factory.mktemp("moto"))
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def s3_bucket(moto: MotoServer) -> str:
+    """Name of a fresh, empty bucket in the moto server."""
+    return moto.create_bucket(unique_name("floe-test-"))
+
+
+# --------------------------------------------------------------------------------------------- PostgreSQL
+
+
+def _postgres_unavailable(reason: str) -> NoReturn:
+    if os.environ.get("FLOE_REQUIRE_POSTGRES") == "1":
+        pytest.fail(f"FLOE_REQUIRE_POSTGRES=1 but PostgreSQL is unavailable: {reason}", pytrace=False)
+    pytest.skip(f"PostgreSQL not installed: {reason}")
+
+
+@pytest.fixture(scope="session")
+def postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PostgresServer]:
+    """A private PostgreSQL cluster for the whole session (skipped or failed when unavailable)."""
+    if find_postgres_bindir() is None:
+        _postgres_unavailable("no initdb/postgres in `pg_config --bindir` or /usr/lib/postgresql/*/bin")
+    try:
+        server = start_postgres(tmp_path_factory.mktemp("postgres"))
+    except Exception as exc:
+        _postgres_unavailable(f"the server failed to start: {exc}")
+    if server is None:
+        _postgres_unavailable("running as root and there is no 'postgres' system user (or no runuser)")
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(
+    params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)], ids=["sqlite", "postgresql"]
+)
+def database_url(request: pytest.FixtureRequest) -> Iterator[str | None]:
+    """None for the server's embedded SQLite, or the URL of a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        yield None
+        return
+    server: PostgresServer = request.getfixturevalue("postgres")
+    name = unique_name("floe_test_")
+    url = server.create_database(name)
+    yield url
+    # Runs after floe_server's teardown (it depends on this fixture), so the server is already gone.
+    server.drop_database(name)
+
+
+# --------------------------------------------------------------------------------------------- Floe
+
+
+FloeFactory = Callable[..., FloeServer]
+
+
+@pytest.fixture
+def floe_factory(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[FloeFactory]:
+    """Start Floe servers: ``floe_factory(data_dir=None, *, database_url=None, extra_args=(), env=None)``.
+
+    ``data_dir`` defaults to ``tmp_path/"data"``. Every server is stopped at teardown; if the test failed,
+    the tail of each server's log is printed (shown under "Captured stderr teardown").
+    """
+    servers: list[FloeServer] = []
+
+    def start(data_dir: Path | None = None, **kwargs) -> FloeServer:
+        server = start_floe(data_dir if data_dir is not None else tmp_path / "data", **kwargs)
+        servers.append(server)
+        return server
+
+    try:
+        yield start
+    finally:
+        for server in servers:
+            server.stop()
+        if _test_failed(request):
+            for server in servers:
+                print(f"--- {server.log_path} (tail) ---\n{log_tail(server.log_path)}", file=sys.stderr)
+
+
+@pytest.fixture
+def floe_server(database_url: str | None, floe_factory: FloeFactory) -> FloeServer:
+    """A Floe server on ``tmp_path/"data"``, run once per database backend."""
+    # database_url comes first so that it is torn down (database dropped) after the server has stopped.
+    return floe_factory(database_url=database_url)
+
+
+@pytest.fixture
+def floe_server_sqlite(floe_factory: FloeFactory) -> FloeServer:
+    """A Floe server on ``tmp_path/"data"`` with its embedded SQLite database."""
+    return floe_factory()

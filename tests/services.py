@@ -1,0 +1,479 @@
+"""Start and stop the real services the test suite runs against.
+
+Everything here is plain Python (no pytest), so the helpers can also be used from scripts or a REPL:
+
+* :func:`start_moto` -- the moto S3 server,
+* :func:`start_postgres` -- a throw-away PostgreSQL cluster,
+* :func:`start_floe` -- the Floe server itself.
+
+Each returns a handle with a ``stop()`` method.  Handles that are never stopped explicitly are stopped at
+interpreter exit, so a crashed test run does not leave servers behind.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import glob
+import os
+import pwd
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import boto3
+import httpx
+import psycopg
+from botocore.config import Config
+from psycopg import sql
+
+LOCALHOST = "127.0.0.1"
+MOTO_ACCESS_KEY = "testing"
+MOTO_SECRET_KEY = "testing"
+MOTO_REGION = "us-east-1"
+
+# Handles that are still running; stopped at interpreter exit as a last resort.
+_RUNNING: set[ServiceProcess] = set()
+
+
+class ServiceError(RuntimeError):
+    """A service failed to start (the message includes the tail of its log)."""
+
+
+# --------------------------------------------------------------------------------------------- helpers
+
+
+def free_port() -> int:
+    """Return a TCP port on 127.0.0.1 that is currently free."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((LOCALHOST, 0))
+        return sock.getsockname()[1]
+
+
+def log_tail(log_path: Path, lines: int = 40) -> str:
+    """Return the last ``lines`` lines of a log file ('' if it does not exist)."""
+    try:
+        text = log_path.read_text(errors="replace")
+    except FileNotFoundError:
+        return ""
+    return "\n".join(text.splitlines()[-lines:])
+
+
+def wait_until(
+    predicate: Callable[[], bool],
+    timeout: float,
+    proc: subprocess.Popen | None = None,
+    log_path: Path | None = None,
+    *,
+    what: str = "service",
+    interval: float = 0.1,
+) -> None:
+    """Poll ``predicate`` until it returns true.
+
+    Raises :class:`ServiceError` (with the tail of ``log_path``) if ``timeout`` seconds pass first, or as
+    soon as ``proc`` exits.
+    """
+
+    def fail(reason: str) -> ServiceError:
+        tail = log_tail(log_path) if log_path is not None else ""
+        where = f" (log: {log_path})" if log_path is not None else ""
+        return ServiceError(f"{what} {reason}{where}" + (f"\n--- log tail ---\n{tail}" if tail else ""))
+
+    deadline = time.monotonic() + timeout
+    while True:
+        if proc is not None and proc.poll() is not None:
+            raise fail(f"exited with status {proc.returncode} before becoming ready")
+        if predicate():
+            return
+        if time.monotonic() > deadline:
+            raise fail(f"did not become ready within {timeout:.0f} s")
+        time.sleep(interval)
+
+
+def _http_ok(url: str, *, any_status: bool = False) -> bool:
+    """True if ``url`` answers (with 200, or with anything when ``any_status``)."""
+    try:
+        # trust_env=False: never route 127.0.0.1 through an HTTP(S)_PROXY from the environment.
+        response = httpx.get(url, timeout=2.0, trust_env=False)
+    except httpx.HTTPError:
+        return False
+    return any_status or response.status_code == 200
+
+
+def _popen_logged(cmd: Sequence[str], log_path: Path, **kwargs) -> subprocess.Popen:
+    """Start ``cmd`` with stdout and stderr appended to ``log_path`` (after a ``$ cmd`` line)."""
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(log_path, "ab") as log:
+        log.write(f"$ {' '.join(map(str, cmd))}\n".encode())
+        log.flush()
+        return subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, **kwargs)
+
+
+def _run_logged(cmd: Sequence[str], log_path: Path, timeout: float, **kwargs) -> int:
+    """Run ``cmd`` to completion like :func:`_popen_logged`; return its exit status."""
+    proc = _popen_logged(cmd, log_path, **kwargs)
+    try:
+        return proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+        raise
+
+
+@dataclass(eq=False)
+class ServiceProcess:
+    """A running subprocess that logs to ``log_path``."""
+
+    process: subprocess.Popen
+    log_path: Path
+
+    def __post_init__(self) -> None:
+        _RUNNING.add(self)
+
+    def log_text(self) -> str:
+        """The whole log of the service so far."""
+        try:
+            return self.log_path.read_text(errors="replace")
+        except FileNotFoundError:
+            return ""
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop the process: SIGTERM, wait up to ``timeout`` seconds, then SIGKILL. Idempotent."""
+        _RUNNING.discard(self)
+        _terminate(self.process, timeout)
+
+
+def _terminate(proc: subprocess.Popen, timeout: float, sig: int = signal.SIGTERM) -> None:
+    if proc.poll() is None:
+        with contextlib.suppress(ProcessLookupError):
+            proc.send_signal(sig)
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+@atexit.register
+def _stop_all() -> None:
+    for service in list(_RUNNING):
+        with contextlib.suppress(Exception):
+            service.stop()
+
+
+# --------------------------------------------------------------------------------------------- moto
+
+
+@dataclass(eq=False)
+class MotoServer(ServiceProcess):
+    """A moto S3 server on ``endpoint``; any credentials are accepted."""
+
+    endpoint: str = ""
+
+    def s3_client(self):
+        """A boto3 S3 client for this server (dummy keys, path-style addressing)."""
+        return boto3.client(
+            "s3",
+            endpoint_url=self.endpoint,
+            aws_access_key_id=MOTO_ACCESS_KEY,
+            aws_secret_access_key=MOTO_SECRET_KEY,
+            region_name=MOTO_REGION,
+            config=Config(s3={"addressing_style": "path"}, proxies={}),
+        )
+
+    def create_bucket(self, name: str) -> str:
+        """Create bucket ``name`` and return the name."""
+        self.s3_client().create_bucket(Bucket=name)
+        return name
+
+
+def start_moto(log_dir: Path, timeout: float = 30.0) -> MotoServer:
+    """Start ``python -m moto.server`` on a free port, logging to ``log_dir/moto-PORT.log``."""
+    port = free_port()
+    log_path = Path(log_dir) / f"moto-{port}.log"
+    cmd = [sys.executable, "-m", "moto.server", "-H", LOCALHOST, "-p", str(port)]
+    server = MotoServer(_popen_logged(cmd, log_path), log_path, endpoint=f"http://{LOCALHOST}:{port}")
+    try:
+        wait_until(
+            lambda: _http_ok(f"{server.endpoint}/moto-api/", any_status=True),
+            timeout,
+            server.process,
+            log_path,
+            what="moto server",
+        )
+    except BaseException:
+        server.stop()
+        raise
+    return server
+
+
+# --------------------------------------------------------------------------------------------- postgres
+
+
+def _pg_version_key(bindir: str) -> tuple[int, ...]:
+    """Sort key for /usr/lib/postgresql/<version>/bin."""
+    version = Path(bindir).parent.name
+    return tuple(int(part) for part in re.findall(r"\d+", version))
+
+
+def _is_pg_bindir(bindir: str | Path) -> bool:
+    return all(os.access(Path(bindir) / exe, os.X_OK) for exe in ("initdb", "postgres", "pg_ctl"))
+
+
+def find_postgres_bindir() -> Path | None:
+    """The directory holding the PostgreSQL server binaries (initdb, postgres, pg_ctl), or None.
+
+    ``pg_config --bindir`` wins if it has them; otherwise the newest ``/usr/lib/postgresql/*/bin``.
+    """
+    candidates: list[str] = []
+    pg_config = shutil.which("pg_config")
+    if pg_config:
+        with contextlib.suppress(OSError, subprocess.SubprocessError):
+            out = subprocess.run([pg_config, "--bindir"], capture_output=True, text=True, timeout=10)
+            if out.returncode == 0 and out.stdout.strip():
+                candidates.append(out.stdout.strip())
+    candidates += sorted(glob.glob("/usr/lib/postgresql/*/bin"), key=_pg_version_key, reverse=True)
+    return next((Path(c) for c in candidates if _is_pg_bindir(c)), None)
+
+
+@dataclass(eq=False)
+class PostgresServer(ServiceProcess):
+    """A private PostgreSQL cluster listening on 127.0.0.1 (trust auth, superuser ``floe``)."""
+
+    port: int = 0
+    bindir: Path = field(default_factory=Path)
+    pgdata: Path = field(default_factory=Path)
+    user: str = "floe"
+    run_as: list[str] = field(default_factory=list)  # e.g. ["runuser", "-u", "postgres", "--"]
+    cleanup_dir: Path | None = None  # removed on stop (the /tmp work dir used when running as root)
+
+    @property
+    def url(self) -> str:
+        """URL of the default ``postgres`` database."""
+        return self.database_url("postgres")
+
+    def database_url(self, name: str) -> str:
+        """URL of database ``name`` on this server."""
+        return f"postgresql://{self.user}@{LOCALHOST}:{self.port}/{name}"
+
+    def connect(self, dbname: str = "postgres", **kwargs) -> psycopg.Connection:
+        """A psycopg connection (autocommit) to database ``dbname``."""
+        return psycopg.connect(self.database_url(dbname), autocommit=True, **kwargs)
+
+    def create_database(self, name: str) -> str:
+        """Create database ``name`` and return its URL."""
+        with self.connect() as conn:
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+        return self.database_url(name)
+
+    def drop_database(self, name: str) -> None:
+        """Drop database ``name`` (if it exists), disconnecting any remaining sessions."""
+        with self.connect() as conn:
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """Fast shutdown via ``pg_ctl stop -m fast``, falling back to signals; removes the temp dir."""
+        _RUNNING.discard(self)
+        if self.process.poll() is None:
+            with contextlib.suppress(OSError, subprocess.SubprocessError):
+                pg_ctl = [str(self.bindir / "pg_ctl"), "stop", "-D", str(self.pgdata), "-m", "fast", "-w"]
+                subprocess.run(
+                    [*self.run_as, *pg_ctl, "-t", str(int(timeout))],
+                    cwd=self.pgdata.parent,
+                    capture_output=True,
+                    timeout=timeout + 5,
+                )
+        # Fallback: SIGINT is postgres' own "fast shutdown"; runuser only forwards SIGTERM to its child.
+        _terminate(self.process, timeout, signal.SIGTERM if self.run_as else signal.SIGINT)
+        if self.cleanup_dir is not None:
+            shutil.rmtree(self.cleanup_dir, ignore_errors=True)
+            self.cleanup_dir = None
+
+
+def _postgres_work_dir(base_dir: Path) -> tuple[Path, list[str], Path | None]:
+    """Where the cluster lives and how to run its binaries: (work_dir, run_as prefix, dir to clean up).
+
+    PostgreSQL refuses to run as root, so as root the binaries run as the ``postgres`` system user via
+    ``runuser`` in a world-traversable directory under /tmp owned by that user (pytest's tmp dirs are 0700).
+    Raises LookupError when running as root and that user (or runuser) does not exist.
+    """
+    if os.geteuid() != 0:
+        return base_dir, [], None
+    try:
+        pg_user = pwd.getpwnam("postgres")
+    except KeyError:
+        raise LookupError("running as root and there is no 'postgres' system user") from None
+    runuser = shutil.which("runuser")
+    if runuser is None:
+        raise LookupError("running as root and `runuser` is not available")
+    work_dir = Path(tempfile.mkdtemp(prefix="floe-pg-", dir="/tmp" if os.path.isdir("/tmp") else None))
+    work_dir.chmod(0o755)
+    os.chown(work_dir, pg_user.pw_uid, pg_user.pw_gid)
+    return work_dir, [runuser, "-u", "postgres", "--"], work_dir
+
+
+def _pg_accepts_connections(url: str) -> bool:
+    try:
+        with psycopg.connect(url, connect_timeout=2) as conn:
+            conn.execute("SELECT 1")
+    except psycopg.OperationalError:
+        return False
+    return True
+
+
+def start_postgres(base_dir: Path, timeout: float = 60.0) -> PostgresServer | None:
+    """Create and start a private PostgreSQL cluster; None if PostgreSQL is not usable here.
+
+    The cluster's log goes to ``base_dir/postgres.log``. Its data lives in ``base_dir/pgdata`` -- or, when
+    running as root, in a ``/tmp/floe-pg-*`` directory owned by the ``postgres`` user that ``stop()``
+    removes. Returns None when no server binaries are found, or when running as root without a
+    ``postgres`` system user. Raises :class:`ServiceError` if the cluster fails to initialise or start.
+    """
+    bindir = find_postgres_bindir()
+    if bindir is None:
+        return None
+    base_dir = Path(base_dir)
+    base_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        work_dir, run_as, cleanup_dir = _postgres_work_dir(base_dir)
+    except LookupError:
+        return None
+    pgdata = work_dir / "pgdata"
+    log_path = base_dir / "postgres.log"
+    try:
+        initdb = [str(bindir / "initdb"), "-D", str(pgdata), "--auth=trust", "-U", "floe"]
+        initdb += ["--encoding=UTF8", "--locale=C", "--no-sync"]
+        status = _run_logged([*run_as, *initdb], log_path, timeout=120, cwd=work_dir)
+        if status != 0:
+            raise ServiceError(f"initdb failed with status {status} (log: {log_path})\n{log_tail(log_path)}")
+        port = free_port()
+        postgres = [str(bindir / "postgres"), "-D", str(pgdata), "-p", str(port), "-h", LOCALHOST]
+        postgres += ["-k", str(work_dir), "-c", "fsync=off", "-c", "synchronous_commit=off"]
+        postgres += ["-c", "full_page_writes=off", "-c", "max_connections=300"]
+        server = PostgresServer(
+            _popen_logged([*run_as, *postgres], log_path, cwd=work_dir),
+            log_path,
+            port=port,
+            bindir=bindir,
+            pgdata=pgdata,
+            run_as=run_as,
+            cleanup_dir=cleanup_dir,
+        )
+    except BaseException:
+        if cleanup_dir is not None:
+            shutil.rmtree(cleanup_dir, ignore_errors=True)
+        raise
+    try:
+        wait_until(
+            lambda: _pg_accepts_connections(server.url),
+            timeout,
+            server.process,
+            log_path,
+            what="postgres",
+            interval=0.2,
+        )
+    except BaseException:
+        server.stop()
+        raise
+    return server
+
+
+# --------------------------------------------------------------------------------------------- floe
+
+
+@dataclass(eq=False)
+class FloeServer(ServiceProcess):
+    """A running ``floe serve`` with an admin token for org ``default``."""
+
+    url: str = ""
+    token: str = ""
+    data_dir: Path = field(default_factory=Path)
+    database_url: str | None = None
+    env: dict[str, str] = field(default_factory=dict, repr=False)
+
+
+def _database_args(database_url: str | None) -> list[str]:
+    return ["--database-url", database_url] if database_url else []
+
+
+def start_floe(
+    data_dir: Path,
+    *,
+    database_url: str | None = None,
+    extra_args: Sequence[str] = (),
+    env: Mapping[str, str] | None = None,
+    timeout: float = 60.0,
+) -> FloeServer:
+    """Start ``python -m floe serve`` on a free port and obtain an admin token.
+
+    The log goes to ``data_dir.parent/floe-PORT.log`` and ``FLOE_CONFIG_DIR`` points at a fresh
+    ``data_dir.parent/floe-config-PORT`` (both overridable through ``env``). Waits up to ``timeout``
+    seconds for ``GET /health`` to return 200, then runs ``floe admin token --org default``.
+    """
+    data_dir = Path(data_dir)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    config_dir = data_dir.parent / f"floe-config-{port}"
+    config_dir.mkdir(parents=True, exist_ok=True)
+    log_path = data_dir.parent / f"floe-{port}.log"
+    full_env = {**os.environ, "FLOE_CONFIG_DIR": str(config_dir), **(env or {})}
+    db_args = _database_args(database_url)
+
+    cmd = [sys.executable, "-m", "floe", "serve", "--host", LOCALHOST, "--port", str(port)]
+    cmd += ["--data-dir", str(data_dir), *db_args, *extra_args]
+    server = FloeServer(
+        _popen_logged(cmd, log_path, env=full_env),
+        log_path,
+        url=f"http://{LOCALHOST}:{port}",
+        data_dir=data_dir,
+        database_url=database_url,
+        env=full_env,
+    )
+    try:
+        wait_until(
+            lambda: _http_ok(f"{server.url}/health"), timeout, server.process, log_path, what="floe server"
+        )
+        token_cmd = [sys.executable, "-m", "floe", "admin", "token", "--data-dir", str(data_dir), *db_args]
+        token_cmd += ["--org", "default"]
+        done = subprocess.run(token_cmd, env=full_env, capture_output=True, text=True, timeout=60)
+        server.token = done.stdout.strip()
+        if done.returncode != 0 or not server.token:
+            raise ServiceError(
+                f"`floe admin token` failed with status {done.returncode}\n"
+                f"--- stdout ---\n{done.stdout}\n--- stderr ---\n{done.stderr}"
+            )
+    except BaseException:
+        server.stop()
+        raise
+    return server
+
+
+def unique_name(prefix: str) -> str:
+    """``prefix`` followed by 8 random lower-case hex digits."""
+    return f"{prefix}{uuid.uuid4().hex[:8]}"
+
+
+__all__ = [
+    "FloeServer",
+    "MotoServer",
+    "PostgresServer",
+    "ServiceError",
+    "ServiceProcess",
+    "find_postgres_bindir",
+    "free_port",
+    "log_tail",
+    "start_floe",
+    "start_moto",
+    "start_postgres",
+    "unique_name",
+    "wait_until",
+]
