@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import sys
 
-import click
 import typer
 
 from floe import __version__
-from floe.cli import server
+from floe.cli import buckets, orgs, repos, server, tokens
+
+# Recent typer versions vendor click (as ``typer._click``); reach its exception classes through a
+# public name so this works whichever click typer uses.
+_ClickException = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException")
 
 app = typer.Typer(
     name="floe",
@@ -19,15 +22,10 @@ app = typer.Typer(
 )
 app.command("serve")(server.serve)
 app.add_typer(server.admin_app, name="admin")
-
-
-def _register_client_groups() -> None:
-    from floe.cli import buckets, orgs, repos, tokens
-
-    app.add_typer(orgs.app, name="org")
-    app.add_typer(buckets.app, name="bucket")
-    app.add_typer(repos.app, name="repo")
-    app.add_typer(tokens.app, name="token")
+app.add_typer(orgs.app, name="org")
+app.add_typer(buckets.app, name="bucket")
+app.add_typer(repos.app, name="repo")
+app.add_typer(tokens.app, name="token")
 
 
 @app.command("version")
@@ -39,18 +37,15 @@ def version() -> None:
 def main(argv: list[str] | None = None) -> None:
     """Run the CLI; usage errors exit 2, failures 1, never with a traceback for expected errors."""
     try:
-        _register_client_groups()
-    except ImportError:  # client command groups not present in this build
-        pass
-    try:
-        app(args=argv, standalone_mode=False)
-    except click.exceptions.UsageError as exc:
+        # Not standalone: typer returns the code of a ``typer.Exit`` (e.g. from ``fail()``) instead of exiting.
+        result = app(args=argv, standalone_mode=False)
+    except _ClickException as exc:  # usage errors (exit 2) and other click errors, without a traceback
         exc.show()
-        sys.exit(2)
-    except click.exceptions.Abort:
+        sys.exit(exc.exit_code)
+    except typer.Abort:
         sys.exit(1)
-    except click.exceptions.Exit as exc:
+    except typer.Exit as exc:
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         sys.exit(130)
-    sys.exit(0)
+    sys.exit(result if isinstance(result, int) and not isinstance(result, bool) else 0)

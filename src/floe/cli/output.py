@@ -9,6 +9,7 @@ from typing import Any, NoReturn
 import typer
 from pydantic import BaseModel
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 console = Console()
@@ -17,8 +18,14 @@ err_console = Console(stderr=True)
 
 def fail(message: str, *, code: int = 1) -> NoReturn:
     """Print ``error: message`` on stderr (one line) and exit with ``code``."""
-    err_console.print(f"[red]error:[/] {message}", highlight=False, soft_wrap=True)
+    one_line = " ".join(str(message).split())
+    err_console.print(f"[red]error:[/] {escape(one_line)}", highlight=False, soft_wrap=True)
     raise typer.Exit(code)
+
+
+def note(message: str) -> None:
+    """A line for people on stdout (markup allowed in ``message``; values must be escaped by the caller)."""
+    console.print(message, highlight=False, soft_wrap=True)
 
 
 def _plain(value: Any) -> Any:
@@ -26,6 +33,8 @@ def _plain(value: Any) -> Any:
         return value.model_dump(mode="json", by_alias=True)
     if isinstance(value, list | tuple):
         return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
     return value
 
 
@@ -39,7 +48,11 @@ def _cell(value: Any) -> str:
     if isinstance(value, bool):
         return "yes" if value else ""
     if isinstance(value, dict):
-        return ", ".join(f"{k}={v}" for k, v in value.items())
+        return ", ".join(f"{k}={_cell(v) if isinstance(v, dict) else v}" for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return ", ".join(_cell(v) for v in value)
+    if isinstance(value, BaseModel):
+        return _cell(value.model_dump(mode="json"))
     if hasattr(value, "isoformat"):
         return value.isoformat(timespec="seconds")
     return str(value)
@@ -53,7 +66,7 @@ def emit_table(rows: Iterable[Any], columns: Sequence[tuple[str, str]], *, title
     count = 0
     for row in rows:
         get = row.get if isinstance(row, dict) else lambda k, r=row: getattr(r, k, None)
-        table.add_row(*(_cell(get(attr)) for attr, _ in columns))
+        table.add_row(*(escape(_cell(get(attr))) for attr, _ in columns))
         count += 1
     if count == 0:
         console.print(f"(no {title.lower() if title else 'rows'})")
@@ -68,4 +81,4 @@ def emit_record(
     data = value if isinstance(value, dict) else value.model_dump(mode="python")
     for key, heading in fields or [(k, k) for k in data]:
         val = data.get(key) if isinstance(data, dict) else None
-        console.print(f"[bold]{heading}:[/] {_cell(val)}", highlight=False)
+        console.print(f"[bold]{escape(heading)}:[/] {escape(_cell(val))}", highlight=False, soft_wrap=True)

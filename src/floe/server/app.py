@@ -8,6 +8,7 @@ import re
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from floe import __version__
 from floe.errors import FloeError
@@ -40,6 +41,24 @@ def install_log_redaction() -> None:
         logger = logging.getLogger(name)
         if not any(isinstance(f, RedactSecretsFilter) for f in logger.filters):
             logger.addFilter(RedactSecretsFilter())
+
+
+class DefaultJsonContentType:
+    """Treat request bodies sent without a content type as JSON.
+
+    The arraylake client posts JSON bodies without ``content-type``; FastAPI would then
+    refuse to parse them.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] in ("POST", "PUT", "PATCH", "DELETE"):
+            headers = scope["headers"]
+            if not any(name == b"content-type" for name, _ in headers):
+                scope = {**scope, "headers": [*headers, (b"content-type", b"application/json")]}
+        await self.app(scope, receive, send)
 
 
 def _describe_validation(exc: RequestValidationError) -> str:
@@ -92,5 +111,6 @@ def create_app(settings: Settings, *, run_migrations: bool = True) -> FastAPI:
 
     for module in (meta, orgs, buckets, repos):
         app.include_router(module.router)
+    app.add_middleware(DefaultJsonContentType)
     install_log_redaction()
     return app

@@ -83,7 +83,7 @@ class PlatformAdapter(Protocol):
     def icechunk_storage(
         self, spec: BucketSpec, prefix: str, credentials: S3Credentials | None
     ) -> icechunk.Storage:
-        """The Icechunk storage for ``prefix`` (relative to the bucket root) with these credentials."""
+        """The Icechunk storage for ``prefix`` (a full path inside the bucket) with these credentials."""
 
     def object_store(self, spec: BucketSpec) -> ObjectStore:
         """A server-side handle on the bucket, using the spec's own auth."""

@@ -8,7 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from floe.errors import ConflictError, ValidationError
-from floe.models import BucketCreate, BucketModify, BucketResponse, Repo, S3Credentials
+from floe.models import BucketCreate, BucketModify, BucketResponse, Repo, S3Credentials, redact_auth
 from floe.server.auth import Action, Principal
 from floe.server.catalog.base import (
     Catalog,
@@ -36,7 +36,7 @@ def _validated(cat: Catalog, spec: BucketSpec) -> BucketSpec:
 def _auth_columns(cat: Catalog, auth: dict[str, Any]) -> dict[str, Any]:
     """Split an auth config into what may be shown (public) and what is sealed (whole config)."""
     has_secret = any(auth.get(f) for f in _SECRET_FIELDS)
-    public = {k: v for k, v in auth.items() if k not in _SECRET_FIELDS}
+    public = redact_auth(auth)
     return {
         "auth_method": auth["method"],
         "auth_public": public,

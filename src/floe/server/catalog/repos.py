@@ -100,8 +100,7 @@ def _check_prefix_free(conn: sa.Connection, bucket: sa.Row, prefix: str) -> None
 
 
 def _location(spec: BucketSpec, prefix: str) -> str:
-    scheme = {"file": "file://"}.get(spec.platform, f"{spec.platform}://")
-    return f"{scheme}{spec.name}/{join_prefix(spec.prefix, prefix)}"
+    return f"{spec.platform}://{spec.name}/{prefix}"
 
 
 def _storage_call(what: str, fn: Any, *args: Any) -> Any:
@@ -188,17 +187,17 @@ def create_repo(cat: Catalog, principal: Principal, org_name: str, body: RepoCre
         org = org_row(conn, principal, org_name, Action.REPO_WRITE)
         bucket = _target_bucket(conn, org, body.bucket_nickname)
         _ensure_name_free(conn, org, body.name)
-        prefix = body.prefix or f"{secrets.token_hex(6)}-{body.name}"
-        _check_prefix_free(conn, bucket, prefix)
     spec = bucket_spec(cat.box, bucket)
+    prefix = join_prefix(spec.prefix, body.prefix or f"{secrets.token_hex(6)}-{body.name}")
+    with cat.read() as conn:
+        _check_prefix_free(conn, bucket, prefix)
     if spec.auth_method == "anonymous":
         raise ValidationError(
             f"bucket config {bucket.nickname!r} uses anonymous access, which is read-only: repos cannot be "
             "created there; import an existing repo instead, or give the bucket config credentials"
         )
     store = object_store(spec)
-    full_prefix = join_prefix(spec.prefix, prefix)
-    if not _storage_call(f"checking {_location(spec, prefix)}", store.is_empty, full_prefix):
+    if not _storage_call(f"checking {_location(spec, prefix)}", store.is_empty, prefix):
         raise ConflictError(
             f"{_location(spec, prefix)} already holds data; to register an existing Icechunk repo use "
             "import (`floe repo import`), or choose another prefix"
@@ -212,7 +211,7 @@ def create_repo(cat: Catalog, principal: Principal, org_name: str, body: RepoCre
                 storage,
             )
         except FloeError:
-            store.delete_prefix(full_prefix)
+            store.delete_prefix(prefix)
             raise
     try:
         with cat.tx() as conn:
@@ -231,7 +230,7 @@ def create_repo(cat: Catalog, principal: Principal, org_name: str, body: RepoCre
             )
     except (FloeError, sa.exc.IntegrityError) as exc:
         if body.create_mode == "create":
-            store.delete_prefix(full_prefix)
+            store.delete_prefix(prefix)
         if isinstance(exc, sa.exc.IntegrityError):
             raise ConflictError(
                 f"repo {org_name}/{body.name} or its prefix was taken meanwhile; try again"
@@ -240,33 +239,30 @@ def create_repo(cat: Catalog, principal: Principal, org_name: str, body: RepoCre
 
 
 def import_repo(cat: Catalog, principal: Principal, org_name: str, body: RepoImport) -> Repo:
-    """Register an Icechunk repo that already exists at a prefix of a bucket config."""
+    """Register an Icechunk repo that already exists at a prefix (relative to the bucket config's prefix)."""
     with cat.read() as conn:
         org = org_row(conn, principal, org_name, Action.REPO_WRITE)
         bucket = _target_bucket(conn, org, body.bucket_nickname)
         _ensure_name_free(conn, org, body.name)
-        _check_prefix_free(conn, bucket, body.prefix)
-    spec = bucket_spec(cat.box, bucket)
-    storage = icechunk_storage(spec, body.prefix, credentials_for(spec, read_only=True))
-    exists = _storage_call(
-        f"looking for an Icechunk repo at {_location(spec, body.prefix)}", icechunk.Repository.exists, storage
-    )
-    if not exists:
-        raise NotFoundError(
-            f"no Icechunk repo found at {_location(spec, body.prefix)}; check the bucket config and prefix"
-        )
+        spec = bucket_spec(cat.box, bucket)
+        prefix = join_prefix(spec.prefix, body.prefix)
+        _check_prefix_free(conn, bucket, prefix)
+    storage = icechunk_storage(spec, prefix, credentials_for(spec, read_only=True))
+    where = _location(spec, prefix)
+    if not _storage_call(f"looking for an Icechunk repo at {where}", icechunk.Repository.exists, storage):
+        raise NotFoundError(f"no Icechunk repo found at {where}; check the bucket config and prefix")
     try:
         with cat.tx() as conn:
             org = org_row(conn, principal, org_name, Action.REPO_WRITE)
             _ensure_name_free(conn, org, body.name)
-            _check_prefix_free(conn, bucket, body.prefix)
+            _check_prefix_free(conn, bucket, prefix)
             return _insert_repo(
                 conn,
                 org,
                 bucket,
                 principal,
                 name=body.name,
-                prefix=body.prefix,
+                prefix=prefix,
                 description=body.description,
                 metadata=body.metadata,
             )
@@ -429,7 +425,7 @@ def delete_repo(
         deleted = _storage_call(
             f"deleting the objects of {org_name}/{name} at {_location(spec, row.prefix)}",
             object_store(spec).delete_prefix,
-            join_prefix(spec.prefix, row.prefix),
+            row.prefix,
         )
     with cat.tx() as conn:
         conn.execute(sa.delete(t.repos).where(t.repos.c.id == row.id))

@@ -1,0 +1,336 @@
+"""``floe bucket``: the bucket configs (storage locations and credentials) of an org."""
+
+from __future__ import annotations
+
+import os
+import sys
+from enum import StrEnum
+from typing import Annotated, Any, get_args
+
+import typer
+from rich.markup import escape
+
+from floe.cli.common import (
+    JsonOpt,
+    OrgOpt,
+    YesOpt,
+    connect,
+    group,
+    parse_extra,
+    require_yes,
+    resolve_org,
+)
+from floe.cli.output import emit_json, emit_record, emit_table, fail, note
+from floe.cli.repos import REPO_COLUMNS, repo_rows
+from floe.models import BucketResponse, Platform
+
+ENV_SECRET = "FLOE_SECRET_ACCESS_KEY"
+
+app = group(
+    "Bucket configs: where an org's repos are stored, and the credentials to reach it. "
+    "Secrets are stored encrypted by the server and never shown."
+)
+
+PlatformChoice = StrEnum("PlatformChoice", {p: p for p in get_args(Platform)})
+
+BUCKET_COLUMNS = [
+    ("nickname", "Nickname"),
+    ("platform", "Platform"),
+    ("name", "Bucket"),
+    ("prefix", "Prefix"),
+    ("is_default", "Default"),
+    ("auth", "Auth"),
+    ("extra_config", "Extra config"),
+]
+BUCKET_FIELDS = [
+    ("nickname", "Nickname"),
+    ("platform", "Platform"),
+    ("name", "Bucket"),
+    ("prefix", "Prefix"),
+    ("is_default", "Default"),
+    ("extra_config", "Extra config"),
+    ("auth_config", "Auth config"),
+    ("created", "Created"),
+    ("updated", "Updated"),
+    ("created_by", "Created by"),
+    ("id", "Id"),
+]
+
+NicknameArg = Annotated[str, typer.Argument(help="The bucket config's nickname.", show_default=False)]
+EndpointOpt = Annotated[
+    str | None,
+    typer.Option("--endpoint-url", help="S3-compatible endpoint, e.g. http://127.0.0.1:9000."),
+]
+RegionOpt = Annotated[str | None, typer.Option("--region", help="Region, e.g. us-east-1.")]
+UseSslOpt = Annotated[
+    bool | None,
+    typer.Option(
+        "--use-ssl/--no-use-ssl", help="Use TLS (default: from the endpoint's scheme).", show_default=False
+    ),
+]
+PathStyleOpt = Annotated[
+    bool | None,
+    typer.Option(
+        "--force-path-style/--no-force-path-style",
+        help="Path-style addressing (bucket in the path, not the host name).",
+        show_default=False,
+    ),
+]
+KeyIdOpt = Annotated[str | None, typer.Option("--access-key-id", help="Access key id: use HMAC credentials.")]
+SecretOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--secret-access-key",
+        help=f"Secret access key (better: set {ENV_SECRET}, or type it at the prompt).",
+        show_default=False,
+    ),
+]
+AnonymousOpt = Annotated[bool, typer.Option("--anonymous", help="No credentials (public, read-only data).")]
+ExtraOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--extra", metavar="KEY=VALUE", help="Other extra_config entry (repeatable); true/false are booleans."
+    ),
+]
+
+
+def _bucket_row(bucket: BucketResponse) -> dict[str, Any]:
+    row = bucket.model_dump(mode="python")
+    row["auth"] = (bucket.auth_config or {}).get("method")
+    return row
+
+
+def _secret(access_key_id: str | None, secret: str | None) -> str | None:
+    """The secret for ``access_key_id``: the option, else ``$FLOE_SECRET_ACCESS_KEY``, else a hidden prompt."""
+    if access_key_id is None:
+        return None
+    if secret:
+        return secret
+    from_env = os.environ.get(ENV_SECRET)
+    if from_env:
+        return from_env
+    if not sys.stdin.isatty():
+        fail(
+            f"--access-key-id needs a secret: pass --secret-access-key, set {ENV_SECRET}, "
+            "or run in a terminal to be prompted",
+            code=2,
+        )
+    return typer.prompt("Secret access key", hide_input=True)
+
+
+def _auth_config(access_key_id: str | None, secret: str | None, anonymous: bool) -> dict[str, Any] | None:
+    if anonymous and (access_key_id or secret):
+        fail("--anonymous cannot be combined with --access-key-id / --secret-access-key", code=2)
+    if anonymous:
+        return {"method": "anonymous"}
+    if access_key_id is not None:
+        return {
+            "method": "hmac",
+            "access_key_id": access_key_id,
+            "secret_access_key": _secret(access_key_id, secret),
+        }
+    return None
+
+
+def _extra_config(
+    extra: list[str] | None,
+    endpoint_url: str | None,
+    region: str | None,
+    use_ssl: bool | None,
+    force_path_style: bool | None,
+) -> dict[str, str | bool]:
+    config = parse_extra(extra)
+    if endpoint_url is not None:
+        config["endpoint_url"] = endpoint_url
+    if region is not None:
+        config["region_name"] = region
+    if use_ssl is not None:
+        config["use_ssl"] = use_ssl
+    if force_path_style is not None:
+        config["force_path_style"] = force_path_style
+    return config
+
+
+def _show(bucket: BucketResponse, json_out: bool, message: str | None = None) -> None:
+    if json_out:
+        emit_json(bucket)
+        return
+    if message:
+        note(message)
+    emit_record(bucket, fields=BUCKET_FIELDS)
+
+
+@app.command("list")
+def list_buckets(org: OrgOpt = None, json_out: JsonOpt = False) -> None:
+    """List the org's bucket configs."""
+    org = resolve_org(org)
+    with connect() as client:
+        buckets = client.list_bucket_configs(org)
+    if json_out:
+        emit_json(buckets)
+    else:
+        emit_table([_bucket_row(b) for b in buckets], BUCKET_COLUMNS, title=f"Bucket configs of {org}")
+
+
+@app.command("get")
+def get_bucket(nickname: NicknameArg, org: OrgOpt = None, json_out: JsonOpt = False) -> None:
+    """Show one bucket config (secrets redacted)."""
+    org = resolve_org(org)
+    with connect() as client:
+        bucket = client.get_bucket_config(org=org, nickname=nickname)
+    _show(bucket, json_out)
+
+
+@app.command("create")
+def create_bucket(
+    nickname: NicknameArg,
+    uri: Annotated[
+        str,
+        typer.Argument(
+            help="platform://bucket[/prefix], e.g. s3://my-bucket/floe or file:///srv/floe.",
+            show_default=False,
+        ),
+    ],
+    org: OrgOpt = None,
+    endpoint_url: EndpointOpt = None,
+    region: RegionOpt = None,
+    use_ssl: UseSslOpt = None,
+    force_path_style: PathStyleOpt = None,
+    platform: Annotated[
+        PlatformChoice | None,
+        typer.Option(help="Platform, when the URI's scheme does not say it (e.g. minio, r2)."),
+    ] = None,
+    access_key_id: KeyIdOpt = None,
+    secret_access_key: SecretOpt = None,
+    anonymous: AnonymousOpt = False,
+    extra: ExtraOpt = None,
+    default: Annotated[bool, typer.Option("--default", help="Also make it the org's default.")] = False,
+    json_out: JsonOpt = False,
+) -> None:
+    """Register storage under a nickname.
+
+    s3:// with --endpoint-url is an S3-compatible store. --access-key-id stores HMAC credentials
+    (the secret from --secret-access-key, $FLOE_SECRET_ACCESS_KEY or a prompt); --anonymous stores
+    none; neither lets the server pick the platform's default.
+    """
+    org = resolve_org(org)
+    if secret_access_key and access_key_id is None:
+        fail("--secret-access-key needs --access-key-id", code=2)
+    auth_config = _auth_config(access_key_id, secret_access_key, anonymous)
+    extra_config = _extra_config(extra, endpoint_url, region, use_ssl, force_path_style)
+    with connect() as client:
+        bucket = client.create_bucket_config(
+            org=org,
+            nickname=nickname,
+            uri=uri,
+            extra_config=extra_config,
+            auth_config=auth_config,
+            platform=platform.value if platform else None,
+        )
+        if default:
+            client.set_default_bucket_config(org=org, nickname=bucket.nickname)
+            bucket = bucket.model_copy(update={"is_default": True})
+    made_default = " (the org's default)" if default else ""
+    _show(
+        bucket,
+        json_out,
+        f"Created bucket config [bold]{escape(bucket.nickname)}[/] in org {escape(org)}{made_default}.",
+    )
+
+
+@app.command("modify")
+def modify_bucket(
+    nickname: NicknameArg,
+    org: OrgOpt = None,
+    rename: Annotated[str | None, typer.Option("--rename", help="New nickname.")] = None,
+    prefix: Annotated[
+        str | None, typer.Option(help="New prefix in the bucket (only while no repo uses it).")
+    ] = None,
+    endpoint_url: EndpointOpt = None,
+    region: RegionOpt = None,
+    use_ssl: UseSslOpt = None,
+    force_path_style: PathStyleOpt = None,
+    access_key_id: KeyIdOpt = None,
+    secret_access_key: SecretOpt = None,
+    anonymous: AnonymousOpt = False,
+    extra: ExtraOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Change a bucket config; options not given keep their value.
+
+    Extra-config options are merged into the stored ones. A new --secret-access-key alone keeps the
+    stored access key id.
+    """
+    org = resolve_org(org)
+    extra_changes = _extra_config(extra, endpoint_url, region, use_ssl, force_path_style)
+    wants_auth = anonymous or access_key_id is not None or secret_access_key is not None
+    if not (rename or prefix is not None or extra_changes or wants_auth):
+        fail("nothing to change: give at least one option (see floe bucket modify --help)", code=2)
+    if anonymous and (access_key_id or secret_access_key):
+        fail("--anonymous cannot be combined with --access-key-id / --secret-access-key", code=2)
+    with connect() as client:
+        current = None
+        if extra_changes or (secret_access_key and access_key_id is None):
+            current = client.get_bucket_config(org=org, nickname=nickname)
+        extra_config = None
+        if current is not None and extra_changes:
+            extra_config = dict(current.extra_config)
+            if endpoint_url is not None and use_ssl is None:
+                extra_config.pop("use_ssl", None)  # let the server derive it from the new endpoint
+            extra_config.update(extra_changes)
+        if secret_access_key and access_key_id is None:
+            stored = (current.auth_config or {}) if current is not None else {}
+            if stored.get("method") != "hmac" or not stored.get("access_key_id"):
+                fail("--secret-access-key needs --access-key-id (no access key id is stored)", code=2)
+            access_key_id = stored["access_key_id"]
+        auth_config = _auth_config(access_key_id, secret_access_key, anonymous)
+        bucket = client.modify_bucket_config(
+            org=org,
+            nickname=nickname,
+            new_nickname=rename,
+            extra_config=extra_config,
+            auth_config=auth_config,
+            prefix=prefix,
+        )
+    _show(
+        bucket, json_out, f"Modified bucket config [bold]{escape(bucket.nickname)}[/] in org {escape(org)}."
+    )
+
+
+@app.command("delete")
+def delete_bucket(
+    nickname: NicknameArg, yes: YesOpt = False, org: OrgOpt = None, json_out: JsonOpt = False
+) -> None:
+    """Delete a bucket config (never the bucket or its data); refused while repos use it."""
+    require_yes(yes, f"bucket config {nickname}")
+    org = resolve_org(org)
+    with connect() as client:
+        client.delete_bucket_config(org=org, nickname=nickname, imsure=True, imreallysure=True)
+    if json_out:
+        emit_json({"deleted": "bucket_config", "org": org, "nickname": nickname})
+    else:
+        note(f"Deleted bucket config [bold]{escape(nickname)}[/] from org {escape(org)}.")
+
+
+@app.command("set-default")
+def set_default(nickname: NicknameArg, org: OrgOpt = None, json_out: JsonOpt = False) -> None:
+    """Make a bucket config the org's default for new repos."""
+    org = resolve_org(org)
+    with connect() as client:
+        client.set_default_bucket_config(org=org, nickname=nickname)
+    if json_out:
+        emit_json({"org": org, "default_bucket_nickname": nickname})
+    else:
+        note(f"[bold]{escape(nickname)}[/] is now the default bucket config of org {escape(org)}.")
+
+
+@app.command("repos")
+def bucket_repos(nickname: NicknameArg, org: OrgOpt = None, json_out: JsonOpt = False) -> None:
+    """List the repos that use a bucket config."""
+    org = resolve_org(org)
+    with connect() as client:
+        repos = client.list_repos_for_bucket_config(org=org, nickname=nickname)
+    if json_out:
+        emit_json(repos)
+    else:
+        emit_table(repo_rows(repos), REPO_COLUMNS, title=f"Repos using {nickname}")

@@ -1,0 +1,254 @@
+"""``floe repo``: list, show, create, import, modify, set the status of, and delete repos."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Annotated, Any
+
+import typer
+from rich.markup import escape
+
+from floe.cli.common import (
+    JsonOpt,
+    YesOpt,
+    connect,
+    group,
+    parse_pairs,
+    require_yes,
+    resolve_org,
+)
+from floe.cli.output import emit_json, emit_record, emit_table, err_console, fail, note
+from floe.models import Repo, RepoMode
+
+app = group("Repos: Icechunk repositories registered in the catalog.")
+
+REPO_COLUMNS = [
+    ("full_name", "Repo"),
+    ("bucket", "Bucket"),
+    ("prefix", "Prefix"),
+    ("status", "Status"),
+    ("description", "Description"),
+    ("metadata", "Metadata"),
+    ("created", "Created"),
+]
+REPO_FIELDS = [
+    ("full_name", "Name"),
+    ("bucket", "Bucket"),
+    ("prefix", "Prefix"),
+    ("status", "Status"),
+    ("status_message", "Status message"),
+    ("description", "Description"),
+    ("metadata", "Metadata"),
+    ("created", "Created"),
+    ("updated", "Updated"),
+    ("id", "Id"),
+]
+
+NameArg = Annotated[
+    str, typer.Argument(metavar="ORG/REPO", help="The repo, e.g. default/era5.", show_default=False)
+]
+DescriptionOpt = Annotated[str | None, typer.Option(help="What the repo holds.")]
+BucketOpt = Annotated[
+    str | None,
+    typer.Option("--bucket", help="Nickname of the bucket config (default: the org's default)."),
+]
+
+
+def _bucket_cell(repo: Repo) -> str:
+    if repo.bucket is None:
+        return ""
+    return f"{repo.bucket.nickname} ({repo.bucket.platform})"
+
+
+def repo_row(repo: Repo) -> dict[str, Any]:
+    """A repo flattened for :func:`emit_table` / :func:`emit_record`."""
+    return {
+        "full_name": repo.full_name,
+        "bucket": _bucket_cell(repo),
+        "prefix": repo.prefix,
+        "status": repo.status.mode.value,
+        "status_message": repo.status.message,
+        "description": repo.description,
+        "metadata": repo.metadata,
+        "created": repo.created,
+        "updated": repo.updated,
+        "id": repo.id,
+    }
+
+
+def repo_rows(repos: Iterable[Repo]) -> list[dict[str, Any]]:
+    return [repo_row(r) for r in repos]
+
+
+def _show(repo: Repo, json_out: bool, message: str | None = None) -> None:
+    if json_out:
+        emit_json(repo)
+        return
+    if message:
+        note(message)
+    emit_record(repo_row(repo), fields=REPO_FIELDS)
+
+
+@app.command("list")
+def list_repos(
+    org: Annotated[
+        str | None,
+        typer.Argument(
+            help="Org (default: $FLOE_ORG, else `org` in the config file, else 'default').",
+            show_default=False,
+        ),
+    ] = None,
+    filters: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--filter",
+            metavar="KEY=VALUE",
+            help="Only repos whose metadata has KEY=VALUE (repeatable, all must match); "
+            "VALUE is read as JSON when it can be (2020, true), else as a string.",
+        ),
+    ] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """List an org's repos."""
+    org = resolve_org(org)
+    filter_metadata = parse_pairs(filters, "--filter") or None
+    with connect() as client:
+        repos = client.list_repos(org, filter_metadata=filter_metadata)
+    if json_out:
+        emit_json(repos)
+    else:
+        emit_table(repo_rows(repos), REPO_COLUMNS, title=f"Repos of {org}")
+
+
+@app.command("get")
+def get_repo(name: NameArg, json_out: JsonOpt = False) -> None:
+    """Show a repo: bucket, prefix, status, description, metadata."""
+    with connect() as client:
+        repo = client.get_repo_object(name)
+    _show(repo, json_out)
+
+
+@app.command("create")
+def create_repo(
+    name: NameArg,
+    bucket: BucketOpt = None,
+    prefix: Annotated[
+        str | None, typer.Option(help="Where in the bucket (default: chosen by the server).")
+    ] = None,
+    description: DescriptionOpt = None,
+    metadata: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--metadata",
+            metavar="KEY=VALUE",
+            help="Metadata entry (repeatable); VALUE is read as JSON when it can be, else as a string.",
+        ),
+    ] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Create a repo: register it in the catalog and create the Icechunk repo in its bucket."""
+    values = parse_pairs(metadata, "--metadata", allow_list=True) or None
+    with connect() as client:
+        with err_console.status(f"Creating {escape(name)} ..."):
+            client.create_repo(
+                name,
+                bucket_config_nickname=bucket,
+                prefix=prefix,
+                description=description,
+                metadata=values,
+            )
+        repo = client.get_repo_object(name)
+    _show(repo, json_out, f"Created repo [bold]{escape(repo.full_name)}[/].")
+
+
+@app.command("import")
+def import_repo(
+    name: NameArg,
+    prefix: Annotated[
+        str, typer.Option(help="Where the existing Icechunk repo is in the bucket.", show_default=False)
+    ],
+    bucket: BucketOpt = None,
+    description: DescriptionOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Register an Icechunk repo that already exists in a bucket."""
+    with connect() as client:
+        repo = client.import_repo(name, bucket_config_nickname=bucket, prefix=prefix, description=description)
+    _show(repo, json_out, f"Imported repo [bold]{escape(repo.full_name)}[/].")
+
+
+@app.command("modify")
+def modify_repo(
+    name: NameArg,
+    description: DescriptionOpt = None,
+    set_: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--set",
+            metavar="KEY=VALUE",
+            help="Set a metadata entry (repeatable); VALUE is read as JSON when it can be.",
+        ),
+    ] = None,
+    unset: Annotated[
+        list[str] | None, typer.Option("--unset", metavar="KEY", help="Remove a metadata key (repeatable).")
+    ] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Change a repo's description or metadata."""
+    updates = parse_pairs(set_, "--set", allow_list=True) or None
+    if description is None and not updates and not unset:
+        fail("nothing to change: give --description, --set or --unset", code=2)
+    with connect() as client:
+        repo = client.modify_repo(
+            name, description=description, update_metadata=updates, remove_metadata=unset or None
+        )
+    _show(repo, json_out, f"Modified repo [bold]{escape(repo.full_name)}[/].")
+
+
+@app.command("status")
+def repo_status(
+    name: NameArg,
+    mode: Annotated[
+        RepoMode | None,
+        typer.Argument(help="New mode; without it, show the current status.", show_default=False),
+    ] = None,
+    message: Annotated[str | None, typer.Option(help="Why (shown to clients).")] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Show or set a repo's status: online, maintenance (read-only) or offline."""
+    if mode is None and message is not None:
+        fail("--message needs a mode: online, maintenance or offline", code=2)
+    with connect() as client:
+        if mode is None:
+            status = client.get_repo_object(name).status
+        else:
+            status = client.set_repo_status(name, mode=mode.value, message=message)
+    if json_out:
+        emit_json(status)
+        return
+    if mode is not None:
+        note(f"Set [bold]{escape(name)}[/] to {status.mode.value}.")
+    emit_record(
+        {"mode": status.mode.value, "message": status.message, "initiated_by": status.initiated_by},
+        fields=[("mode", "Mode"), ("message", "Message"), ("initiated_by", "Initiated by")],
+    )
+
+
+@app.command("delete")
+def delete_repo(
+    name: NameArg,
+    yes: YesOpt = False,
+    keep_data: Annotated[
+        bool, typer.Option("--keep-data", help="Remove only the catalog entry; keep the objects.")
+    ] = False,
+    json_out: JsonOpt = False,
+) -> None:
+    """Delete a repo: its catalog entry and (unless --keep-data) its data."""
+    require_yes(yes, f"repo {name}")
+    with connect() as client:
+        client.delete_repo(name, imsure=True, imreallysure=True, keep_data=keep_data)
+    if json_out:
+        emit_json({"deleted": "repo", "name": name, "kept_data": keep_data})
+    else:
+        kept = " (its data was kept)" if keep_data else ""
+        note(f"Deleted repo [bold]{escape(name)}[/]{kept}.")

@@ -1,0 +1,89 @@
+"""The official arraylake client (0.33) as an outside caller of a Floe server."""
+
+from __future__ import annotations
+
+import asyncio
+
+import numpy as np
+import pytest
+import zarr
+
+arraylake = pytest.importorskip("arraylake")
+from arraylake.exceptions import ArraylakeClientError  # noqa: E402
+
+SECRET = "arraylake-flow-secret-3f9a"
+
+
+@pytest.fixture(autouse=True)
+def _isolated_arraylake_config(tmp_path, monkeypatch):
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("ARRAYLAKE_USER__DIAGNOSTICS", "false")
+
+
+def test_arraylake_client_full_flow(floe_server, moto, s3_bucket):
+    client = arraylake.Client(service_uri=floe_server.url, token=floe_server.token)
+
+    created = client.create_bucket_config(
+        org="default",
+        nickname="moto-s3",
+        uri=f"s3://{s3_bucket}/floe",
+        extra_config={"endpoint_url": moto.endpoint, "region_name": "us-east-1", "use_ssl": False},
+        auth_config={"method": "hmac", "access_key_id": "testing", "secret_access_key": SECRET},
+    )
+    assert created.platform == "s3-compatible"
+    assert SECRET not in created.model_dump_json()
+
+    client.set_default_bucket_config(org="default", nickname="moto-s3")
+    configs = {b.nickname: b for b in client.list_bucket_configs("default")}
+    # the embedded `local` bucket config is on the `file` platform, which this client cannot parse
+    assert set(configs) == {"moto-s3"}
+    assert configs["moto-s3"].is_default
+    assert SECRET not in configs["moto-s3"].model_dump_json()
+
+    repo = client.create_repo("default/al-flow")
+    session = repo.writable_session("main")
+    array = zarr.create_array(session.store, name="temperature", shape=(6, 4), chunks=(3, 2), dtype="f4")
+    array[:] = np.arange(24, dtype="f4").reshape(6, 4)
+    snapshot = session.commit("first data")
+    assert snapshot
+
+    # the data really is in the S3 bucket, under the bucket config's prefix
+    keys = [o["Key"] for o in moto.s3_client().list_objects_v2(Bucket=s3_bucket)["Contents"]]
+    assert any(k.startswith("floe/") and "/snapshots/" in k for k in keys)
+
+    reopened = client.get_repo("default/al-flow")
+    data = zarr.open_array(reopened.readonly_session("main").store, path="temperature")[:]
+    np.testing.assert_array_equal(data, np.arange(24, dtype="f4").reshape(6, 4))
+    assert next(iter(reopened.ancestry(branch="main"))).message == "first data"
+
+    names = [r.name for r in client.list_repos("default")]
+    assert "al-flow" in names
+    assert [r.name for r in client.list_repos_for_bucket_config(org="default", nickname="moto-s3")] == [
+        "al-flow"
+    ]
+
+    with pytest.raises(ArraylakeClientError) as refused:
+        client.delete_bucket_config(org="default", nickname="moto-s3", imsure=True, imreallysure=True)
+    assert "409" in str(refused.value) and "default/al-flow" in str(refused.value)
+
+    client.delete_repo("default/al-flow", imsure=True, imreallysure=True)
+    assert "al-flow" not in [r.name for r in client.list_repos("default")]
+    remaining = moto.s3_client().list_objects_v2(Bucket=s3_bucket).get("Contents", [])
+    assert remaining == []
+    client.delete_bucket_config(org="default", nickname="moto-s3", imsure=True, imreallysure=True)
+    assert client.list_bucket_configs("default") == []
+
+
+def test_arraylake_client_token_and_permission_routes(floe_server_sqlite):
+    from arraylake.types import OrgActions
+
+    async def scenario() -> None:
+        client = arraylake.AsyncClient(service_uri=floe_server_sqlite.url, token=floe_server_sqlite.token)
+        found = await client.get_api_client_from_token("default", floe_server_sqlite.token)
+        assert await client.get_permission_check(
+            "default", str(found.id), "default", OrgActions.CAN_WRITE_REPOS
+        )
+        with pytest.raises(ArraylakeClientError, match="404"):
+            await client.get_api_client_from_token("default", "ema_not-a-real-token")
+
+    asyncio.run(scenario())
