@@ -56,7 +56,9 @@ BUCKET_FIELDS = [
     ("id", "Id"),
 ]
 
-NicknameArg = Annotated[str, typer.Argument(help="The bucket config's nickname.", show_default=False)]
+NicknameArg = Annotated[
+    str, typer.Argument(metavar="NICKNAME", help="The bucket config's nickname.", show_default=False)
+]
 EndpointOpt = Annotated[
     str | None,
     typer.Option("--endpoint-url", help="S3-compatible endpoint, e.g. http://127.0.0.1:9000."),
@@ -187,7 +189,8 @@ def create_bucket(
     uri: Annotated[
         str,
         typer.Argument(
-            help="platform://bucket[/prefix], e.g. s3://my-bucket/floe or file:///srv/floe.",
+            metavar="URI",
+            help="platform://bucket or platform://bucket/prefix, e.g. s3://my-bucket/floe or file:///srv/floe.",
             show_default=False,
         ),
     ],

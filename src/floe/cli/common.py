@@ -14,6 +14,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Annotated, Any
 
+import icechunk
 import typer
 
 import floe
@@ -67,6 +68,9 @@ def client_errors() -> Iterator[None]:
 @contextmanager
 def connect() -> Iterator[floe.Client]:
     """A ``floe.Client`` from the environment / config file, closed afterwards; errors as one line."""
+    if "ICECHUNK_LOG" not in os.environ:
+        # Icechunk logs warnings to stdout, which would corrupt --json output; errors reach us as exceptions.
+        icechunk.set_logs_filter("error")
     with client_errors():
         client = floe.Client()
         try:

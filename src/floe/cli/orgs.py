@@ -20,7 +20,7 @@ ORG_COLUMNS = [
 ]
 ORG_FIELDS = [*ORG_COLUMNS, ("id", "Id")]
 
-NameArg = Annotated[str, typer.Argument(help="Org name.", show_default=False)]
+NameArg = Annotated[str, typer.Argument(metavar="NAME", help="Org name.", show_default=False)]
 
 
 @app.command("list")

@@ -42,20 +42,36 @@ def emit_json(value: Any) -> None:
     typer.echo(json.dumps(_plain(value), indent=2, default=str))
 
 
-def _cell(value: Any) -> str:
+def _cell(value: Any, *, false: str = "") -> str:
     if value is None:
         return ""
     if isinstance(value, bool):
-        return "yes" if value else ""
-    if isinstance(value, dict):
-        return ", ".join(f"{k}={_cell(v) if isinstance(v, dict) else v}" for k, v in value.items())
-    if isinstance(value, list | tuple):
-        return ", ".join(_cell(v) for v in value)
+        return "yes" if value else false
     if isinstance(value, BaseModel):
-        return _cell(value.model_dump(mode="json"))
+        value = _fields(value)
+    if isinstance(value, dict):
+        return ", ".join(f"{k}={_inner(v)}" for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return ", ".join(_inner(v) for v in value)
     if hasattr(value, "isoformat"):
         return value.isoformat(timespec="seconds")
     return str(value)
+
+
+def _inner(value: Any) -> str:
+    """A value nested in a dict or list: lists as ``[a, b]``, dicts as ``{k=v}``, booleans as true/false."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_inner(v) for v in value) + "]"
+    if isinstance(value, dict | BaseModel):
+        return "{" + _cell(value) + "}"
+    return _cell(value)
+
+
+def _fields(model: BaseModel) -> dict[str, Any]:
+    """A model's field values as Python objects (datetimes stay datetimes, unlike ``model_dump``)."""
+    return {name: getattr(model, name) for name in type(model).model_fields}
 
 
 def emit_table(rows: Iterable[Any], columns: Sequence[tuple[str, str]], *, title: str | None = None) -> None:
@@ -69,7 +85,7 @@ def emit_table(rows: Iterable[Any], columns: Sequence[tuple[str, str]], *, title
         table.add_row(*(escape(_cell(get(attr))) for attr, _ in columns))
         count += 1
     if count == 0:
-        console.print(f"(no {title.lower() if title else 'rows'})")
+        console.print(f"(no {escape(title.lower()) if title else 'rows'})", highlight=False)
     else:
         console.print(table)
 
@@ -77,8 +93,8 @@ def emit_table(rows: Iterable[Any], columns: Sequence[tuple[str, str]], *, title
 def emit_record(
     value: BaseModel | dict[str, Any], *, fields: Sequence[tuple[str, str]] | None = None
 ) -> None:
-    """One object as ``heading: value`` lines."""
-    data = value if isinstance(value, dict) else value.model_dump(mode="python")
+    """One object as ``heading: value`` lines (booleans as yes / no)."""
+    data = value if isinstance(value, dict) else _fields(value)
     for key, heading in fields or [(k, k) for k in data]:
-        val = data.get(key) if isinstance(data, dict) else None
-        console.print(f"[bold]{escape(heading)}:[/] {escape(_cell(val))}", highlight=False, soft_wrap=True)
+        text = _cell(data.get(key), false="no")
+        console.print(f"[bold]{escape(heading)}:[/] {escape(text)}", highlight=False, soft_wrap=True)

@@ -24,12 +24,11 @@ app = group("Repos: Icechunk repositories registered in the catalog.")
 
 REPO_COLUMNS = [
     ("full_name", "Repo"),
-    ("bucket", "Bucket"),
+    ("bucket_nickname", "Bucket"),
     ("prefix", "Prefix"),
     ("status", "Status"),
     ("description", "Description"),
     ("metadata", "Metadata"),
-    ("created", "Created"),
 ]
 REPO_FIELDS = [
     ("full_name", "Name"),
@@ -65,6 +64,7 @@ def repo_row(repo: Repo) -> dict[str, Any]:
     return {
         "full_name": repo.full_name,
         "bucket": _bucket_cell(repo),
+        "bucket_nickname": repo.bucket.nickname if repo.bucket else None,
         "prefix": repo.prefix,
         "status": repo.status.mode.value,
         "status_message": repo.status.message,
@@ -94,6 +94,7 @@ def list_repos(
     org: Annotated[
         str | None,
         typer.Argument(
+            metavar="ORG",
             help="Org (default: $FLOE_ORG, else `org` in the config file, else 'default').",
             show_default=False,
         ),
@@ -210,7 +211,9 @@ def repo_status(
     name: NameArg,
     mode: Annotated[
         RepoMode | None,
-        typer.Argument(help="New mode; without it, show the current status.", show_default=False),
+        typer.Argument(
+            metavar="MODE", help="New mode; without it, show the current status.", show_default=False
+        ),
     ] = None,
     message: Annotated[str | None, typer.Option(help="Why (shown to clients).")] = None,
     json_out: JsonOpt = False,

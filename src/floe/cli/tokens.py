@@ -29,7 +29,9 @@ TOKEN_FIELDS = [*TOKEN_COLUMNS, ("org", "Org")]
 
 @app.command("create")
 def create_token(
-    name: Annotated[str, typer.Argument(help="A name for the token, e.g. ci.", show_default=False)],
+    name: Annotated[
+        str, typer.Argument(metavar="NAME", help="A name for the token, e.g. ci.", show_default=False)
+    ],
     org: OrgOpt = None,
     role: Annotated[Role, typer.Option(help="What the token may do in the org.")] = Role.member,
     expires_in_days: Annotated[

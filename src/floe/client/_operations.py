@@ -60,7 +60,17 @@ def _confirm(what: str, imsure: bool, imreallysure: bool) -> None:
         raise BadRequestError(f"deleting {what} cannot be undone: pass imsure=True and imreallysure=True")
 
 
-def _storage_failure(doing: str, exc: Exception) -> StorageError:
+def _icechunk_call(doing: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
+    """Call Icechunk; any failure (including a Rust panic, a BaseException) becomes a StorageError."""
+    try:
+        return fn(*args, **kwargs)
+    except (KeyboardInterrupt, SystemExit, GeneratorExit):
+        raise
+    except BaseException as exc:
+        raise _storage_failure(doing, exc) from None
+
+
+def _storage_failure(doing: str, exc: BaseException) -> StorageError:
     first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     return StorageError(f"{doing} failed: {first_line[:400]}")
 
@@ -128,10 +138,7 @@ def _write_block(name: str, opened: OpenRepoResponse, read_only: bool | None) ->
 def _open_repository(
     name: str, opened: OpenRepoResponse, config: icechunk.RepositoryConfig | None, read_only: bool | None
 ) -> FloeRepository:
-    try:
-        repo = FloeRepository.open(_storage_from_open(opened), config=config)
-    except icechunk.IcechunkError as exc:
-        raise _storage_failure(f"opening {name}", exc) from None
+    repo = _icechunk_call(f"opening {name}", FloeRepository.open, _storage_from_open(opened), config=config)
     repo.set_default_commit_metadata({"author_name": opened.author.name, "author_email": opened.author.email})
     return repo._floe_init(full_name=name, write_block=_write_block(name, opened, read_only))
 
@@ -199,7 +206,7 @@ def create_repo(
             "GET", f"/repos/{org}/{repo}/open", parse=_model(OpenRepoResponse)
         )
         return (yield Run(_create_repository, (f"{org}/{repo}", opened, config)))
-    except BaseException:
+    except Exception:
         # Nothing half-created: the prefix was empty when registered, so clearing it is safe.
         yield Call("DELETE", f"/orgs/{org}/{repo}")
         raise
@@ -208,10 +215,12 @@ def create_repo(
 def _create_repository(
     name: str, opened: OpenRepoResponse, config: icechunk.RepositoryConfig | None
 ) -> FloeRepository:
-    try:
-        repo = FloeRepository.create(_storage_from_open(opened), config=config)
-    except icechunk.IcechunkError as exc:
-        raise _storage_failure(f"creating the Icechunk repo for {name}", exc) from None
+    repo = _icechunk_call(
+        f"creating the Icechunk repo for {name}",
+        FloeRepository.create,
+        _storage_from_open(opened),
+        config=config,
+    )
     repo.set_default_commit_metadata({"author_name": opened.author.name, "author_email": opened.author.email})
     return repo._floe_init(full_name=name, write_block=None)
 
