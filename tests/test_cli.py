@@ -1,0 +1,365 @@
+"""The ``floe`` client commands (org, bucket, repo, token), run as real subprocesses against a real server.
+
+One Floe server (SQLite) serves the whole module; the S3 tests use the session's moto server.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tomllib
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from services import FloeServer, MotoServer, free_port, log_tail, start_floe, unique_name
+
+CLI_TIMEOUT = 120
+
+
+@dataclass
+class Result:
+    args: tuple[str, ...]
+    code: int
+    out: str
+    err: str
+
+    def json(self):
+        assert self.code == 0, self.describe()
+        return json.loads(self.out)
+
+    def describe(self) -> str:
+        return f"floe {' '.join(self.args)} -> {self.code}\n--- stdout ---\n{self.out}\n--- stderr ---\n{self.err}"
+
+
+class Floe:
+    """Runs ``python -m floe ...`` against one server, remembering every output."""
+
+    def __init__(self, server: FloeServer, config_dir: Path) -> None:
+        self.server = server
+        self.config_dir = config_dir
+        self.outputs: list[str] = []
+
+    def env(self, token: str | None, extra: dict[str, str] | None) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("FLOE_", "ICECHUNK_LOG"))}
+        env.update(
+            FLOE_SERVICE_URI=self.server.url,
+            FLOE_TOKEN=token if token is not None else self.server.token,
+            FLOE_CONFIG_DIR=str(self.config_dir),
+            NO_PROXY="127.0.0.1,localhost",
+            no_proxy="127.0.0.1,localhost",
+            COLUMNS="200",
+        )
+        env.update(extra or {})
+        return env
+
+    def __call__(self, *args: str, token: str | None = None, env: dict[str, str] | None = None) -> Result:
+        done = subprocess.run(
+            [sys.executable, "-m", "floe", *args],
+            env=self.env(token, env),
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=CLI_TIMEOUT,
+        )
+        self.outputs += [done.stdout, done.stderr]
+        return Result(tuple(args), done.returncode, done.stdout, done.stderr)
+
+    def ok(self, *args: str, **kwargs) -> Result:
+        result = self(*args, **kwargs)
+        assert result.code == 0, result.describe()
+        return result
+
+
+def error_line(result: Result, code: int | tuple[int, ...]) -> str:
+    """Assert the command failed with ``code`` and exactly one line on stderr, no traceback; return it."""
+    codes = (code,) if isinstance(code, int) else code
+    assert result.code in codes, result.describe()
+    lines = [line for line in result.err.splitlines() if line.strip()]
+    assert len(lines) == 1, result.describe()
+    assert "Traceback" not in result.err, result.describe()
+    return lines[0]
+
+
+def names(items: list[dict]) -> set[str]:
+    return {item["name"] for item in items}
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FloeServer]:
+    """One Floe server (SQLite) for the whole module."""
+    base = tmp_path_factory.mktemp("cli-server")
+    srv = start_floe(base / "data")
+    try:
+        yield srv
+    finally:
+        srv.stop()
+        print(f"--- {srv.log_path} (tail) ---\n{log_tail(srv.log_path)}", file=sys.stderr)
+
+
+@pytest.fixture(scope="module")
+def site_admin_token(server: FloeServer) -> str:
+    """The site-admin token that ``floe serve`` wrote to its config file on first start."""
+    config = Path(server.env["FLOE_CONFIG_DIR"]) / "config.toml"
+    with config.open("rb") as fh:
+        return tomllib.load(fh)["token"]
+
+
+@pytest.fixture
+def floe(server: FloeServer, tmp_path: Path) -> Floe:
+    config_dir = tmp_path / "floe-config"
+    config_dir.mkdir()
+    return Floe(server, config_dir)
+
+
+# --------------------------------------------------------------------------------------------- help
+
+
+def test_help_lists_the_groups_and_commands(floe: Floe) -> None:
+    top = floe.ok("--help").out
+    for group in ("org", "bucket", "repo", "token", "serve", "admin"):
+        assert f" {group} " in top
+    bucket = floe.ok("bucket", "--help").out
+    for command in ("list", "get", "create", "modify", "delete", "set-default", "repos"):
+        assert f" {command} " in bucket
+    assert "FLOE_SERVICE_URI" in bucket
+
+
+# --------------------------------------------------------------------------------------------- buckets + repos on S3
+
+
+def test_bucket_and_repo_lifecycle_on_s3(floe: Floe, moto: MotoServer, s3_bucket: str) -> None:
+    secret = f"some-known-secret-value-{uuid.uuid4().hex}"
+    nick = unique_name("s3-")
+    repo = f"default/{unique_name('cli-')}"
+
+    created = floe.ok(
+        "bucket", "create", nick, f"s3://{s3_bucket}",
+        "--endpoint-url", moto.endpoint, "--region", "us-east-1", "--access-key-id", "testing",
+        env={"FLOE_SECRET_ACCESS_KEY": secret},
+    )  # fmt: skip
+    assert nick in created.out
+
+    listed = {b["nickname"]: b for b in floe("bucket", "list", "--json").json()}
+    mine = listed[nick]
+    assert mine["platform"] == "s3-compatible"
+    assert mine["name"] == s3_bucket
+    assert mine["extra_config"]["endpoint_url"] == moto.endpoint
+    assert mine["extra_config"]["region_name"] == "us-east-1"
+    assert mine["auth_config"]["method"] == "hmac"
+    assert mine["auth_config"]["access_key_id"] == "testing"
+    assert mine["is_default"] is False
+    assert "testing" in floe.ok("bucket", "get", nick).out
+
+    floe.ok("bucket", "set-default", nick)
+    assert floe("bucket", "get", nick, "--json").json()["is_default"] is True
+
+    floe.ok("repo", "create", repo, "--bucket", nick, "--metadata", "project=era5", "--metadata", "year=2020")
+    objects = moto.s3_client().list_objects_v2(Bucket=s3_bucket).get("Contents", [])
+    assert objects, "repo create did not write the Icechunk repo to the bucket"
+
+    def listed_repos(*filters: str) -> set[str]:
+        args = [a for f in filters for a in ("--filter", f)]
+        return {f"{r['org']}/{r['name']}" for r in floe("repo", "list", "--json", *args).json()}
+
+    assert repo in listed_repos("project=era5")
+    assert repo not in listed_repos("project=other")
+    assert repo in listed_repos("year=2020", "project=era5")
+    assert repo not in listed_repos('year="2020"')  # a JSON string is not the integer 2020
+
+    shown = floe.ok("repo", "get", repo).out
+    for expected in (repo, nick, "s3-compatible", "era5", "online"):
+        assert expected in shown
+    got = floe("repo", "get", repo, "--json").json()
+    assert got["metadata"] == {"project": "era5", "year": 2020}
+    assert got["bucket"]["nickname"] == nick
+    assert objects[0]["Key"].startswith(got["prefix"])
+
+    floe.ok("repo", "status", repo, "maintenance", "--message", "m")
+    status = floe("repo", "get", repo, "--json").json()["status"]
+    assert (status["mode"], status["message"]) == ("maintenance", "m")
+    assert "maintenance" in floe.ok("repo", "status", repo).out
+    assert repo in {f"{r['org']}/{r['name']}" for r in floe("bucket", "repos", nick, "--json").json()}
+
+    in_use = error_line(floe("bucket", "delete", nick, "--yes"), 1)
+    assert repo in in_use
+
+    no_yes = error_line(floe("repo", "delete", repo), 2)
+    assert "--yes" in no_yes
+    floe.ok("repo", "get", repo)  # still there
+
+    floe.ok("repo", "delete", repo, "--yes")
+    gone = error_line(floe("repo", "get", repo), 1)
+    assert "not found" in gone
+
+    floe.ok("bucket", "set-default", "local")
+    floe.ok("bucket", "delete", nick, "--yes")
+    assert nick not in {b["nickname"] for b in floe("bucket", "list", "--json").json()}
+
+    leaked = [text for text in floe.outputs if secret in text]
+    assert not leaked, f"the secret access key appeared in the output: {leaked}"
+
+
+def test_bucket_modify_merges_extra_config_and_keeps_secrets_hidden(floe: Floe, moto: MotoServer) -> None:
+    nick = unique_name("mod-")
+    floe.ok(
+        "bucket", "create", nick, "s3://some-bucket/data", "--endpoint-url", moto.endpoint,
+        "--region", "us-east-1", "--anonymous",
+    )  # fmt: skip
+    modified = floe(
+        "bucket", "modify", nick, "--region", "eu-west-1", "--force-path-style", "--rename", f"{nick}-2",
+        "--access-key-id", "AKID", "--secret-access-key", "hidden-secret-1", "--json",
+    ).json()  # fmt: skip
+    assert modified["nickname"] == f"{nick}-2"
+    assert modified["extra_config"]["region_name"] == "eu-west-1"
+    assert modified["extra_config"]["endpoint_url"] == moto.endpoint  # kept: merged, not replaced
+    assert modified["extra_config"]["force_path_style"] is True
+    assert modified["auth_config"]["access_key_id"] == "AKID"
+    # A new secret alone keeps the stored access key id.
+    again = floe("bucket", "modify", f"{nick}-2", "--secret-access-key", "hidden-secret-2", "--json").json()
+    assert again["auth_config"]["method"] == "hmac"
+    assert again["auth_config"]["access_key_id"] == "AKID"
+    assert error_line(floe("bucket", "modify", f"{nick}-2"), 2).startswith("error: nothing to change")
+    floe.ok("bucket", "delete", f"{nick}-2", "--yes")
+    assert not [text for text in floe.outputs if "hidden-secret" in text]
+
+
+# --------------------------------------------------------------------------------------------- repos on the local bucket
+
+
+def test_repo_modify_delete_keep_data_and_import(floe: Floe) -> None:
+    repo = f"default/{unique_name('loc-')}"
+    created = floe("repo", "create", repo, "--bucket", "local", "--description", "first", "--json").json()
+    assert created["bucket"]["nickname"] == "local"  # stdout is pure JSON, even with Icechunk warnings
+
+    changed = floe(
+        "repo", "modify", repo, "--set", "a=1", "--set", "b=x", "--set", "c=true", "--description", "second",
+        "--json",
+    ).json()  # fmt: skip
+    assert changed["metadata"] == {"a": 1, "b": "x", "c": True}
+    assert changed["description"] == "second"
+    assert floe("repo", "modify", repo, "--unset", "a", "--json").json()["metadata"] == {"b": "x", "c": True}
+    assert "does not exist" in error_line(floe("repo", "modify", repo, "--unset", "nope"), 1)
+    error_line(floe("repo", "modify", repo), 2)
+
+    assert "offline" in floe.ok("repo", "status", repo, "offline").out
+    floe.ok("repo", "status", repo, "online")
+
+    floe.ok("repo", "delete", repo, "--yes", "--keep-data")
+    imported_name = f"default/{unique_name('imp-')}"
+    imported = floe(
+        "repo", "import", imported_name, "--bucket", "local", "--prefix", created["prefix"], "--json"
+    ).json()
+    assert imported["prefix"] == created["prefix"]
+    assert imported_name in floe.ok("repo", "list").out
+    floe.ok("repo", "delete", imported_name, "--yes")
+
+
+# --------------------------------------------------------------------------------------------- tokens
+
+
+def test_token_create_use_revoke(floe: Floe) -> None:
+    name = unique_name("ci-")
+    created = floe("token", "create", name, "--role", "viewer", "--json").json()
+    token = created["token"]
+    assert token.startswith("ema_")
+    assert created["role"] == "viewer"
+
+    listed = floe.ok("token", "list", "--json")
+    assert token not in listed.out
+    assert {t["name"]: t["role"] for t in json.loads(listed.out)}[name] == "viewer"
+
+    me = floe("token", "whoami", "--json", token=token).json()
+    assert (me["name"], me["role"]) == (name, "viewer")
+    floe.ok("repo", "list", token=token)  # viewers may read
+    denied = error_line(floe("repo", "create", f"default/{unique_name('no-')}", token=token), 1)
+    assert "may not" in denied or "permission" in denied.lower()
+
+    floe.ok("token", "revoke", name)
+    assert name not in names(floe("token", "list", "--json").json())
+    all_tokens = {t["name"]: t for t in floe("token", "list", "--all", "--json").json()}
+    assert all_tokens[name]["revoked"] is True
+
+    for args in (("repo", "list"), ("token", "whoami"), ("bucket", "list")):
+        assert "revoked" in error_line(floe(*args, token=token), 1)
+
+
+def test_token_create_shows_the_token_once_for_people(floe: Floe) -> None:
+    result = floe.ok("token", "create", unique_name("person-"), "--expires-in-days", "1")
+    lines = result.out.splitlines()
+    assert "only once" in result.out
+    assert any(line.startswith("ema_") for line in lines)
+
+
+# --------------------------------------------------------------------------------------------- orgs
+
+
+def test_org_create_list_delete(floe: Floe, site_admin_token: str) -> None:
+    admin = {"token": site_admin_token}
+    created = floe("org", "create", "lab2", "--description", "a lab", "--json", **admin).json()
+    assert (created["name"], created["description"]) == ("lab2", "a lab")
+    assert "already exists" in error_line(floe("org", "create", "lab2", **admin), 1)
+    assert "lab2" in names(floe("org", "list", "--json", **admin).json())
+    assert floe("org", "get", "lab2", "--json", **admin).json()["description"] == "a lab"
+
+    assert "--yes" in error_line(floe("org", "delete", "lab2", **admin), 2)
+    floe.ok("org", "delete", "lab2", "--yes", **admin)
+    assert "lab2" not in names(floe("org", "list", "--json", **admin).json())
+    assert "not found" in error_line(floe("org", "get", "lab2", **admin), 1)
+
+
+def test_org_create_needs_a_site_admin(floe: Floe) -> None:
+    assert "site admin" in error_line(floe("org", "create", unique_name("lab-")), 1)
+
+
+def test_org_default_comes_from_option_env_then_config(floe: Floe) -> None:
+    assert "'env-org'" in error_line(floe("bucket", "list", env={"FLOE_ORG": "env-org"}), 1)
+    (floe.config_dir / "config.toml").write_text('org = "file-org"\n')
+    assert "'file-org'" in error_line(floe("bucket", "list"), 1)
+    assert "'env-org'" in error_line(floe("bucket", "list", env={"FLOE_ORG": "env-org"}), 1)
+    assert "'opt-org'" in error_line(floe("token", "list", "--org", "opt-org", env={"FLOE_ORG": "x1"}), 1)
+    (floe.config_dir / "config.toml").unlink()
+    assert "local" in {b["nickname"] for b in floe("bucket", "list", "--json").json()}
+
+
+# --------------------------------------------------------------------------------------------- bad input
+
+
+def test_bad_uri_is_one_line(floe: Floe) -> None:
+    line = error_line(floe("bucket", "create", "bad", "s3:/nope"), (1, 2))
+    assert "s3:/nope" in line
+
+
+def test_repo_name_without_slash(floe: Floe) -> None:
+    assert "ORG/REPO" in error_line(floe("repo", "get", "notaname"), (1, 2))
+
+
+def test_usage_errors_exit_2(floe: Floe) -> None:
+    assert floe("repo", "list", "--bogus").code == 2
+    assert floe("bucket", "get").code == 2  # missing argument
+    bad_pair = floe("repo", "list", "--filter", "noequals")
+    assert bad_pair.code == 2 and "KEY=VALUE" in bad_pair.err
+    assert floe("repo", "status", "default/xx", "sideways").code == 2
+    assert floe("token", "create", "zz", "--role", "emperor").code == 2
+
+
+def test_bucket_credentials_usage(floe: Floe) -> None:
+    both = error_line(
+        floe("bucket", "create", "kk", "s3://some-bucket", "--anonymous", "--access-key-id", "a"), 2
+    )
+    assert "--anonymous" in both
+    # No secret given, none in the environment, and stdin is not a terminal: fail, never prompt.
+    no_secret = error_line(floe("bucket", "create", "kk", "s3://some-bucket", "--access-key-id", "a"), 2)
+    assert "FLOE_SECRET_ACCESS_KEY" in no_secret
+
+
+def test_unreachable_server_and_bad_token(floe: Floe) -> None:
+    nowhere = f"http://127.0.0.1:{free_port()}"
+    line = error_line(floe("org", "list", env={"FLOE_SERVICE_URI": nowhere}), 1)
+    assert "cannot reach" in line
+    error_line(floe("org", "list", token="ema_not-a-real-token"), 1)
