@@ -15,7 +15,7 @@ from alembic.migration import MigrationContext
 
 from floe.server.db.engine import create_engine, migrate
 from floe.server.db.tables import metadata
-from tests.services import start_floe
+from services import start_floe
 
 
 def _floe(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
