@@ -79,6 +79,7 @@ def test_roles_and_org_isolation(floe_server):
             "token"
         ]
         assert admin.post("/orgs", json={"name": "other"}).status_code == 403  # an org admin is no site admin
+        assert admin.post("/orgs/default/repos", json={"name": "admins-repo"}).status_code == 201
     # the first token (printed by `floe serve`) is a site admin: read it from the user config
     config = next(Path(floe_server.data_dir).parent.glob("floe-config-*")) / "config.toml"
     site_token = config.read_text().split('token = "')[1].split('"')[0]
@@ -95,7 +96,9 @@ def test_roles_and_org_isolation(floe_server):
         assert http.post("/orgs/default/buckets", json={}).status_code in (403, 422)
     with api(floe_server, member) as http:
         assert http.post("/orgs/default/repos", json={"name": "by-member"}).status_code == 201
-        refused = http.delete("/orgs/default/by-member")
+        assert http.post("/orgs/default/repos", json={"name": "by-member-2"}).status_code == 201
+        assert http.delete("/orgs/default/by-member-2").status_code == 204  # creators may delete their own
+        refused = http.delete("/orgs/default/admins-repo")
         assert refused.status_code == 403, refused.text
         assert http.get("/orgs/default/api-clients").status_code == 403
     with api(floe_server, other_admin) as http:

@@ -44,7 +44,7 @@ def _repo_name(v: str) -> str:
 
 
 def _nickname(v: str) -> str:
-    return check_name(v.strip() if isinstance(v, str) else v, entity="bucket nickname", max_length=64)
+    return check_name(v.strip() if isinstance(v, str) else v, entity="bucket config", max_length=64)
 
 
 def check_prefix(value: str) -> str:
@@ -69,7 +69,20 @@ BucketNickname: TypeAlias = Annotated[str, AfterValidator(_nickname)]
 Prefix: TypeAlias = Annotated[str, AfterValidator(check_prefix)]
 
 ScalarType = str | int | float | bool | None
-RepoMetadata = dict[str, ScalarType | list[ScalarType]]
+MAX_METADATA_VALUE = 1000
+
+
+def _check_metadata(value: dict[str, Any] | None) -> dict[str, Any] | None:
+    for key, item in (value or {}).items():
+        if not 1 <= len(key) <= 256:
+            raise ValueError(f"metadata key {key[:40]!r} must be 1 to 256 characters")
+        for scalar in item if isinstance(item, list) else [item]:
+            if isinstance(scalar, str) and len(scalar) > MAX_METADATA_VALUE:
+                raise ValueError(f"metadata value of {key!r} is longer than {MAX_METADATA_VALUE} characters")
+    return value
+
+
+RepoMetadata = Annotated[dict[str, ScalarType | list[ScalarType]], AfterValidator(_check_metadata)]
 
 T = TypeVar("T")
 
@@ -118,11 +131,17 @@ class AnonymousAuth(BaseModel):
 
 
 class HmacAuth(BaseModel):
-    """An access key id and secret (S3 and S3-compatible stores)."""
+    """An access key id and secret (S3, S3-compatible stores, R2, Tigris)."""
 
     method: Literal["hmac"] = "hmac"
     access_key_id: str = Field(min_length=1)
     secret_access_key: str = Field(min_length=1)
+
+
+class FromEnvAuth(BaseModel):
+    """Credentials from the environment of whichever process opens the repo (IAM roles, env vars)."""
+
+    method: Literal["from_env"] = "from_env"
 
 
 class NoAuth(BaseModel):
@@ -131,15 +150,68 @@ class NoAuth(BaseModel):
     method: Literal["none"] = "none"
 
 
-AuthConfig: TypeAlias = Annotated[AnonymousAuth | HmacAuth | NoAuth, Field(discriminator="method")]
+class AwsStsAuth(BaseModel):
+    """Delegated S3 access: the server keeps long-lived keys and vends short-lived STS credentials.
+
+    The server calls ``AssumeRole`` on ``role_arn`` with a session policy that narrows the
+    credentials to the repo's prefix, and to read-only for readers.
+    """
+
+    method: Literal["aws_sts"] = "aws_sts"
+    role_arn: str = Field(min_length=20, description="arn:aws:iam::ACCOUNT:role/NAME")
+    access_key_id: str = Field(min_length=1)
+    secret_access_key: str = Field(min_length=1)
+    external_id: str | None = None
+    duration_seconds: int = Field(default=3600, ge=900, le=43200)
+    sts_endpoint_url: str | None = None
+
+
+class GcsServiceAccountAuth(BaseModel):
+    """Delegated GCS access: the server keeps a service-account key and vends bearer tokens."""
+
+    method: Literal["gcs_service_account"] = "gcs_service_account"
+    service_account_key: dict[str, Any]
+
+
+class AzureAccountKeyAuth(BaseModel):
+    """Delegated Azure access: the server keeps the account key and vends SAS tokens."""
+
+    method: Literal["azure_account_key"] = "azure_account_key"
+    account_name: str = Field(min_length=3)
+    account_key: str = Field(min_length=1)
+    duration_seconds: int = Field(default=3600, ge=300, le=7 * 24 * 3600)
+
+
+class AzureSasAuth(BaseModel):
+    """A SAS token issued outside Floe, handed to permitted clients as is."""
+
+    method: Literal["azure_sas"] = "azure_sas"
+    account_name: str = Field(min_length=3)
+    sas_token: str = Field(min_length=1)
+
+
+AuthConfig: TypeAlias = Annotated[
+    AnonymousAuth
+    | HmacAuth
+    | FromEnvAuth
+    | NoAuth
+    | AwsStsAuth
+    | GcsServiceAccountAuth
+    | AzureAccountKeyAuth
+    | AzureSasAuth,
+    Field(discriminator="method"),
+]
+
+SECRET_FIELDS = frozenset(
+    {"secret_access_key", "account_key", "service_account_key", "sas_token", "password", "session_token"}
+)
 
 
 def redact_auth(auth: dict[str, Any] | None) -> dict[str, Any] | None:
     """The auth config as readers may see it: every secret replaced by ``REDACTED``."""
     if auth is None:
         return None
-    secret_fields = {"secret_access_key", "account_key", "service_account_key", "sas_token", "password"}
-    return {k: (REDACTED if k in secret_fields and v else v) for k, v in auth.items()}
+    return {k: (REDACTED if k in SECRET_FIELDS and v else v) for k, v in auth.items()}
 
 
 # --- bucket configs ----------------------------------------------------------------------
@@ -185,6 +257,9 @@ class BucketResponse(BaseModel):
     created_by: str | None = None
     is_default: bool = False
     auth_config: dict[str, Any] | None = None
+    capabilities: dict[str, Any] | None = Field(
+        default=None, description="what the last probe found: access, conditional create/update, errors"
+    )
 
     @field_serializer("created", "updated")
     def _iso(self, dt: datetime) -> str:
@@ -284,13 +359,31 @@ class Repo(BaseModel):
 
 
 class S3Credentials(BaseModel):
+    """S3 (and R2, Tigris, S3-compatible) credentials, possibly short-lived."""
+
     aws_access_key_id: str
     aws_secret_access_key: str
     aws_session_token: str | None = None
     expiration: datetime | None = None
 
 
-TempCredentials: TypeAlias = S3Credentials
+class GSCredentials(BaseModel):
+    """A GCS bearer token."""
+
+    access_token: str
+    principal: str
+    expiration: datetime | None = None
+
+
+class AzureCredentials(BaseModel):
+    """An Azure SAS token for one storage account."""
+
+    sas_token: str
+    storage_account: str
+    expiration: datetime | None = None
+
+
+TempCredentials: TypeAlias = S3Credentials | GSCredentials | AzureCredentials
 
 
 class Author(BaseModel):
@@ -309,6 +402,7 @@ class OpenRepoResponse(BaseModel):
     principal_id: str
     status: RepoStatus
     repo: Repo | None = None
+    can_write: bool = Field(default=True, description="whether the caller may write to this repo")
 
 
 # --- principals and API clients ----------------------------------------------------------

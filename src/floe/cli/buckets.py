@@ -117,7 +117,7 @@ def _secret(access_key_id: str | None, secret: str | None) -> str | None:
             "or run in a terminal to be prompted",
             code=2,
         )
-    return typer.prompt("Secret access key", hide_input=True)
+    return typer.prompt("Secret access key", hide_input=True, err=True)
 
 
 def _auth_config(access_key_id: str | None, secret: str | None, anonymous: bool) -> dict[str, Any] | None:

@@ -70,6 +70,7 @@ def serve(
     from floe.server.db.engine import describe_url
 
     settings = _settings(data_dir, database_url, file_root, secret_key_file)
+    _check_port_free(host, port)
     try:
         app = create_app(settings)
         token = bootstrap(app.state.catalog, settings)
@@ -78,7 +79,7 @@ def serve(
             f"cannot open the catalog database {describe_url(settings.database_url)}: {str(exc).splitlines()[0]}"
         )
     shown_host = "127.0.0.1" if host in ("0.0.0.0", "::") else host
-    service_uri = f"http://{shown_host}:{port}"
+    service_uri = f"http://[{shown_host}]:{port}" if ":" in shown_host else f"http://{shown_host}:{port}"
     console.print(f"Floe catalog: {describe_url(settings.database_url)}")
     console.print(f"Data dir:     {settings.data_dir}")
     if token:
@@ -90,6 +91,19 @@ def serve(
         write_user_config({"service_uri": service_uri})
     console.print(f"Serving on {service_uri}")
     uvicorn.run(app, host=host, port=port, log_level=log_level)
+
+
+def _check_port_free(host: str, port: int) -> None:
+    """Fail before touching the catalog (and printing a token) when the port is taken."""
+    import socket
+
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError as exc:
+            fail(f"cannot listen on {host}:{port} ({exc.strerror}); pick another --port or stop what uses it")
 
 
 @admin_app.command("token")

@@ -11,6 +11,7 @@ import httpx
 from floe.client import _operations as ops
 from floe.client._transport import (
     Call,
+    ClientInfo,
     Flow,
     build_request,
     check_response,
@@ -64,6 +65,7 @@ class _ClientBase:
             raise ops.ValidationError(str(exc)) from None
         self.service_uri = conn.service_uri
         self.token = conn.token
+        self._info = ClientInfo(self.service_uri, self.token)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(service_uri={self.service_uri!r})"
@@ -75,7 +77,7 @@ class _ClientBase:
 def _sync_method(op: Callable[..., Flow[Any]]) -> Callable[..., Any]:
     @functools.wraps(op)
     def method(self: Client, *args: Any, **kwargs: Any) -> Any:
-        return drive(op(*args, **kwargs), self._send)
+        return drive(op(*args, **kwargs), self._send, self._info)
 
     return method
 
@@ -83,7 +85,7 @@ def _sync_method(op: Callable[..., Flow[Any]]) -> Callable[..., Any]:
 def _async_method(op: Callable[..., Flow[Any]]) -> Callable[..., Any]:
     @functools.wraps(op)
     async def method(self: AsyncClient, *args: Any, **kwargs: Any) -> Any:
-        return await drive_async(op(*args, **kwargs), self._send)
+        return await drive_async(op(*args, **kwargs), self._send, self._info)
 
     return method
 

@@ -9,7 +9,8 @@ from uuid import UUID
 
 import icechunk
 
-from floe.client._transport import Call, Flow, Run
+from floe.client._transport import CLIENT_INFO, Call, ClientInfo, Flow, Run
+from floe.client.credentials import CatalogCredentials
 from floe.client.repository import FloeRepository
 from floe.errors import BadRequestError, NotFoundError, StorageError, ValidationError
 from floe.models import (
@@ -25,7 +26,7 @@ from floe.models import (
     Repo,
     RepoMode,
     RepoStatus,
-    S3Credentials,
+    TempCredentials,
     check_name,
 )
 from floe.storage import BucketSpec, icechunk_storage, parse_uri
@@ -120,15 +121,27 @@ def _spec(bucket: BucketResponse) -> BucketSpec:
 
 
 def _storage_from_open(
-    opened: OpenRepoResponse, credentials: S3Credentials | None = None
+    opened: OpenRepoResponse, refresh: CatalogCredentials | None, credentials: TempCredentials | None = None
 ) -> icechunk.Storage:
-    creds = credentials if credentials is not None else opened.repo_credentials
-    return icechunk_storage(_spec(opened.repo_bucket), opened.repo_prefix, creds)
+    """The repo's Icechunk storage; expiring credentials are refreshed from the catalog."""
+    if credentials is not None:
+        return icechunk_storage(_spec(opened.repo_bucket), opened.repo_prefix, credentials)
+    creds = opened.repo_credentials
+    expiring = creds is not None and creds.expiration is not None
+    return icechunk_storage(
+        _spec(opened.repo_bucket), opened.repo_prefix, creds, refresh if expiring else None
+    )
+
+
+def _refresher(info: ClientInfo, org: str, repo: str) -> CatalogCredentials:
+    return CatalogCredentials(service_uri=info.service_uri, token=info.token, org=org, repo=repo)
 
 
 def _write_block(name: str, opened: OpenRepoResponse, read_only: bool | None) -> str | None:
     if read_only:
         return f"{name} was opened with read_only=True"
+    if not opened.can_write:
+        return f"your token may only read {name}"
     if opened.status.mode != RepoMode.online:
         reason = f": {opened.status.message}" if opened.status.message else ""
         return f"{name} is in {opened.status.mode.value} mode{reason}; writes resume when it is online"
@@ -136,9 +149,14 @@ def _write_block(name: str, opened: OpenRepoResponse, read_only: bool | None) ->
 
 
 def _open_repository(
-    name: str, opened: OpenRepoResponse, config: icechunk.RepositoryConfig | None, read_only: bool | None
+    name: str,
+    opened: OpenRepoResponse,
+    refresh: CatalogCredentials,
+    config: icechunk.RepositoryConfig | None,
+    read_only: bool | None,
 ) -> FloeRepository:
-    repo = _icechunk_call(f"opening {name}", FloeRepository.open, _storage_from_open(opened), config=config)
+    storage = _storage_from_open(opened, refresh)
+    repo = _icechunk_call(f"opening {name}", FloeRepository.open, storage, config=config)
     repo.set_default_commit_metadata({"author_name": opened.author.name, "author_email": opened.author.email})
     return repo._floe_init(full_name=name, write_block=_write_block(name, opened, read_only))
 
@@ -164,7 +182,10 @@ def get_repo(
         raise BadRequestError("virtual_container_nicknames is not supported by this Floe version yet")
     org, repo = split_name(name)
     opened: OpenRepoResponse = yield Call("GET", f"/repos/{org}/{repo}/open", parse=_model(OpenRepoResponse))
-    return (yield Run(_open_repository, (f"{org}/{repo}", opened, config, read_only)))
+    info: ClientInfo = yield CLIENT_INFO
+    return (
+        yield Run(_open_repository, (f"{org}/{repo}", opened, _refresher(info, org, repo), config, read_only))
+    )
 
 
 def create_repo(
@@ -205,7 +226,8 @@ def create_repo(
         opened: OpenRepoResponse = yield Call(
             "GET", f"/repos/{org}/{repo}/open", parse=_model(OpenRepoResponse)
         )
-        return (yield Run(_create_repository, (f"{org}/{repo}", opened, config)))
+        info: ClientInfo = yield CLIENT_INFO
+        return (yield Run(_create_repository, (f"{org}/{repo}", opened, _refresher(info, org, repo), config)))
     except Exception:
         # Nothing half-created: the prefix was empty when registered, so clearing it is safe.
         yield Call("DELETE", f"/orgs/{org}/{repo}")
@@ -213,13 +235,11 @@ def create_repo(
 
 
 def _create_repository(
-    name: str, opened: OpenRepoResponse, config: icechunk.RepositoryConfig | None
+    name: str, opened: OpenRepoResponse, refresh: CatalogCredentials, config: icechunk.RepositoryConfig | None
 ) -> FloeRepository:
+    storage = _storage_from_open(opened, refresh)
     repo = _icechunk_call(
-        f"creating the Icechunk repo for {name}",
-        FloeRepository.create,
-        _storage_from_open(opened),
-        config=config,
+        f"creating the Icechunk repo for {name}", FloeRepository.create, storage, config=config
     )
     repo.set_default_commit_metadata({"author_name": opened.author.name, "author_email": opened.author.email})
     return repo._floe_init(full_name=name, write_block=None)
@@ -306,12 +326,13 @@ def delete_repo(
 
 
 def get_icechunk_storage(
-    name: str, *, credentials_override: S3Credentials | None = None
+    name: str, *, credentials_override: TempCredentials | None = None
 ) -> Flow[icechunk.Storage]:
     """The ``icechunk.Storage`` of a repo, with credentials vended by the catalog (or the override)."""
     org, repo = split_name(name)
     opened: OpenRepoResponse = yield Call("GET", f"/repos/{org}/{repo}/open", parse=_model(OpenRepoResponse))
-    return _storage_from_open(opened, credentials_override)
+    info: ClientInfo = yield CLIENT_INFO
+    return _storage_from_open(opened, _refresher(info, org, repo), credentials_override)
 
 
 # --- bucket configs ----------------------------------------------------------------------

@@ -41,7 +41,21 @@ class Run(Generic[T]):
     kwargs: dict[str, Any] = field(default_factory=dict)
 
 
-Step = Call[Any] | Run[Any]
+@dataclass(frozen=True)
+class ClientInfo:
+    """Where the driving client points; a flow receives it by yielding :data:`CLIENT_INFO`."""
+
+    service_uri: str
+    token: str | None
+
+
+class _ClientInfoRequest:
+    pass
+
+
+CLIENT_INFO = _ClientInfoRequest()
+
+Step = Call[Any] | Run[Any] | _ClientInfoRequest
 Flow = Generator[Step, Any, T]
 
 
@@ -85,7 +99,7 @@ def unreachable(base_url: str, exc: Exception) -> FloeError:
     )
 
 
-def drive(flow: Flow[T], send: Callable[[Call[Any]], Any]) -> T:
+def drive(flow: Flow[T], send: Callable[[Call[Any]], Any], info: ClientInfo) -> T:
     """Run a flow with blocking I/O."""
     value: Any = None
     error: BaseException | None = None
@@ -95,12 +109,18 @@ def drive(flow: Flow[T], send: Callable[[Call[Any]], Any]) -> T:
         except StopIteration as stop:
             return stop.value
         try:
-            value, error = (step.fn(*step.args, **step.kwargs) if isinstance(step, Run) else send(step)), None
+            if isinstance(step, _ClientInfoRequest):
+                value = info
+            elif isinstance(step, Run):
+                value = step.fn(*step.args, **step.kwargs)
+            else:
+                value = send(step)
+            error = None
         except Exception as exc:
             value, error = None, exc
 
 
-async def drive_async(flow: Flow[T], send: Callable[[Call[Any]], Any]) -> T:
+async def drive_async(flow: Flow[T], send: Callable[[Call[Any]], Any], info: ClientInfo) -> T:
     """Run a flow with asyncio; blocking steps go to a worker thread."""
     value: Any = None
     error: BaseException | None = None
@@ -110,7 +130,9 @@ async def drive_async(flow: Flow[T], send: Callable[[Call[Any]], Any]) -> T:
         except StopIteration as stop:
             return stop.value
         try:
-            if isinstance(step, Run):
+            if isinstance(step, _ClientInfoRequest):
+                value = info
+            elif isinstance(step, Run):
                 value = await asyncio.to_thread(step.fn, *step.args, **step.kwargs)
             else:
                 value = await send(step)

@@ -12,6 +12,8 @@ from typing import Any
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
+from floe.errors import ServerError
+
 TOKEN_PREFIX = "ema_"  # the arraylake client accepts only tokens starting with ema_ (or JWTs)
 
 
@@ -57,7 +59,8 @@ class SecretBox:
         try:
             return json.loads(self._fernet.decrypt(sealed.encode()))
         except InvalidToken:
-            raise RuntimeError(
+            raise ServerError(
                 "cannot decrypt a stored bucket secret: the server's secret key differs from the one "
-                "that encrypted it (check FLOE_SECRET_KEY / --secret-key-file)"
+                "that encrypted it (check FLOE_SECRET_KEY / --secret-key-file), or re-enter the bucket "
+                "config's credentials with a modify"
             ) from None

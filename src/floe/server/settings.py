@@ -6,6 +6,8 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from cryptography.fernet import Fernet
+
 from floe.server.db.engine import sqlite_url
 from floe.server.secrets import load_or_create_key
 
@@ -41,8 +43,8 @@ class Settings:
     ) -> Settings:
         """Resolve options, then ``FLOE_*`` environment variables, then defaults.
 
-        The secret key comes from ``FLOE_SECRET_KEY`` (comma-separated for rotation, newest
-        first), else ``secret_key_file``, else ``DATA_DIR/secret.key`` (created on first use).
+        The secret key comes from ``secret_key_file``, else ``FLOE_SECRET_KEY`` (comma-separated
+        for rotation, newest first), else ``DATA_DIR/secret.key`` (created on first use).
         """
         data_dir = (
             Path(data_dir or os.environ.get("FLOE_DATA_DIR") or default_data_dir()).expanduser().resolve()
@@ -57,10 +59,20 @@ class Settings:
         storage_dir.mkdir(exist_ok=True)
         roots = [storage_dir, *(Path(r).expanduser().resolve() for r in roots)]
         env_keys = os.environ.get("FLOE_SECRET_KEY")
-        if env_keys:
+        if secret_key_file:
+            keys = [load_or_create_key(Path(secret_key_file))]
+        elif env_keys:
             keys = [k.strip().encode() for k in env_keys.split(",") if k.strip()]
         else:
-            keys = [load_or_create_key(Path(secret_key_file) if secret_key_file else data_dir / "secret.key")]
+            keys = [load_or_create_key(data_dir / "secret.key")]
+        for key in keys:
+            try:
+                Fernet(key)
+            except ValueError:
+                raise ValueError(
+                    "the secret key is not a valid Fernet key (32 url-safe base64-encoded bytes); "
+                    'make one with: python -c "from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())"'
+                ) from None
         return cls(
             data_dir=data_dir,
             database_url=database_url,

@@ -8,13 +8,28 @@ from __future__ import annotations
 
 import icechunk
 
-from floe.models import S3Credentials
-from floe.storage.base import BucketSpec, ObjectStore, PlatformAdapter, StoragePolicy, join_prefix
+from floe.models import TempCredentials
+from floe.storage.base import (
+    BucketSpec,
+    ObjectStore,
+    PlatformAdapter,
+    PreconditionFailed,
+    Refresher,
+    StoragePolicy,
+    join_prefix,
+)
 from floe.storage.local import LocalAdapter
-from floe.storage.s3 import S3Adapter
+from floe.storage.memory import MemoryAdapter
+from floe.storage.s3 import R2Adapter, S3Adapter, TigrisAdapter
 from floe.storage.uri import parse_uri
 
-_ADAPTERS: tuple[PlatformAdapter, ...] = (S3Adapter(), LocalAdapter())
+_ADAPTERS: tuple[PlatformAdapter, ...] = (
+    S3Adapter(),
+    R2Adapter(),
+    TigrisAdapter(),
+    LocalAdapter(),
+    MemoryAdapter(),
+)
 _BY_PLATFORM: dict[str, PlatformAdapter] = {p: a for a in _ADAPTERS for p in a.platforms}
 
 SUPPORTED_PLATFORMS = tuple(_BY_PLATFORM)
@@ -23,6 +38,8 @@ __all__ = [
     "SUPPORTED_PLATFORMS",
     "BucketSpec",
     "ObjectStore",
+    "PreconditionFailed",
+    "Refresher",
     "StoragePolicy",
     "adapter_for",
     "credentials_for",
@@ -49,18 +66,22 @@ def normalize(spec: BucketSpec, policy: StoragePolicy) -> BucketSpec:
     return adapter_for(spec.platform).normalize(spec, policy)
 
 
-def credentials_for(spec: BucketSpec, *, read_only: bool = False) -> S3Credentials | None:
-    """Credentials a permitted client receives for this bucket (server side)."""
-    return adapter_for(spec.platform).credentials(spec, read_only=read_only)
+def credentials_for(
+    spec: BucketSpec, *, prefix: str | None = None, read_only: bool = False
+) -> TempCredentials | None:
+    """Credentials a permitted client receives (server side), narrowed to ``prefix`` where possible."""
+    return adapter_for(spec.platform).credentials(spec, prefix=prefix, read_only=read_only)
 
 
 def icechunk_storage(
-    spec: BucketSpec, repo_prefix: str, credentials: S3Credentials | None
+    spec: BucketSpec, prefix: str, credentials: TempCredentials | None, refresh: Refresher | None = None
 ) -> icechunk.Storage:
-    """The Icechunk storage of a repo at ``repo_prefix`` under the bucket config's own prefix."""
-    return adapter_for(spec.platform).icechunk_storage(
-        spec, join_prefix(spec.prefix, repo_prefix), credentials
-    )
+    """The Icechunk storage of a repo at ``prefix``, a full path inside the bucket.
+
+    Repo prefixes in the catalog already include the bucket config's own prefix, as in the
+    arraylake wire format. ``refresh`` fetches new credentials when the given ones expire.
+    """
+    return adapter_for(spec.platform).icechunk_storage(spec, prefix, credentials, refresh)
 
 
 def object_store(spec: BucketSpec) -> ObjectStore:

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
 import icechunk
 
-from floe.models import S3Credentials
+from floe.models import TempCredentials
 
 
 def join_prefix(*parts: str | None) -> str:
@@ -54,8 +54,20 @@ class StoragePolicy:
     file_roots: tuple[Path, ...] = ()
 
 
+Refresher = Callable[[], TempCredentials]
+
+
+class PreconditionFailed(Exception):
+    """A conditional write was refused because its condition did not hold (HTTP 412)."""
+
+
 class ObjectStore(Protocol):
-    """The server's handle on a bucket: enough to check, clear and inspect repo prefixes."""
+    """The server's handle on a bucket: enough to probe it and to check, clear and inspect prefixes.
+
+    Keys are full paths inside the bucket. Errors are raised as :mod:`floe.errors` classes
+    whose messages say plainly what went wrong (endpoint unreachable, bucket missing, keys
+    rejected, no permission, clock skew).
+    """
 
     def describe(self) -> str:
         """A human description of the location, free of secrets (for error messages)."""
@@ -66,9 +78,24 @@ class ObjectStore(Protocol):
     def delete_prefix(self, prefix: str) -> int:
         """Delete every object under ``prefix``; return how many were deleted."""
 
+    def put(self, key: str, data: bytes) -> str:
+        """Write an object unconditionally; return its ETag (or version token)."""
+
+    def get(self, key: str) -> bytes:
+        """Read an object."""
+
+    def delete(self, key: str) -> None:
+        """Delete one object (no error if it is absent)."""
+
+    def put_if_absent(self, key: str, data: bytes) -> str:
+        """Create only if absent (``If-None-Match: *``); raise PreconditionFailed if it exists."""
+
+    def put_if_match(self, key: str, data: bytes, etag: str) -> str:
+        """Overwrite only if the current ETag is ``etag`` (``If-Match``); raise PreconditionFailed otherwise."""
+
 
 class PlatformAdapter(Protocol):
-    """One family of storage platforms (S3 and its kin, a local folder, ...)."""
+    """One family of storage platforms (S3 and its kin, Azure, GCS, a local folder, memory)."""
 
     platforms: tuple[str, ...]
     auth_methods: tuple[str, ...]
@@ -77,13 +104,21 @@ class PlatformAdapter(Protocol):
     def normalize(self, spec: BucketSpec, policy: StoragePolicy) -> BucketSpec:
         """Check a spec and return it in canonical form; raise ``ValueError`` naming field and fix."""
 
-    def credentials(self, spec: BucketSpec, *, read_only: bool) -> S3Credentials | None:
-        """Credentials to hand a permitted client for this bucket (server side)."""
+    def credentials(self, spec: BucketSpec, *, prefix: str | None, read_only: bool) -> TempCredentials | None:
+        """Credentials to hand a permitted client (server side): narrowed to ``prefix`` and to
+        reading where the platform can express it, short-lived for delegated methods."""
 
     def icechunk_storage(
-        self, spec: BucketSpec, prefix: str, credentials: S3Credentials | None
+        self,
+        spec: BucketSpec,
+        prefix: str,
+        credentials: TempCredentials | None,
+        refresh: Refresher | None = None,
     ) -> icechunk.Storage:
-        """The Icechunk storage for ``prefix`` (a full path inside the bucket) with these credentials."""
+        """The Icechunk storage for ``prefix`` (a full path inside the bucket).
+
+        ``refresh`` (when the credentials expire) is called by Icechunk for new ones.
+        """
 
     def object_store(self, spec: BucketSpec) -> ObjectStore:
         """A server-side handle on the bucket, using the spec's own auth."""

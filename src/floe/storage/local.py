@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 from pathlib import Path
 
 import icechunk
 
-from floe.models import S3Credentials
-from floe.storage.base import BucketSpec, StoragePolicy
+from floe.models import TempCredentials
+from floe.storage.base import BucketSpec, PreconditionFailed, Refresher, StoragePolicy
 
 
 def _within(path: Path, root: Path) -> bool:
@@ -44,11 +45,15 @@ class LocalAdapter:
             )
         return spec.with_changes(name=str(Path(os.path.realpath(raw))), auth={"method": "none"})
 
-    def credentials(self, spec: BucketSpec, *, read_only: bool) -> S3Credentials | None:
+    def credentials(self, spec: BucketSpec, *, prefix: str | None, read_only: bool) -> TempCredentials | None:
         return None
 
     def icechunk_storage(
-        self, spec: BucketSpec, prefix: str, credentials: S3Credentials | None
+        self,
+        spec: BucketSpec,
+        prefix: str,
+        credentials: TempCredentials | None,
+        refresh: Refresher | None = None,
     ) -> icechunk.Storage:
         return icechunk.local_filesystem_storage(str(Path(spec.name) / prefix))
 
@@ -80,3 +85,38 @@ class LocalObjectStore:
         count = sum(len(files) for _, _, files in os.walk(path))
         shutil.rmtree(path)
         return count
+
+    def _file(self, key: str) -> Path:
+        path = self._path(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return path
+
+    def put(self, key: str, data: bytes) -> str:
+        path = self._file(key)
+        tmp = path.with_name(path.name + ".floe-tmp")
+        tmp.write_bytes(data)
+        os.replace(tmp, path)
+        return _etag(data)
+
+    def get(self, key: str) -> bytes:
+        return self._path(key).read_bytes()
+
+    def delete(self, key: str) -> None:
+        self._path(key).unlink(missing_ok=True)
+
+    def put_if_absent(self, key: str, data: bytes) -> str:
+        try:
+            fd = os.open(self._file(key), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        except FileExistsError:
+            raise PreconditionFailed(key) from None
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        return _etag(data)
+
+    def put_if_match(self, key: str, data: bytes, etag: str) -> str:
+        # A folder has no atomic compare-and-swap: report it, so the probe records the gap.
+        raise NotImplementedError("a local folder cannot update an object conditionally")
+
+
+def _etag(data: bytes) -> str:
+    return hashlib.md5(data, usedforsecurity=False).hexdigest()

@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
+import json
 import re
+from collections.abc import Callable
+from datetime import UTC
 from typing import Any
 from urllib.parse import urlparse
 
-import boto3
 import icechunk
-from botocore import UNSIGNED
-from botocore.config import Config
-from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError
 
-from floe.errors import NotFoundError, PermissionDeniedError, StorageError
-from floe.models import S3Credentials
-from floe.storage.base import BucketSpec, StoragePolicy
+from floe.errors import StorageError
+from floe.models import S3Credentials, TempCredentials
+from floe.storage.base import BucketSpec, Refresher, StoragePolicy
+from floe.storage.s3_store import S3ObjectStore
 
 _BUCKET_RE = re.compile(r"[a-z0-9][a-z0-9.\-_]{1,61}[a-z0-9]")
 _TRUE = {"true", "1", "yes", "on"}
@@ -37,7 +37,7 @@ class S3Adapter:
     """``s3``, ``s3-compatible`` and ``minio`` bucket configs."""
 
     platforms = ("s3", "s3-compatible", "minio")
-    auth_methods = ("hmac", "anonymous")
+    auth_methods = ("hmac", "anonymous", "from_env", "aws_sts")
     extra_config_keys = ("region_name", "endpoint_url", "use_ssl", "force_path_style")
 
     def normalize(self, spec: BucketSpec, policy: StoragePolicy) -> BucketSpec:
@@ -105,116 +105,213 @@ class S3Adapter:
             "force_path_style": bool(extra.get("force_path_style", not use_ssl)),
         }
 
-    def credentials(self, spec: BucketSpec, *, read_only: bool) -> S3Credentials | None:
-        if spec.auth_method == "hmac":
-            assert spec.auth is not None
+    def credentials(self, spec: BucketSpec, *, prefix: str | None, read_only: bool) -> S3Credentials | None:
+        method = spec.auth_method
+        auth = spec.auth or {}
+        if method == "hmac":
             return S3Credentials(
-                aws_access_key_id=spec.auth["access_key_id"],
-                aws_secret_access_key=spec.auth["secret_access_key"],
+                aws_access_key_id=auth["access_key_id"], aws_secret_access_key=auth["secret_access_key"]
             )
+        if method == "aws_sts":
+            return assume_role(spec, self._settings(spec), prefix=prefix, read_only=read_only)
         return None
 
-    def icechunk_storage(
-        self, spec: BucketSpec, prefix: str, credentials: S3Credentials | None
-    ) -> icechunk.Storage:
+    def _icechunk_constructor(self) -> Callable[..., icechunk.Storage]:
+        return icechunk.s3_storage
+
+    def _icechunk_kwargs(self, spec: BucketSpec) -> dict[str, Any]:
         s = self._settings(spec)
-        kwargs: dict[str, Any] = {
+        return {
             "bucket": spec.name,
-            "prefix": prefix,
             "region": s["region"],
             "endpoint_url": s["endpoint_url"],
             "allow_http": not s["use_ssl"],
             "force_path_style": s["force_path_style"],
         }
-        if credentials is None:
+
+    def icechunk_storage(
+        self,
+        spec: BucketSpec,
+        prefix: str,
+        credentials: TempCredentials | None,
+        refresh: Refresher | None = None,
+    ) -> icechunk.Storage:
+        kwargs = self._icechunk_kwargs(spec)
+        kwargs["prefix"] = prefix
+        if credentials is not None and not isinstance(credentials, S3Credentials):
+            raise ValueError(
+                f"platform {spec.platform} needs S3 credentials, got {type(credentials).__name__}"
+            )
+        if spec.auth_method == "from_env":
+            kwargs["from_env"] = True
+        elif credentials is None and refresh is None:
             kwargs["anonymous"] = True
+        elif refresh is not None and credentials is not None and credentials.expiration is not None:
+            kwargs["get_credentials"] = _S3Refresh(refresh, initial=credentials)
+        elif refresh is not None and credentials is None:
+            kwargs["get_credentials"] = _S3Refresh(refresh, initial=None)
         else:
+            assert credentials is not None
             kwargs.update(
                 access_key_id=credentials.aws_access_key_id,
                 secret_access_key=credentials.aws_secret_access_key,
                 session_token=credentials.aws_session_token,
                 expires_after=credentials.expiration,
             )
-        return icechunk.s3_storage(**kwargs)
+        return self._icechunk_constructor()(**kwargs)
 
     def object_store(self, spec: BucketSpec) -> S3ObjectStore:
-        return S3ObjectStore(spec, self._settings(spec), self.credentials(spec, read_only=False))
-
-
-class S3ObjectStore:
-    """boto3 handle on one S3 bucket, with errors translated into plain messages."""
-
-    def __init__(self, spec: BucketSpec, settings: dict[str, Any], credentials: S3Credentials | None) -> None:
-        self.spec = spec
-        self.endpoint = settings["endpoint_url"]
-        config = Config(
-            s3={"addressing_style": "path" if settings["force_path_style"] else "auto"},
-            connect_timeout=5,
-            read_timeout=30,
-            retries={"max_attempts": 2, "mode": "standard"},
-            signature_version=UNSIGNED if credentials is None else None,
-        )
-        self._client = boto3.session.Session().client(
-            "s3",
-            endpoint_url=self.endpoint,
-            region_name=settings["region"],
-            use_ssl=settings["use_ssl"],
-            aws_access_key_id=credentials.aws_access_key_id if credentials else None,
-            aws_secret_access_key=credentials.aws_secret_access_key if credentials else None,
-            aws_session_token=credentials.aws_session_token if credentials else None,
-            config=config,
-        )
-
-    def describe(self) -> str:
-        where = f" at {self.endpoint}" if self.endpoint else ""
-        return f"bucket {self.spec.name!r}{where}"
-
-    def _translate(self, exc: Exception, doing: str) -> Exception:
-        if isinstance(exc, EndpointConnectionError):
-            return StorageError(f"cannot reach the endpoint {self.endpoint or 'AWS S3'} while {doing}")
-        if isinstance(exc, ClientError):
-            code = exc.response.get("Error", {}).get("Code", "")
-            if code in ("NoSuchBucket", "404"):
-                return NotFoundError(
-                    f"{self.describe()} does not exist (while {doing}); check the bucket name"
-                )
-            if code in ("InvalidAccessKeyId", "SignatureDoesNotMatch", "InvalidToken", "ExpiredToken"):
-                return PermissionDeniedError(
-                    f"the store rejected the bucket config's keys ({code}) while {doing}; "
-                    "check access_key_id and secret_access_key"
-                )
-            if code in ("AccessDenied", "403", "AllAccessDisabled"):
-                return PermissionDeniedError(f"access denied to {self.describe()} while {doing}")
-            if code == "RequestTimeTooSkewed":
-                return StorageError("the store says this server's clock is skewed; fix the server's time")
-            return StorageError(f"the store answered {code or 'an error'} while {doing} on {self.describe()}")
-        if isinstance(exc, BotoCoreError):
-            return StorageError(
-                f"object store error while {doing} on {self.describe()}: {type(exc).__name__}"
+        auth = spec.auth or {}
+        creds = None
+        if spec.auth_method in ("hmac", "aws_sts"):
+            # the server probes and deletes with the long-lived keys it keeps
+            creds = S3Credentials(
+                aws_access_key_id=auth["access_key_id"], aws_secret_access_key=auth["secret_access_key"]
             )
-        return exc
+        return S3ObjectStore(spec, self._settings(spec), creds, from_env=spec.auth_method == "from_env")
 
-    def is_empty(self, prefix: str) -> bool:
-        try:
-            resp = self._client.list_objects_v2(Bucket=self.spec.name, Prefix=f"{prefix}/", MaxKeys=1)
-        except (ClientError, BotoCoreError) as exc:
-            raise self._translate(exc, f"listing {prefix!r}") from None
-        return not resp.get("KeyCount", len(resp.get("Contents", [])))
 
-    def delete_prefix(self, prefix: str) -> int:
-        if not prefix:
-            raise ValueError("refusing to delete a whole bucket: the repo prefix is empty")
-        deleted = 0
-        try:
-            paginator = self._client.get_paginator("list_objects_v2")
-            for page in paginator.paginate(Bucket=self.spec.name, Prefix=f"{prefix}/"):
-                keys = [{"Key": obj["Key"]} for obj in page.get("Contents", [])]
-                for start in range(0, len(keys), 1000):
-                    batch = keys[start : start + 1000]
-                    self._client.delete_objects(
-                        Bucket=self.spec.name, Delete={"Objects": batch, "Quiet": True}
-                    )
-                    deleted += len(batch)
-        except (ClientError, BotoCoreError) as exc:
-            raise self._translate(exc, f"deleting {prefix!r}") from None
-        return deleted
+class _S3Refresh:
+    """Icechunk's credential callback: first the vended credentials, then fresh ones from ``refresh``."""
+
+    def __init__(self, refresh: Refresher, initial: S3Credentials | None) -> None:
+        self.refresh = refresh
+        self.initial = initial
+
+    def __call__(self) -> icechunk.S3StaticCredentials:
+        creds, self.initial = (self.initial, None) if self.initial is not None else (self.refresh(), None)
+        if not isinstance(creds, S3Credentials):
+            raise TypeError(f"expected S3 credentials from the catalog, got {type(creds).__name__}")
+        return icechunk.S3StaticCredentials(
+            access_key_id=creds.aws_access_key_id,
+            secret_access_key=creds.aws_secret_access_key,
+            session_token=creds.aws_session_token,
+            expires_after=creds.expiration.astimezone(UTC) if creds.expiration else None,
+        )
+
+
+class R2Adapter(S3Adapter):
+    """Cloudflare R2: S3 API at ``https://ACCOUNT_ID.r2.cloudflarestorage.com``."""
+
+    platforms = ("r2",)
+    auth_methods = ("hmac", "anonymous")
+    extra_config_keys = ("account_id", "endpoint_url", "use_ssl")
+
+    def normalize(self, spec: BucketSpec, policy: StoragePolicy) -> BucketSpec:
+        extra = dict(spec.extra_config)
+        account = extra.pop("account_id", None)
+        if account and not extra.get("endpoint_url"):
+            if not re.fullmatch(r"[0-9a-fA-F]{32}", str(account)):
+                raise ValueError(
+                    f"invalid extra_config.account_id {account!r}: R2 account ids are 32 hex characters"
+                )
+            extra["endpoint_url"] = f"https://{account}.r2.cloudflarestorage.com"
+        if not extra.get("endpoint_url"):
+            raise ValueError("platform r2 needs extra_config.account_id or extra_config.endpoint_url")
+        extra.setdefault("region_name", "auto")
+        normalized = S3Adapter.normalize(
+            self, spec.with_changes(platform="s3-compatible", extra_config=extra), policy
+        )
+        return normalized.with_changes(platform=spec.platform)
+
+    def _icechunk_constructor(self) -> Callable[..., icechunk.Storage]:
+        return icechunk.r2_storage
+
+    def _icechunk_kwargs(self, spec: BucketSpec) -> dict[str, Any]:
+        kwargs = super()._icechunk_kwargs(spec)
+        kwargs.pop("force_path_style")
+        return {**kwargs, "account_id": None}
+
+
+class TigrisAdapter(S3Adapter):
+    """Tigris: S3 API with its own consistency model (Icechunk's ``tigris_storage``)."""
+
+    platforms = ("tigris",)
+    auth_methods = ("hmac", "anonymous")
+    extra_config_keys = ("region_name", "endpoint_url", "use_ssl")
+    DEFAULT_ENDPOINT = "https://t3.storage.dev"
+
+    def normalize(self, spec: BucketSpec, policy: StoragePolicy) -> BucketSpec:
+        extra = dict(spec.extra_config)
+        extra.setdefault("endpoint_url", self.DEFAULT_ENDPOINT)
+        if extra.get("region_name") in (None, "", "auto"):
+            raise ValueError(
+                "platform tigris needs extra_config.region_name set to a Tigris region, e.g. iad"
+            )
+        normalized = S3Adapter.normalize(
+            self, spec.with_changes(platform="s3-compatible", extra_config=extra), policy
+        )
+        return normalized.with_changes(platform=spec.platform)
+
+    def _icechunk_constructor(self) -> Callable[..., icechunk.Storage]:
+        return icechunk.tigris_storage
+
+    def _icechunk_kwargs(self, spec: BucketSpec) -> dict[str, Any]:
+        kwargs = super()._icechunk_kwargs(spec)
+        kwargs.pop("force_path_style")
+        return kwargs
+
+
+def _session_policy(bucket: str, prefix: str | None, read_only: bool) -> str | None:
+    """An IAM session policy narrowing STS credentials to ``prefix`` (and to reading)."""
+    if not prefix:
+        return None
+    actions = ["s3:GetObject"] if read_only else ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"]
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {"Effect": "Allow", "Action": actions, "Resource": [f"arn:aws:s3:::{bucket}/{prefix}/*"]},
+                {
+                    "Effect": "Allow",
+                    "Action": ["s3:ListBucket"],
+                    "Resource": [f"arn:aws:s3:::{bucket}"],
+                    "Condition": {"StringLike": {"s3:prefix": [prefix, f"{prefix}/*"]}},
+                },
+            ],
+        }
+    )
+
+
+def assume_role(
+    spec: BucketSpec, settings: dict[str, Any], *, prefix: str | None, read_only: bool
+) -> S3Credentials:
+    """Vend short-lived credentials with STS ``AssumeRole`` using the server's long-lived keys."""
+    import boto3
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    auth = spec.auth or {}
+    sts = boto3.session.Session().client(
+        "sts",
+        endpoint_url=auth.get("sts_endpoint_url") or settings["endpoint_url"],
+        region_name=settings["region"],
+        aws_access_key_id=auth["access_key_id"],
+        aws_secret_access_key=auth["secret_access_key"],
+    )
+    kwargs: dict[str, Any] = {
+        "RoleArn": auth["role_arn"],
+        "RoleSessionName": f"floe-{'read' if read_only else 'write'}",
+        "DurationSeconds": int(auth.get("duration_seconds", 3600)),
+    }
+    policy = _session_policy(spec.name, prefix, read_only)
+    if policy:
+        kwargs["Policy"] = policy
+    if auth.get("external_id"):
+        kwargs["ExternalId"] = auth["external_id"]
+    try:
+        creds = sts.assume_role(**kwargs)["Credentials"]
+    except (ClientError, BotoCoreError) as exc:
+        code = (
+            exc.response.get("Error", {}).get("Code", "")
+            if isinstance(exc, ClientError)
+            else type(exc).__name__
+        )
+        raise StorageError(
+            f"STS AssumeRole on {auth['role_arn']} failed ({code}); check role_arn and the keys"
+        ) from None
+    return S3Credentials(
+        aws_access_key_id=creds["AccessKeyId"],
+        aws_secret_access_key=creds["SecretAccessKey"],
+        aws_session_token=creds["SessionToken"],
+        expiration=creds["Expiration"],
+    )

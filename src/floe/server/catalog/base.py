@@ -102,11 +102,10 @@ def repo_row(conn: sa.Connection, org: sa.Row, name: str) -> sa.Row:
 # --- conversions ---------------------------------------------------------------------------
 
 
-def bucket_spec(box: SecretBox, row: sa.Row) -> BucketSpec:
-    """The full spec of a bucket config, secrets decrypted (server side only)."""
-    auth = (
-        box.open(row.auth_secret) if row.auth_secret else dict(row.auth_public or {"method": row.auth_method})
-    )
+def bucket_spec(box: SecretBox, row: sa.Row, *, decrypt: bool = True) -> BucketSpec:
+    """The full spec of a bucket config, secrets decrypted (server side only) unless ``decrypt`` is off."""
+    sealed = row.auth_secret if decrypt else None
+    auth = box.open(sealed) if sealed else dict(row.auth_public or {"method": row.auth_method})
     return BucketSpec(
         platform=row.platform,
         name=row.name,

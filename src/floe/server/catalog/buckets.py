@@ -8,7 +8,15 @@ from typing import Any
 import sqlalchemy as sa
 
 from floe.errors import ConflictError, ValidationError
-from floe.models import BucketCreate, BucketModify, BucketResponse, Repo, S3Credentials, redact_auth
+from floe.models import (
+    SECRET_FIELDS,
+    BucketCreate,
+    BucketModify,
+    BucketResponse,
+    Repo,
+    TempCredentials,
+    redact_auth,
+)
 from floe.server.auth import Action, Principal
 from floe.server.catalog.base import (
     Catalog,
@@ -23,8 +31,6 @@ from floe.server.catalog.base import (
 from floe.server.db import tables as t
 from floe.storage import BucketSpec, credentials_for, normalize
 
-_SECRET_FIELDS = frozenset({"secret_access_key"})
-
 
 def _validated(cat: Catalog, spec: BucketSpec) -> BucketSpec:
     try:
@@ -35,7 +41,7 @@ def _validated(cat: Catalog, spec: BucketSpec) -> BucketSpec:
 
 def _auth_columns(cat: Catalog, auth: dict[str, Any]) -> dict[str, Any]:
     """Split an auth config into what may be shown (public) and what is sealed (whole config)."""
-    has_secret = any(auth.get(f) for f in _SECRET_FIELDS)
+    has_secret = any(auth.get(f) for f in SECRET_FIELDS)
     public = redact_auth(auth)
     return {
         "auth_method": auth["method"],
@@ -148,8 +154,9 @@ def modify_bucket(
     with cat.tx() as conn:
         org = org_row(conn, principal, org_name, Action.BUCKET_ADMIN)
         row = _find(conn, org, bucket, "id")
-        current = bucket_spec(cat.box, row)
         changes = body.model_dump(exclude_unset=True, exclude_none=True)
+        # new credentials replace the old without decrypting them (the key may have been lost)
+        current = bucket_spec(cat.box, row, decrypt="auth_config" not in changes)
         location_changes = {
             k for k in ("platform", "name", "prefix") if k in changes and changes[k] != getattr(row, k)
         }
@@ -231,7 +238,7 @@ def repos_for_bucket(cat: Catalog, principal: Principal, org_name: str, bucket: 
 
 def bucket_credentials(
     cat: Catalog, principal: Principal, org_name: str, bucket: str
-) -> S3Credentials | None:
+) -> TempCredentials | None:
     """Read credentials for a whole bucket (virtual chunks); members only."""
     with cat.read() as conn:
         org = org_row(conn, principal, org_name, Action.BUCKET_USE)

@@ -29,7 +29,7 @@ from floe.models import (
     RepoModify,
     RepoStatus,
     RepoStatusUpdate,
-    S3Credentials,
+    TempCredentials,
 )
 from floe.server.auth import Action, Principal, decide
 from floe.server.catalog.base import (
@@ -203,7 +203,7 @@ def create_repo(cat: Catalog, principal: Principal, org_name: str, body: RepoCre
             "import (`floe repo import`), or choose another prefix"
         )
     if body.create_mode == "create":
-        storage = icechunk_storage(spec, prefix, credentials_for(spec))
+        storage = icechunk_storage(spec, prefix, credentials_for(spec, prefix=prefix))
         try:
             _storage_call(
                 f"creating the Icechunk repo at {_location(spec, prefix)}",
@@ -247,7 +247,7 @@ def import_repo(cat: Catalog, principal: Principal, org_name: str, body: RepoImp
         spec = bucket_spec(cat.box, bucket)
         prefix = join_prefix(spec.prefix, body.prefix)
         _check_prefix_free(conn, bucket, prefix)
-    storage = icechunk_storage(spec, prefix, credentials_for(spec, read_only=True))
+    storage = icechunk_storage(spec, prefix, credentials_for(spec, prefix=prefix, read_only=True))
     where = _location(spec, prefix)
     if not _storage_call(f"looking for an Icechunk repo at {where}", icechunk.Repository.exists, storage):
         raise NotFoundError(f"no Icechunk repo found at {where}; check the bucket config and prefix")
@@ -407,11 +407,15 @@ def delete_repo(
     """Delete a repo's catalog entry and, unless ``keep_data``, its objects; return objects deleted.
 
     The repo goes offline first; if deleting the objects fails it stays offline and listed,
-    so the delete can be retried and nothing is orphaned.
+    so the delete can be retried and nothing is orphaned. Repo admins may delete any repo;
+    whoever created a repo (and may still write) may delete it too.
     """
     with cat.tx() as conn:
-        org = org_row(conn, principal, org_name, Action.REPO_ADMIN)
+        org = org_row(conn, principal, org_name, Action.REPO_READ)
         row = repo_row(conn, org, name)
+        own = row.created_by == principal.id and decide(principal, Action.REPO_WRITE, org.id)
+        if not own:
+            authorize(principal, Action.REPO_ADMIN, org)
         bucket = conn.execute(sa.select(t.buckets).where(t.buckets.c.id == row.bucket_id)).one()
         if not keep_data:
             conn.execute(
@@ -432,13 +436,15 @@ def delete_repo(
     return deleted
 
 
-def repo_credentials(cat: Catalog, principal: Principal, org_name: str, name: str) -> S3Credentials | None:
+def repo_credentials(cat: Catalog, principal: Principal, org_name: str, name: str) -> TempCredentials | None:
     with cat.read() as conn:
         org = org_row(conn, principal, org_name, Action.REPO_READ)
         row = repo_row(conn, org, name)
         bucket = conn.execute(sa.select(t.buckets).where(t.buckets.c.id == row.bucket_id)).one()
     return credentials_for(
-        bucket_spec(cat.box, bucket), read_only=not decide(principal, Action.REPO_WRITE, org.id)
+        bucket_spec(cat.box, bucket),
+        prefix=row.prefix,
+        read_only=not decide(principal, Action.REPO_WRITE, org.id),
     )
 
 
@@ -472,13 +478,16 @@ def open_repo(cat: Catalog, principal: Principal, org_name: str, name: str) -> O
     return OpenRepoResponse(
         repo_bucket=bucket_resp,
         repo_prefix=repo.prefix,
-        repo_credentials=credentials_for(bucket_spec(cat.box, bucket), read_only=not can_write),
+        repo_credentials=credentials_for(
+            bucket_spec(cat.box, bucket), prefix=repo.prefix, read_only=not can_write
+        ),
         author=Author(name=principal.name, email=principal.email),
         principal_id=principal.id,
         status=RepoStatus(
             mode=repo.status_mode, message=repo.status_message, initiated_by=repo.status_initiated_by or {}
         ),
         repo=repo_model(repo, org_name, bucket_resp),
+        can_write=can_write,
     )
 
 

@@ -76,7 +76,7 @@ repos = sa.Table(
     sa.Column("org_id", sa.String(36), sa.ForeignKey("orgs.id", ondelete="CASCADE"), nullable=False),
     sa.Column("name", sa.String(128), nullable=False),
     sa.Column("bucket_id", sa.String(36), sa.ForeignKey("buckets.id"), nullable=False),
-    sa.Column("prefix", sa.String(256), nullable=False),
+    sa.Column("prefix", sa.String(1024), nullable=False),
     sa.Column("kind", sa.String(16), nullable=False),
     sa.Column("description", sa.Text),
     sa.Column("metadata", sa.JSON),

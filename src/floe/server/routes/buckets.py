@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Response
 
 from floe.errors import NotFoundError
-from floe.models import ARRAYLAKE_PLATFORMS, BucketCreate, BucketModify, BucketResponse, Repo, S3Credentials
+from floe.models import ARRAYLAKE_PLATFORMS, BucketCreate, BucketModify, BucketResponse, Repo, TempCredentials
 from floe.server.catalog import buckets
 from floe.server.catalog.base import arraylake_compatible
 from floe.server.deps import ArraylakeDep, CatalogDep, PrincipalDep
@@ -72,9 +72,9 @@ def repos_for_bucket(
     return repos
 
 
-@router.get("/{bucket}/credentials", response_model=S3Credentials | None)
+@router.get("/{bucket}/credentials", response_model=TempCredentials | None)
 def bucket_credentials(
     org: str, bucket: str, cat: CatalogDep, principal: PrincipalDep
-) -> S3Credentials | None:
+) -> TempCredentials | None:
     """Credentials for reading the whole bucket (a credential route: members only)."""
     return buckets.bucket_credentials(cat, principal, org, bucket)

@@ -16,7 +16,7 @@ from floe.models import (
     RepoModify,
     RepoStatus,
     RepoStatusUpdate,
-    S3Credentials,
+    TempCredentials,
 )
 from floe.server.catalog import repos
 from floe.server.catalog.base import arraylake_compatible
@@ -89,8 +89,8 @@ def open_repo(
     return opened
 
 
-@router.get("/repos/{org}/{repo}/bucket-credentials", response_model=S3Credentials | None)
-def repo_credentials(org: str, repo: str, cat: CatalogDep, principal: PrincipalDep) -> S3Credentials | None:
+@router.get("/repos/{org}/{repo}/bucket-credentials", response_model=TempCredentials | None)
+def repo_credentials(org: str, repo: str, cat: CatalogDep, principal: PrincipalDep) -> TempCredentials | None:
     """Credentials for the repo's bucket (a credential route)."""
     return repos.repo_credentials(cat, principal, org, repo)
 

@@ -81,7 +81,7 @@ def upgrade() -> None:
         sa.Column("org_id", sa.String(length=36), nullable=False),
         sa.Column("name", sa.String(length=128), nullable=False),
         sa.Column("bucket_id", sa.String(length=36), nullable=False),
-        sa.Column("prefix", sa.String(length=256), nullable=False),
+        sa.Column("prefix", sa.String(length=1024), nullable=False),
         sa.Column("kind", sa.String(length=16), nullable=False),
         sa.Column("description", sa.Text(), nullable=True),
         sa.Column("metadata", sa.JSON(), nullable=True),

@@ -1,0 +1,51 @@
+"""In-memory storage (``memory`` platform): lives in the client process only, for tests and demos."""
+
+from __future__ import annotations
+
+import threading
+
+import icechunk
+
+from floe.models import TempCredentials
+from floe.storage.base import BucketSpec, ObjectStore, Refresher, StoragePolicy
+
+_STORES: dict[tuple[str, str], icechunk.Storage] = {}
+_LOCK = threading.Lock()
+
+
+class MemoryAdapter:
+    """``memory://NAME`` bucket configs: every repo is an Icechunk in-memory store of this process.
+
+    Repos opened again in the same process see the same store; another process (or a
+    restart) sees an empty one. The server never touches memory storage.
+    """
+
+    platforms = ("memory",)
+    auth_methods = ("none",)
+    extra_config_keys: tuple[str, ...] = ()
+
+    def normalize(self, spec: BucketSpec, policy: StoragePolicy) -> BucketSpec:
+        if spec.extra_config:
+            raise ValueError("platform memory takes no extra_config")
+        if (spec.auth or {}).get("method", "none") not in ("none", "anonymous"):
+            raise ValueError("platform memory takes no credentials: drop auth_config")
+        return spec.with_changes(auth={"method": "none"})
+
+    def credentials(self, spec: BucketSpec, *, prefix: str | None, read_only: bool) -> TempCredentials | None:
+        return None
+
+    def icechunk_storage(
+        self,
+        spec: BucketSpec,
+        prefix: str,
+        credentials: TempCredentials | None,
+        refresh: Refresher | None = None,
+    ) -> icechunk.Storage:
+        with _LOCK:
+            key = (spec.name, prefix)
+            if key not in _STORES:
+                _STORES[key] = icechunk.in_memory_storage()
+            return _STORES[key]
+
+    def object_store(self, spec: BucketSpec) -> ObjectStore:
+        raise ValueError("memory storage lives in the client process only: the server cannot reach it")
