@@ -7,7 +7,6 @@ import time
 from pathlib import Path
 
 import httpx
-import pytest
 
 SECRET = "very-secret-value-7c1e"
 

@@ -48,4 +48,23 @@ class MemoryAdapter:
             return _STORES[key]
 
     def object_store(self, spec: BucketSpec) -> ObjectStore:
+        return ClientOnlyStore()
+
+
+class ClientOnlyStore:
+    """What the server sees of memory storage: nothing. Prefixes are always empty; deletes
+    remove nothing (the data goes with the client process); probes are refused."""
+
+    def describe(self) -> str:
+        return "in-memory storage of the client process"
+
+    def is_empty(self, prefix: str) -> bool:
+        return True
+
+    def delete_prefix(self, prefix: str) -> int:
+        return 0
+
+    def _refuse(self, *args: object) -> str:
         raise ValueError("memory storage lives in the client process only: the server cannot reach it")
+
+    put = get = delete = put_if_absent = put_if_match = _refuse

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
-from datetime import UTC
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlparse
 
@@ -41,12 +41,15 @@ class S3Adapter:
     extra_config_keys = ("region_name", "endpoint_url", "use_ssl", "force_path_style")
 
     def normalize(self, spec: BucketSpec, policy: StoragePolicy) -> BucketSpec:
+        return self._normalize_s3(spec, self.extra_config_keys)
+
+    def _normalize_s3(self, spec: BucketSpec, allowed_keys: tuple[str, ...]) -> BucketSpec:
         if not _BUCKET_RE.fullmatch(spec.name) or ".." in spec.name:
             raise ValueError(
                 f"invalid bucket name {spec.name!r}: S3 bucket names are 3-63 characters of lower-case "
                 "letters, digits, '.', '-' (and '_' on some S3-compatible stores)"
             )
-        unknown = sorted(set(spec.extra_config) - set(self.extra_config_keys))
+        unknown = sorted(set(spec.extra_config) - set(allowed_keys))
         if unknown:
             raise ValueError(
                 f"unknown extra_config key(s) {', '.join(unknown)} for platform {spec.platform}: "
@@ -63,7 +66,7 @@ class S3Adapter:
                     "https://my-project.s3-ext.jc.rl.ac.uk"
                 )
             extra["endpoint_url"] = endpoint
-        elif spec.platform in ("s3-compatible", "minio"):
+        elif spec.platform != "s3":
             raise ValueError(
                 f"platform {spec.platform} needs extra_config.endpoint_url, e.g. "
                 "https://my-project.s3-ext.jc.rl.ac.uk (JASMIN) or https://s3.eu-de.cloud-object-storage.appdomain.cloud (IBM COS)"
@@ -172,14 +175,21 @@ class S3Adapter:
 
 
 class _S3Refresh:
-    """Icechunk's credential callback: first the vended credentials, then fresh ones from ``refresh``."""
+    """Icechunk's credential callback: the vended credentials while they are fresh, then new ones.
+
+    Icechunk pickles the callback (and Dask ships it to workers), so it keeps no state
+    between calls: it decides from the initial credentials' expiry alone. Icechunk caches
+    what it returns until ``expires_after``, so the catalog is asked about once per expiry.
+    """
 
     def __init__(self, refresh: Refresher, initial: S3Credentials | None) -> None:
         self.refresh = refresh
         self.initial = initial
 
     def __call__(self) -> icechunk.S3StaticCredentials:
-        creds, self.initial = (self.initial, None) if self.initial is not None else (self.refresh(), None)
+        creds = self.initial
+        if creds is None or (creds.expiration is not None and creds.expiration <= _soon()):
+            creds = self.refresh()
         if not isinstance(creds, S3Credentials):
             raise TypeError(f"expected S3 credentials from the catalog, got {type(creds).__name__}")
         return icechunk.S3StaticCredentials(
@@ -188,6 +198,11 @@ class _S3Refresh:
             session_token=creds.aws_session_token,
             expires_after=creds.expiration.astimezone(UTC) if creds.expiration else None,
         )
+
+
+def _soon() -> datetime:
+    """Credentials expiring before this are not worth handing out."""
+    return datetime.now(UTC) + timedelta(seconds=60)
 
 
 class R2Adapter(S3Adapter):
@@ -209,10 +224,7 @@ class R2Adapter(S3Adapter):
         if not extra.get("endpoint_url"):
             raise ValueError("platform r2 needs extra_config.account_id or extra_config.endpoint_url")
         extra.setdefault("region_name", "auto")
-        normalized = S3Adapter.normalize(
-            self, spec.with_changes(platform="s3-compatible", extra_config=extra), policy
-        )
-        return normalized.with_changes(platform=spec.platform)
+        return self._normalize_s3(spec.with_changes(extra_config=extra), S3Adapter.extra_config_keys)
 
     def _icechunk_constructor(self) -> Callable[..., icechunk.Storage]:
         return icechunk.r2_storage
@@ -238,10 +250,7 @@ class TigrisAdapter(S3Adapter):
             raise ValueError(
                 "platform tigris needs extra_config.region_name set to a Tigris region, e.g. iad"
             )
-        normalized = S3Adapter.normalize(
-            self, spec.with_changes(platform="s3-compatible", extra_config=extra), policy
-        )
-        return normalized.with_changes(platform=spec.platform)
+        return self._normalize_s3(spec.with_changes(extra_config=extra), S3Adapter.extra_config_keys)
 
     def _icechunk_constructor(self) -> Callable[..., icechunk.Storage]:
         return icechunk.tigris_storage
