@@ -8,6 +8,7 @@
 __version__ = "0.1.0"
 
 from floe.client import AsyncClient, Client, FloeRepository
+from floe.client.direct import open_uri, storage_for_uri
 from floe.errors import (
     AuthenticationError,
     BadRequestError,
@@ -36,4 +37,6 @@ __all__ = [
     "StorageError",
     "ValidationError",
     "__version__",
+    "open_uri",
+    "storage_for_uri",
 ]
