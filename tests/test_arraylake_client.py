@@ -8,6 +8,8 @@ import numpy as np
 import pytest
 import zarr
 
+import floe
+
 arraylake = pytest.importorskip("arraylake")
 from arraylake.exceptions import ArraylakeClientError  # noqa: E402
 
@@ -87,3 +89,34 @@ def test_arraylake_client_token_and_permission_routes(floe_server_sqlite):
             await client.get_api_client_from_token("default", "ema_not-a-real-token")
 
     asyncio.run(scenario())
+
+
+def test_arraylake_client_uses_delegated_sts_credentials(floe_server_sqlite, moto, s3_bucket):
+    """An `aws_sts` bucket config looks like a customer-managed role to the arraylake client,
+    which then fetches (and refreshes) short-lived credentials from Floe's credential route."""
+    floe_admin = floe.Client(service_uri=floe_server_sqlite.url, token=floe_server_sqlite.token)
+    floe_admin.create_bucket_config(
+        org="default",
+        nickname="aws-sts",
+        uri=f"s3://{s3_bucket}",
+        platform="s3",
+        extra_config={"endpoint_url": moto.endpoint, "region_name": "us-east-1"},
+        auth_config={
+            "method": "aws_sts",
+            "role_arn": "arn:aws:iam::123456789012:role/floe-writer",
+            "access_key_id": "testing",
+            "secret_access_key": SECRET,
+        },
+    )
+    client = arraylake.Client(service_uri=floe_server_sqlite.url, token=floe_server_sqlite.token)
+    shown = client.get_bucket_config(org="default", nickname="aws-sts")
+    assert shown.auth_config.method == "aws_customer_managed_role"
+    assert shown.auth_config.external_role_name == "floe-writer"
+    repo = client.create_repo("default/delegated", bucket_config_nickname="aws-sts")
+    session = repo.writable_session("main")
+    zarr.create_array(session.store, name="a", shape=(2,), chunks=(2,), dtype="i4")[:] = [1, 2]
+    session.commit("with sts credentials")
+    again = client.get_repo("default/delegated")
+    assert zarr.open_array(again.readonly_session("main").store, path="a")[:].tolist() == [1, 2]
+    assert "GET /repos/default/delegated/bucket-credentials" in floe_server_sqlite.log_text()
+    assert SECRET not in floe_server_sqlite.log_text()

@@ -153,8 +153,45 @@ def repo_model(row: sa.Row, org_name: str, bucket: BucketResponse | None) -> Rep
     )
 
 
-def arraylake_compatible(bucket: BucketResponse | None) -> BucketResponse | None:
-    """The bucket as the arraylake client may see it: ``None`` for platforms it does not know."""
-    if bucket is None or bucket.platform in ARRAYLAKE_PLATFORMS:
-        return bucket
+def _arraylake_auth(platform: str, auth: dict[str, Any]) -> dict[str, Any] | None:
+    """Floe's auth config in the shape the arraylake client knows, or None if it has none.
+
+    Delegated methods become that client's "customer managed role" methods, which make it
+    fetch (and refresh) credentials from the repo's ``bucket-credentials`` route.
+    """
+    method = auth.get("method")
+    if method in ("hmac", "anonymous"):
+        return auth
+    if method == "aws_sts" and platform == "s3":
+        arn = str(auth.get("role_arn", ""))
+        account, _, role = arn.removeprefix("arn:aws:iam::").partition(":role/")
+        return {
+            "method": "aws_customer_managed_role",
+            "external_customer_id": account,
+            "external_role_name": role,
+        }
+    if method == "gcs_service_account" and platform == "gs":
+        return {
+            "method": "gcp_customer_managed_role",
+            "target_service_account": str(auth.get("client_email", "")),
+        }
+    if method == "azure_account_key" and platform == "azure":
+        return {
+            "method": "azure_credential_delegation",
+            "tenant_id": "floe",
+            "storage_account": str(auth.get("account_name", "")),
+        }
     return None
+
+
+def arraylake_compatible(bucket: BucketResponse | None) -> BucketResponse | None:
+    """The bucket as the arraylake client may see it; ``None`` where it could not use it
+    (platforms and credential methods it does not know)."""
+    if bucket is None:
+        return None
+    if bucket.platform not in ARRAYLAKE_PLATFORMS:
+        return None
+    auth = _arraylake_auth(bucket.platform, bucket.auth_config or {"method": "anonymous"})
+    if auth is None:
+        return None
+    return bucket if auth == bucket.auth_config else bucket.model_copy(update={"auth_config": auth})

@@ -43,6 +43,9 @@ def _auth_columns(cat: Catalog, auth: dict[str, Any]) -> dict[str, Any]:
     """Split an auth config into what may be shown (public) and what is sealed (whole config)."""
     has_secret = any(auth.get(f) for f in SECRET_FIELDS)
     public = redact_auth(auth)
+    key = auth.get("service_account_key")
+    if isinstance(key, dict) and key.get("client_email"):
+        public["client_email"] = key["client_email"]  # who the tokens are minted for: not a secret
     return {
         "auth_method": auth["method"],
         "auth_public": public,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Response
 
 from floe.errors import NotFoundError
-from floe.models import ARRAYLAKE_PLATFORMS, BucketCreate, BucketModify, BucketResponse, Repo, TempCredentials
+from floe.models import BucketCreate, BucketModify, BucketResponse, Repo, TempCredentials
 from floe.server.catalog import buckets
 from floe.server.catalog.base import arraylake_compatible
 from floe.server.deps import ArraylakeDep, CatalogDep, PrincipalDep
@@ -20,7 +20,7 @@ def list_buckets(
     """All bucket configs of the org, secrets redacted."""
     found = buckets.list_buckets(cat, principal, org)
     if arraylake:
-        found = [b for b in found if b.platform in ARRAYLAKE_PLATFORMS]
+        found = [shown for b in found if (shown := arraylake_compatible(b)) is not None]
     return found
 
 
@@ -35,12 +35,15 @@ def get_bucket(
 ) -> BucketResponse:
     """One bucket config, by id (or nickname), secrets redacted."""
     found = buckets.get_bucket(cat, principal, org, bucket)
-    if arraylake and arraylake_compatible(found) is None:
+    if not arraylake:
+        return found
+    shown = arraylake_compatible(found)
+    if shown is None:
         raise NotFoundError(
-            f"bucket config {found.nickname!r} is on platform {found.platform!r}, which the arraylake client "
-            "cannot use; use floe.Client"
+            f"bucket config {found.nickname!r} (platform {found.platform!r}) is not "
+            "usable by the arraylake client; use floe.Client"
         )
-    return found
+    return shown
 
 
 @router.patch("/{bucket}", response_model=BucketResponse)

@@ -80,11 +80,13 @@ def open_repo(
     """Everything a client needs to open the repo: bucket, prefix, credentials, author, status."""
     opened = repos.open_repo(cat, principal, org, repo)
     if arraylake:
-        if arraylake_compatible(opened.repo_bucket) is None:
+        shown = arraylake_compatible(opened.repo_bucket)
+        if shown is None:
             raise ConflictError(
-                f"repo {org}/{repo} is on a {opened.repo_bucket.platform!r} bucket config, which the arraylake "
-                "client cannot open; use floe.Client"
+                f"repo {org}/{repo} is on bucket config {opened.repo_bucket.nickname!r} "
+                f"(platform {opened.repo_bucket.platform!r}), which the arraylake client cannot use; use floe.Client"
             )
+        opened.repo_bucket = shown
         opened.repo = None
     return opened
 
