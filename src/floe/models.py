@@ -326,6 +326,12 @@ class RepoModify(BaseModel):
     optimization_config: dict[str, Any] | None = None
 
 
+def needs_leases(capabilities: dict[str, Any] | None) -> bool:
+    """True when a probe found the store lacking conditional create or update."""
+    caps = capabilities or {}
+    return caps.get("conditional_create") is False or caps.get("conditional_update") is False
+
+
 class Repo(BaseModel):
     """A repo in the catalog."""
 
@@ -345,6 +351,10 @@ class Repo(BaseModel):
     kind: RepoKind = RepoKind.icechunk
     prefix: str
     permissions: list[dict[str, Any]] = Field(default_factory=list)
+    commit_protection: Literal["store", "leases"] = Field(
+        default="store",
+        description="what keeps concurrent commits safe: the store's conditional writes, or Floe's commit leases",
+    )
 
     @field_serializer("created", "updated")
     def _iso(self, dt: datetime) -> str:
@@ -481,6 +491,26 @@ class RepoAction(StrEnum):
 
 class PermissionCheck(BaseModel):
     has_permission: bool
+
+
+class LeaseRequest(BaseModel):
+    """Ask for (or renew) the lease on a ref."""
+
+    holder: str = Field(min_length=1, max_length=200, description="who holds it: host, process, purpose")
+    ttl_seconds: float = Field(default=30, ge=1, le=600)
+
+
+class Lease(BaseModel):
+    """A commit lease: while held, only its holder moves the ref."""
+
+    ref: str
+    lease_id: str
+    holder: str
+    principal_id: str
+    principal_name: str
+    acquired: datetime
+    expires: datetime
+    renewed: datetime
 
 
 class Health(BaseModel):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
@@ -11,6 +12,7 @@ import icechunk
 
 from floe.client._transport import CLIENT_INFO, Call, ClientInfo, Flow, Run
 from floe.client.credentials import CatalogCredentials
+from floe.client.leases import LeaseClient
 from floe.client.repository import FloeRepository
 from floe.errors import BadRequestError, NotFoundError, StorageError, ValidationError
 from floe.models import (
@@ -133,6 +135,17 @@ def _storage_from_open(
     )
 
 
+LEASES_OFF_ENV = "FLOE_DISABLE_COMMIT_LEASES"  # for demonstrating what leases prevent; never in production
+
+
+def _lease_client(info: ClientInfo, name: str, opened: OpenRepoResponse) -> LeaseClient | None:
+    """A lease client when the repo's store lacks conditional writes (no extra requests otherwise)."""
+    if opened.repo is None or opened.repo.commit_protection != "leases" or os.environ.get(LEASES_OFF_ENV):
+        return None
+    org, repo = name.split("/")
+    return LeaseClient(service_uri=info.service_uri, token=info.token, org=org, repo=repo)
+
+
 def _refresher(info: ClientInfo, org: str, repo: str) -> CatalogCredentials:
     return CatalogCredentials(service_uri=info.service_uri, token=info.token, org=org, repo=repo)
 
@@ -151,14 +164,19 @@ def _write_block(name: str, opened: OpenRepoResponse, read_only: bool | None) ->
 def _open_repository(
     name: str,
     opened: OpenRepoResponse,
-    refresh: CatalogCredentials,
+    info: ClientInfo,
     config: icechunk.RepositoryConfig | None,
     read_only: bool | None,
 ) -> FloeRepository:
-    storage = _storage_from_open(opened, refresh)
+    org, repo_name = name.split("/")
+    storage = _storage_from_open(opened, _refresher(info, org, repo_name))
     repo = _icechunk_call(f"opening {name}", FloeRepository.open, storage, config=config)
     repo.set_default_commit_metadata({"author_name": opened.author.name, "author_email": opened.author.email})
-    return repo._floe_init(full_name=name, write_block=_write_block(name, opened, read_only))
+    return repo._floe_init(
+        full_name=name,
+        write_block=_write_block(name, opened, read_only),
+        lease_client=_lease_client(info, name, opened),
+    )
 
 
 def get_repo(
@@ -183,9 +201,7 @@ def get_repo(
     org, repo = split_name(name)
     opened: OpenRepoResponse = yield Call("GET", f"/repos/{org}/{repo}/open", parse=_model(OpenRepoResponse))
     info: ClientInfo = yield CLIENT_INFO
-    return (
-        yield Run(_open_repository, (f"{org}/{repo}", opened, _refresher(info, org, repo), config, read_only))
-    )
+    return (yield Run(_open_repository, (f"{org}/{repo}", opened, info, config, read_only)))
 
 
 def create_repo(
@@ -227,7 +243,7 @@ def create_repo(
             "GET", f"/repos/{org}/{repo}/open", parse=_model(OpenRepoResponse)
         )
         info: ClientInfo = yield CLIENT_INFO
-        return (yield Run(_create_repository, (f"{org}/{repo}", opened, _refresher(info, org, repo), config)))
+        return (yield Run(_create_repository, (f"{org}/{repo}", opened, info, config)))
     except Exception:
         # Nothing half-created: the prefix was empty when registered, so clearing it is safe.
         yield Call("DELETE", f"/orgs/{org}/{repo}")
@@ -235,14 +251,15 @@ def create_repo(
 
 
 def _create_repository(
-    name: str, opened: OpenRepoResponse, refresh: CatalogCredentials, config: icechunk.RepositoryConfig | None
+    name: str, opened: OpenRepoResponse, info: ClientInfo, config: icechunk.RepositoryConfig | None
 ) -> FloeRepository:
-    storage = _storage_from_open(opened, refresh)
+    org, repo_name = name.split("/")
+    storage = _storage_from_open(opened, _refresher(info, org, repo_name))
     repo = _icechunk_call(
         f"creating the Icechunk repo for {name}", FloeRepository.create, storage, config=config
     )
     repo.set_default_commit_metadata({"author_name": opened.author.name, "author_email": opened.author.email})
-    return repo._floe_init(full_name=name, write_block=None)
+    return repo._floe_init(full_name=name, write_block=None, lease_client=_lease_client(info, name, opened))
 
 
 def get_or_create_repo(

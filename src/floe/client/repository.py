@@ -1,74 +1,166 @@
-"""The repository object Floe hands out: an ``icechunk.Repository`` that knows its catalog status."""
+"""The repository object Floe hands out: an ``icechunk.Repository`` that knows its catalog status.
+
+Two things are added to Icechunk's behaviour, and nothing else changes:
+
+- writes are refused when the repo was opened read-only, the token may only read, or the
+  catalog says the repo is not online;
+- on stores without conditional writes, every operation that moves a ref (commit, branch
+  and tag creation, reset, delete) holds the catalog's lease on that ref while it runs, so a
+  writer whose base is stale gets Icechunk's normal conflict error instead of silently
+  overwriting another commit.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import functools
 from collections.abc import Callable
 from typing import Any
 
 import icechunk
 
+from floe.client.leases import LeaseClient
 from floe.errors import RepoUnavailableError
 
-# Every Repository method that writes to the repo (moves a ref, writes config or data).
-WRITE_METHODS = (
-    "writable_session",
-    "writable_session_async",
-    "transaction",
-    "create_branch",
-    "create_branch_async",
-    "create_tag",
-    "create_tag_async",
-    "reset_branch",
-    "reset_branch_async",
-    "delete_branch",
-    "delete_branch_async",
-    "delete_tag",
-    "delete_tag_async",
-    "save_config",
-    "save_config_async",
-    "expire_snapshots",
-    "expire_snapshots_async",
-    "rewrite_manifests",
-    "rewrite_manifests_async",
-    "garbage_collect",
-    "garbage_collect_async",
-)
+# Repository methods that write; the value is the kind of ref they move (None: no ref).
+WRITE_METHODS: dict[str, str | None] = {
+    "writable_session": None,
+    "writable_session_async": None,
+    "transaction": None,
+    "save_config": None,
+    "save_config_async": None,
+    "expire_snapshots": None,
+    "expire_snapshots_async": None,
+    "rewrite_manifests": "branch",
+    "rewrite_manifests_async": "branch",
+    "garbage_collect": None,
+    "garbage_collect_async": None,
+    "create_branch": "branch",
+    "create_branch_async": "branch",
+    "reset_branch": "branch",
+    "reset_branch_async": "branch",
+    "delete_branch": "branch",
+    "delete_branch_async": "branch",
+    "create_tag": "tag",
+    "create_tag_async": "tag",
+    "delete_tag": "tag",
+    "delete_tag_async": "tag",
+}
 
 
-def _guarded(name: str, original: Callable[..., Any]) -> Callable[..., Any]:
+def _wrap(name: str, original: Callable[..., Any], ref_kind: str | None) -> Callable[..., Any]:
+    action = name.removesuffix("_async").replace("_", " ")
+
+    def check(repo: FloeRepository) -> None:
+        if repo.write_block is not None:
+            raise RepoUnavailableError(f"cannot {action}: {repo.write_block}")
+
+    if name.endswith("_async"):
+
+        @functools.wraps(original)
+        async def async_method(self: FloeRepository, *args: Any, **kwargs: Any) -> Any:
+            check(self)
+            if ref_kind is None or self.lease_client is None:
+                return await original(self, *args, **kwargs)
+            sync = getattr(icechunk.Repository, name.removesuffix("_async"))
+            return await asyncio.to_thread(_leased, self, sync, ref_kind, action, args, kwargs)
+
+        return async_method
+
     @functools.wraps(original)
     def method(self: FloeRepository, *args: Any, **kwargs: Any) -> Any:
-        if self.write_block is not None:
-            raise RepoUnavailableError(
-                f"cannot {name.removesuffix('_async').replace('_', ' ')}: {self.write_block}"
-            )
-        return original(self, *args, **kwargs)
+        check(self)
+        if ref_kind is None or self.lease_client is None:
+            return original(self, *args, **kwargs)
+        return _leased(self, original, ref_kind, action, args, kwargs)
 
     return method
 
 
-class FloeRepository(icechunk.Repository):
-    """An Icechunk repository opened through Floe.
+def _leased(
+    repo: FloeRepository, fn: Callable[..., Any], ref_kind: str, action: str, args: tuple, kwargs: dict
+) -> Any:
+    ref_name = kwargs.get(ref_kind) or (args[0] if args else "main")
+    assert repo.lease_client is not None
+    with repo.lease_client.hold(f"{ref_kind}.{ref_name}", f"{action} {ref_name}"):
+        return fn(repo, *args, **kwargs)
 
-    It behaves exactly like ``icechunk.Repository``; writes are refused with
-    :class:`floe.RepoUnavailableError` when the repo was opened read-only or the catalog
-    says it is not online.
+
+class LeasedSession(icechunk.Session):
+    """A writable session whose commits hold the branch's lease (stores without conditional writes)."""
+
+    lease_client: LeaseClient | None = None
+
+    def commit(self, message: str, *args: Any, **kwargs: Any) -> str:
+        if self.lease_client is None:
+            return super().commit(message, *args, **kwargs)
+        with self.lease_client.hold(f"branch.{self.branch}", f"commit {message[:60]!r}"):
+            return super().commit(message, *args, **kwargs)
+
+    async def commit_async(self, message: str, *args: Any, **kwargs: Any) -> str:
+        if self.lease_client is None:
+            return await super().commit_async(message, *args, **kwargs)
+        return await asyncio.to_thread(self.commit, message, *args, **kwargs)
+
+
+class FloeRepository(icechunk.Repository):
+    """An Icechunk repository opened through Floe; it behaves exactly like ``icechunk.Repository``.
+
+    Writes are refused with :class:`floe.RepoUnavailableError` when the repo was opened
+    read-only or the catalog says it is not online. ``commit_protection`` says what keeps
+    concurrent commits safe: ``"store"`` (conditional writes) or ``"leases"`` (Floe's).
     """
 
     write_block: str | None = None
     full_name: str | None = None
+    lease_client: LeaseClient | None = None
 
-    def _floe_init(self, *, full_name: str, write_block: str | None) -> FloeRepository:
+    def _floe_init(
+        self, *, full_name: str, write_block: str | None, lease_client: LeaseClient | None = None
+    ) -> FloeRepository:
         self.full_name = full_name
         self.write_block = write_block
+        self.lease_client = lease_client
         return self
+
+    @property
+    def commit_protection(self) -> str:
+        return "leases" if self.lease_client is not None else "store"
+
+    def _lease_session(self, session: icechunk.Session) -> icechunk.Session:
+        if self.lease_client is None:
+            return session
+        leased = LeasedSession(session._session)
+        leased.lease_client = self.lease_client
+        return leased
+
+    def writable_session(self, branch: str) -> icechunk.Session:
+        if self.write_block is not None:
+            raise RepoUnavailableError(f"cannot open a writable session: {self.write_block}")
+        return self._lease_session(super().writable_session(branch))
+
+    async def writable_session_async(self, branch: str) -> icechunk.Session:
+        if self.write_block is not None:
+            raise RepoUnavailableError(f"cannot open a writable session: {self.write_block}")
+        return self._lease_session(await super().writable_session_async(branch))
+
+    def __getstate__(self) -> object:
+        state = dict(super().__getstate__())  # type: ignore[arg-type]
+        state["_floe"] = (self.full_name, self.write_block, self.lease_client)
+        return state
+
+    def __setstate__(self, state: object) -> None:
+        assert isinstance(state, dict)
+        self.full_name, self.write_block, self.lease_client = state.pop("_floe", (None, None, None))
+        super().__setstate__(state)
 
     def __repr__(self) -> str:
         state = f", read-only: {self.write_block}" if self.write_block else ""
-        return f"<FloeRepository {self.full_name}{state}>"
+        return f"<FloeRepository {self.full_name} (commit protection: {self.commit_protection}){state}>"
 
 
-for _name in WRITE_METHODS:
+for _name, _kind in WRITE_METHODS.items():
+    if _name in ("writable_session", "writable_session_async"):
+        continue
     if hasattr(icechunk.Repository, _name):
-        setattr(FloeRepository, _name, _guarded(_name, getattr(icechunk.Repository, _name)))
+        setattr(FloeRepository, _name, _wrap(_name, getattr(icechunk.Repository, _name), _kind))

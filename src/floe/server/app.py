@@ -11,7 +11,7 @@ from floe.errors import FloeError
 from floe.server.catalog import Catalog
 from floe.server.db.engine import create_engine, migrate
 from floe.server.middleware import CatchUnexpectedErrors, DefaultJsonContentType, install_log_redaction
-from floe.server.routes import buckets, meta, orgs, repos
+from floe.server.routes import buckets, leases, meta, orgs, repos
 from floe.server.secrets import SecretBox
 from floe.server.settings import Settings
 from floe.storage import StoragePolicy
@@ -54,7 +54,7 @@ def create_app(settings: Settings, *, run_migrations: bool = True) -> FastAPI:
             {"detail": _describe_validation(exc), "error": "validation_error"}, status_code=422
         )
 
-    for module in (meta, orgs, buckets, repos):
+    for module in (meta, orgs, buckets, repos, leases):
         app.include_router(module.router)
     app.add_middleware(DefaultJsonContentType)
     app.add_middleware(CatchUnexpectedErrors)

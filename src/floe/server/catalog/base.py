@@ -11,7 +11,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from floe.errors import NotFoundError, PermissionDeniedError
-from floe.models import ARRAYLAKE_PLATFORMS, BucketResponse, Repo, RepoStatus
+from floe.models import ARRAYLAKE_PLATFORMS, BucketResponse, Repo, RepoStatus, needs_leases
 from floe.server.auth import Action, Principal, decide
 from floe.server.db import tables as t
 from floe.server.secrets import SecretBox
@@ -150,6 +150,7 @@ def repo_model(row: sa.Row, org_name: str, bucket: BucketResponse | None) -> Rep
         ),
         kind=row.kind,
         prefix=row.prefix,
+        commit_protection="leases" if bucket is not None and needs_leases(bucket.capabilities) else "store",
     )
 
 

@@ -66,6 +66,7 @@ buckets = sa.Table(
     sa.Column("created", Timestamp, nullable=False),
     sa.Column("updated", Timestamp, nullable=False),
     sa.Column("created_by", sa.String(320)),
+    sa.Column("capabilities", sa.JSON),  # what the last probe found (floe.storage.probe.ProbeResult)
     sa.UniqueConstraint("org_id", "nickname", name="uq_buckets_org_nickname"),
 )
 
@@ -98,4 +99,18 @@ repo_metadata = sa.Table(
     sa.Column("value", sa.String(1024), nullable=False),
     sa.Index("ix_repo_metadata_key_value", "key", "value"),
     sa.Index("ix_repo_metadata_repo", "repo_id"),
+)
+
+ref_leases = sa.Table(
+    "ref_leases",
+    metadata,
+    sa.Column("repo_id", sa.String(24), sa.ForeignKey("repos.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("ref", sa.String(300), primary_key=True),
+    sa.Column("lease_id", sa.String(32), nullable=False),
+    sa.Column("holder", sa.String(200), nullable=False),
+    sa.Column("principal_id", sa.String(36), nullable=False),
+    sa.Column("principal_name", sa.String(64), nullable=False),
+    sa.Column("acquired", Timestamp, nullable=False),
+    sa.Column("renewed", Timestamp, nullable=False),
+    sa.Column("expires", Timestamp, nullable=False),
 )
