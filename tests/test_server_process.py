@@ -119,3 +119,28 @@ def test_serve_refuses_an_unreachable_database_in_one_line(tmp_path):
     assert result.returncode == 1
     assert "cannot open the catalog database" in result.stderr and "Traceback" not in result.stderr
     assert Path(tmp_path / "d").exists()
+
+
+def test_workers_share_one_catalog(tmp_path, database_url):
+    server = start_floe(
+        tmp_path / "data",
+        database_url=database_url,
+        extra_args=["--workers", "2"],
+        env={"FLOE_CONFIG_DIR": str(tmp_path / "c")},
+    )
+    try:
+        headers = {"authorization": f"Bearer {server.token}"}
+        with httpx.Client(base_url=server.url, headers=headers) as http:
+            for i in range(6):
+                # a new connection each time, so requests spread over both processes
+                assert (
+                    httpx.post(
+                        f"{server.url}/orgs/default/repos", json={"name": f"w{i}x"}, headers=headers
+                    ).status_code
+                    == 201
+                )
+                assert httpx.get(f"{server.url}/repos/default/w{i}x", headers=headers).status_code == 200
+            assert http.get("/orgs/default/repos/paginated").json()["total"] == 6
+        assert server.log_text().count("Started server process") == 2
+    finally:
+        server.stop()

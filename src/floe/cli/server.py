@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -59,6 +60,10 @@ def serve(
         typer.Option(help="Fernet key for bucket secrets (default DATA_DIR/secret.key or FLOE_SECRET_KEY)."),
     ] = None,
     log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info",
+    workers: Annotated[
+        int,
+        typer.Option(help="Server processes sharing the port (state lives in the database).", min=1, max=64),
+    ] = 1,
 ) -> None:
     """Run the Floe catalog server (SQLite and a local folder unless told otherwise)."""
     import uvicorn
@@ -90,7 +95,19 @@ def serve(
     elif read_user_config().get("data_dir") == str(settings.data_dir):
         write_user_config({"service_uri": service_uri})
     console.print(f"Serving on {service_uri}")
-    uvicorn.run(app, host=host, port=port, log_level=log_level)
+    if workers == 1:
+        uvicorn.run(app, host=host, port=port, log_level=log_level)
+        return
+    # Several processes: each builds its own app from the same settings; all state is in the database.
+    os.environ.update(settings.export_env())
+    uvicorn.run(
+        "floe.server.app:app_from_env",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level=log_level,
+    )
 
 
 def _check_port_free(host: str, port: int) -> None:

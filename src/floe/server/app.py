@@ -60,3 +60,8 @@ def create_app(settings: Settings, *, run_migrations: bool = True) -> FastAPI:
     app.add_middleware(CatchUnexpectedErrors)
     install_log_redaction()
     return app
+
+
+def app_from_env() -> FastAPI:
+    """App factory for worker processes (``floe serve --workers N``): settings from FLOE_* variables."""
+    return create_app(Settings.from_options(), run_migrations=False)

@@ -31,6 +31,16 @@ class Settings:
     def local_storage_dir(self) -> Path:
         return self.data_dir / "storage"
 
+    def export_env(self) -> dict[str, str]:
+        """Environment variables from which :meth:`from_options` rebuilds these settings
+        (for worker processes); the key travels as a file path or as FLOE_SECRET_KEY."""
+        return {
+            "FLOE_DATA_DIR": str(self.data_dir),
+            "FLOE_DATABASE_URL": self.database_url,
+            "FLOE_FILE_ROOTS": os.pathsep.join(str(r) for r in self.file_roots),
+            "FLOE_SECRET_KEY": ",".join(k.decode() for k in self.secret_keys),
+        }
+
     @classmethod
     def from_options(
         cls,
@@ -59,6 +69,7 @@ class Settings:
         storage_dir.mkdir(exist_ok=True)
         roots = [storage_dir, *(Path(r).expanduser().resolve() for r in roots)]
         env_keys = os.environ.get("FLOE_SECRET_KEY")
+        secret_key_file = secret_key_file or os.environ.get("FLOE_SECRET_KEY_FILE")
         if secret_key_file:
             keys = [load_or_create_key(Path(secret_key_file))]
         elif env_keys:
