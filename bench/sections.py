@@ -1,0 +1,378 @@
+"""The benchmark sections: open overhead, data path, catalog throughput, catalog size."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import icechunk
+import numpy as np
+import sqlalchemy as sa
+import zarr
+
+import floe
+from bench.stats import alternate, percentile
+from floe.client._operations import _spec
+from floe.models import OpenRepoResponse
+from floe.server.db import tables as t
+from floe.server.db.engine import create_engine
+from floe.storage import icechunk_storage
+from services import free_port, start_floe, wait_until
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass
+class Context:
+    work: Path
+    quick: bool
+    moto: Any
+    postgres: Any | None
+
+    def floe_server(self, name: str, *, database_url: str | None = None, workers: int = 1) -> Any:
+        env = {"FLOE_CONFIG_DIR": str(self.work / f"cfg-{name}")}
+        extra = ["--workers", str(workers), "--log-level", "warning"]
+        return start_floe(self.work / name, database_url=database_url, extra_args=extra, env=env)
+
+
+def _ms(seconds: float) -> float:
+    return round(seconds * 1000, 3)
+
+
+# --- open overhead ----------------------------------------------------------------------------
+
+
+def _prepare_repo(client: floe.Client, name: str, bucket: str | None) -> None:
+    repo = client.create_repo(name, bucket_config_nickname=bucket)
+    session = repo.writable_session("main")
+    zarr.create_array(session.store, name="x", shape=(1024,), chunks=(1024,), dtype="f4")[:] = 1.0
+    session.commit("bench data")
+
+
+def open_overhead(ctx: Context) -> dict[str, Any]:
+    """``Client.get_repo`` + first read against ``icechunk.Repository.open`` + first read."""
+    rounds = 15 if ctx.quick else 60
+    server = ctx.floe_server("open")
+    out: dict[str, Any] = {}
+    try:
+        client = floe.Client(service_uri=server.url, token=server.token)
+        bucket = ctx.moto.create_bucket(f"bench-{secrets.token_hex(4)}")
+        client.create_bucket_config(
+            org="default",
+            nickname="moto",
+            uri=f"s3://{bucket}",
+            extra_config={"endpoint_url": ctx.moto.endpoint, "region_name": "us-east-1"},
+            auth_config={"method": "hmac", "access_key_id": "testing", "secret_access_key": "testing"},
+        )
+        seen: list[str] = []
+        client._http.event_hooks["request"].append(lambda r: seen.append(r.url.path))
+        for label, bucket_nick in (("local", "local"), ("s3", "moto")):
+            name = f"default/open-{label}"
+            _prepare_repo(client, name, bucket_nick)
+            opened = OpenRepoResponse.model_validate(client._http.get(f"/repos/{name}/open").json())
+            storage = icechunk_storage(_spec(opened.repo_bucket), opened.repo_prefix, opened.repo_credentials)
+
+            def via_floe(name: str = name) -> None:
+                repo = client.get_repo(name)
+                zarr.open_array(repo.readonly_session("main").store, path="x")[0]
+
+            def via_icechunk(storage: icechunk.Storage = storage) -> None:
+                repo = icechunk.Repository.open(storage)
+                zarr.open_array(repo.readonly_session("main").store, path="x")[0]
+
+            seen.clear()
+            via_floe()
+            requests_per_get = len(seen)
+            samples = alternate({"floe": via_floe, "icechunk": via_icechunk}, rounds)
+            bare_rtt = alternate({"health": lambda: client._http.get("/health")}, rounds)["health"]
+            out[label] = {
+                "floe": samples["floe"].as_dict(),
+                "icechunk": samples["icechunk"].as_dict(),
+                "ratio": samples["floe"].median / samples["icechunk"].median,
+                "catalog_requests_per_get_repo": requests_per_get,
+                "added_ms": _ms(samples["floe"].median - samples["icechunk"].median),
+                "health_round_trip_ms": _ms(bare_rtt.median),
+            }
+        client.close()
+    finally:
+        server.stop()
+    return out
+
+
+# --- data path --------------------------------------------------------------------------------
+
+
+def data_path(ctx: Context) -> dict[str, Any]:
+    """Write then read a float32 array in 4 MiB chunks through Floe and through plain Icechunk."""
+    mib = 64 if ctx.quick else 512
+    rounds = 2 if ctx.quick else 3
+    chunk = 1024 * 1024  # float32 elements per 4 MiB chunk
+    data = np.random.default_rng(0).random(mib * 1024 * 1024 // 4, dtype=np.float32)
+    server = ctx.floe_server("data")
+    try:
+        client = floe.Client(service_uri=server.url, token=server.token)
+        counter = {"n": 0}
+
+        def write_read(open_repo: Any) -> None:
+            counter["n"] += 1
+            repo = open_repo(counter["n"])
+            session = repo.writable_session("main")
+            array = zarr.create_array(
+                session.store, name="big", shape=data.shape, chunks=(chunk,), dtype="f4"
+            )
+            array[:] = data
+            session.commit("big write")
+            back = zarr.open_array(repo.readonly_session("main").store, path="big")[:]
+            assert back[-1] == data[-1]
+
+        def floe_repo(n: int) -> icechunk.Repository:
+            return client.create_repo(f"default/data-floe-{n}")
+
+        plain_root = ctx.work / "plain-data"
+
+        def plain_repo(n: int) -> icechunk.Repository:
+            return icechunk.Repository.create(icechunk.local_filesystem_storage(str(plain_root / str(n))))
+
+        samples = alternate(
+            {"floe": lambda: write_read(floe_repo), "icechunk": lambda: write_read(plain_repo)},
+            rounds,
+            warmup=0,
+        )
+        client.close()
+    finally:
+        server.stop()
+    return {
+        "size_mib": mib,
+        "storage": "local folder",
+        "floe": samples["floe"].as_dict(),
+        "icechunk": samples["icechunk"].as_dict(),
+        "throughput_ratio": samples["icechunk"].median / samples["floe"].median,
+        "floe_mib_per_s": round(2 * mib / samples["floe"].median, 1),
+        "icechunk_mib_per_s": round(2 * mib / samples["icechunk"].median, 1),
+    }
+
+
+# --- catalog throughput -------------------------------------------------------------------------
+
+
+async def _load(url: str, headers: dict[str, str], concurrency: int, duration: float) -> dict[str, float]:
+    latencies: list[float] = []
+    errors = 0
+    deadline = time.perf_counter() + duration
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(headers=headers, limits=limits, timeout=30) as http:
+
+        async def worker() -> None:
+            nonlocal errors
+            while time.perf_counter() < deadline:
+                start = time.perf_counter()
+                response = await http.get(url)
+                if response.status_code != 200:
+                    errors += 1
+                latencies.append(time.perf_counter() - start)
+
+        began = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        elapsed = time.perf_counter() - began
+    return {
+        "rps": round(len(latencies) / elapsed, 1),
+        "p50_ms": _ms(percentile(latencies, 50)),
+        "p99_ms": _ms(percentile(latencies, 99)),
+        "errors": errors,
+    }
+
+
+def _start_bare(ctx: Context, workers: int) -> tuple[subprocess.Popen, str]:
+    port = free_port()
+    log = (ctx.work / f"bare-{port}.log").open("w")
+    cmd = [sys.executable, "-m", "uvicorn", "bench.bare_app:make_app", "--factory"]
+    cmd += ["--port", str(port), "--workers", str(workers), "--log-level", "warning"]
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}/bare"
+
+    def answers() -> bool:
+        try:
+            return httpx.get(url, timeout=1).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    wait_until(answers, 30, proc, Path(log.name), what="bare Starlette app")
+    return proc, url
+
+
+def throughput(ctx: Context) -> dict[str, Any]:
+    """Requests/s and latency of ``open`` at 1, 8, 32 clients, against a bare Starlette route."""
+    duration = 2.0 if ctx.quick else 8.0
+    levels = (1, 8, 32)
+    backends: list[tuple[str, str | None]] = [("sqlite", None)]
+    if ctx.postgres is not None:
+        backends.append(("postgresql", ctx.postgres.create_database(f"bench_{secrets.token_hex(4)}")))
+    out: dict[str, Any] = {}
+    for workers in (1, 2):
+        proc, bare_url = _start_bare(ctx, workers)
+        try:
+            for level in levels:
+                out.setdefault(f"bare/{workers}w", {})[str(level)] = asyncio.run(
+                    _load(bare_url, {}, level, duration)
+                )
+        finally:
+            proc.terminate()
+            proc.wait(10)
+        for backend, url in backends:
+            server = ctx.floe_server(f"tp-{backend}-{workers}", database_url=url, workers=workers)
+            try:
+                with httpx.Client(
+                    base_url=server.url, headers={"authorization": f"Bearer {server.token}"}
+                ) as http:
+                    http.post("/orgs/default/repos", json={"name": "hot"}).raise_for_status()
+                headers = {"authorization": f"Bearer {server.token}"}
+                for level in levels:
+                    result = asyncio.run(
+                        _load(f"{server.url}/repos/default/hot/open", headers, level, duration)
+                    )
+                    out.setdefault(f"open {backend}/{workers}w", {})[str(level)] = result
+            finally:
+                server.stop()
+    return out
+
+
+# --- catalog size -------------------------------------------------------------------------------
+
+
+def _grow_catalog(database_url: str, target: int) -> None:
+    """Insert repos straight into the catalog database until it holds ``target``."""
+    engine = create_engine(database_url)
+    with engine.begin() as conn:
+        org = conn.execute(sa.select(t.orgs).where(t.orgs.c.name == "default")).one()
+        have = conn.execute(sa.select(sa.func.count()).select_from(t.repos)).scalar_one()
+        stamp = datetime.now(UTC)
+        batch = []
+        for i in range(have, target):
+            batch.append(
+                {
+                    "id": secrets.token_hex(12),
+                    "org_id": org.id,
+                    "name": f"filler-{i:07d}",
+                    "bucket_id": org.default_bucket_id,
+                    "prefix": f"filler-{i:07d}",
+                    "kind": "icechunk",
+                    "metadata": {"i": i},
+                    "status_mode": "online",
+                    "status_initiated_by": {},
+                    "created": stamp,
+                    "updated": stamp,
+                }
+            )
+            if len(batch) == 5000:
+                conn.execute(sa.insert(t.repos), batch)
+                batch = []
+        if batch:
+            conn.execute(sa.insert(t.repos), batch)
+    engine.dispose()
+
+
+def catalog_size(ctx: Context) -> dict[str, Any]:
+    """Latency of get, open and one page of list at growing catalog sizes."""
+    sizes = (1_000, 10_000) if ctx.quick else (1_000, 10_000, 100_000)
+    rounds = 30 if ctx.quick else 100
+    server = ctx.floe_server("size")
+    out: dict[str, Any] = {}
+    try:
+        database_url = f"sqlite:///{server.data_dir / 'floe.db'}"
+        with httpx.Client(base_url=server.url, headers={"authorization": f"Bearer {server.token}"}) as http:
+            http.post("/orgs/default/repos", json={"name": "probe-repo"}).raise_for_status()
+            for size in sizes:
+                _grow_catalog(database_url, size)
+                samples = alternate(
+                    {
+                        "get": lambda: http.get("/repos/default/probe-repo").raise_for_status(),
+                        "open": lambda: http.get("/repos/default/probe-repo/open").raise_for_status(),
+                        "list": lambda: http.get(
+                            "/orgs/default/repos/paginated", params={"page": 3, "size": 50}
+                        ),
+                    },
+                    rounds,
+                )
+                out[str(size)] = {name: s.as_dict() for name, s in samples.items()}
+    finally:
+        server.stop()
+    first, last = str(sizes[0]), str(sizes[-1])
+    out["growth"] = {
+        op: round(out[last][op]["median_s"] / out[first][op]["median_s"], 2) for op in ("get", "open", "list")
+    }
+    return out
+
+
+# --- report -------------------------------------------------------------------------------------
+
+
+def markdown(results: dict[str, Any]) -> str:
+    lines = [f"# Floe benchmarks ({'quick' if results.get('quick') else 'full'} run)", ""]
+    if "open" in results:
+        lines += [
+            "## Open overhead: `Client.get_repo` + first read vs `icechunk.Repository.open` + first read",
+            "",
+            "| storage | floe median ms (IQR) | icechunk median ms (IQR) | ratio | added ms | /health round trip ms | catalog requests per get_repo |",
+            "|---|---|---|---|---|---|---|",
+        ]
+        for label, r in results["open"].items():
+            f, i = r["floe"], r["icechunk"]
+            lines.append(
+                f"| {label} | {_ms(f['median_s'])} ({_ms(f['p25_s'])}–{_ms(f['p75_s'])}) | "
+                f"{_ms(i['median_s'])} ({_ms(i['p25_s'])}–{_ms(i['p75_s'])}) | {r['ratio']:.2f}x | "
+                f"{r['added_ms']} | {r['health_round_trip_ms']} | {r['catalog_requests_per_get_repo']} |"
+            )
+        lines.append("")
+    if "data" in results:
+        d = results["data"]
+        lines += [
+            f"## Data path: write then read {d['size_mib']} MiB float32 in 4 MiB chunks ({d['storage']})",
+            "",
+            "| contender | median s (IQR) | MiB/s |",
+            "|---|---|---|",
+            f"| floe | {d['floe']['median_s']:.2f} ({d['floe']['p25_s']:.2f}–{d['floe']['p75_s']:.2f}) | {d['floe_mib_per_s']} |",
+            f"| icechunk | {d['icechunk']['median_s']:.2f} ({d['icechunk']['p25_s']:.2f}–{d['icechunk']['p75_s']:.2f}) | {d['icechunk_mib_per_s']} |",
+            f"| floe / icechunk throughput | {d['throughput_ratio']:.3f}x | |",
+            "",
+        ]
+    if "throughput" in results:
+        lines += [
+            "## Catalog throughput: `open` route vs a bare Starlette JSON route (same uvicorn setup)",
+            "",
+            "| server | clients | req/s | p50 ms | p99 ms | errors |",
+            "|---|---|---|---|---|---|",
+        ]
+        for server, levels in results["throughput"].items():
+            for level, r in levels.items():
+                lines.append(
+                    f"| {server} | {level} | {r['rps']} | {r['p50_ms']} | {r['p99_ms']} | {r['errors']} |"
+                )
+        lines.append("")
+    if "size" in results:
+        lines += [
+            "## Catalog size: median latency (ms) by number of repos",
+            "",
+            "| repos | get | open | list (one page) |",
+            "|---|---|---|---|",
+        ]
+        for size, r in results["size"].items():
+            if size == "growth":
+                continue
+            lines.append(
+                f"| {size} | {_ms(r['get']['median_s'])} | {_ms(r['open']['median_s'])} | {_ms(r['list']['median_s'])} |"
+            )
+        g = results["size"]["growth"]
+        lines += [
+            "",
+            f"Growth from smallest to largest: get {g['get']}x, open {g['open']}x, list {g['list']}x",
+            "",
+        ]
+    return "\n".join(lines)
