@@ -11,7 +11,8 @@ from floe.server.catalog import Catalog
 from floe.server.catalog.tokens import principal_for_token
 
 
-def get_catalog(request: Request) -> Catalog:
+async def get_catalog(request: Request) -> Catalog:
+    # async (no I/O): FastAPI would otherwise hop to the thread pool for it
     return request.app.state.catalog
 
 
@@ -23,7 +24,7 @@ def get_principal(request: Request) -> Principal:
     return principal_for_token(request.app.state.catalog, token.strip() or None)
 
 
-def is_arraylake_client(request: Request) -> bool:
+async def is_arraylake_client(request: Request) -> bool:
     """True for the official arraylake client, which gets the subset of the API it can parse."""
     return request.headers.get("client-name", "").startswith("arraylake")
 
