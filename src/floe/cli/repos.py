@@ -36,6 +36,7 @@ REPO_FIELDS = [
     ("prefix", "Prefix"),
     ("status", "Status"),
     ("status_message", "Status message"),
+    ("commit_protection", "Commit protection"),
     ("description", "Description"),
     ("metadata", "Metadata"),
     ("created", "Created"),
@@ -68,6 +69,10 @@ def repo_row(repo: Repo) -> dict[str, Any]:
         "prefix": repo.prefix,
         "status": repo.status.mode.value,
         "status_message": repo.status.message,
+        "commit_protection": {
+            "store": "the store's conditional writes",
+            "leases": "Floe commit leases (the store lacks conditional writes)",
+        }[repo.commit_protection],
         "description": repo.description,
         "metadata": repo.metadata,
         "created": repo.created,
@@ -255,3 +260,42 @@ def delete_repo(
     else:
         kept = " (its data was kept)" if keep_data else ""
         note(f"Deleted repo [bold]{escape(name)}[/]{kept}.")
+
+
+@app.command("leases")
+def list_leases(name: NameArg, json_out: JsonOpt = False) -> None:
+    """Show who holds commit leases on the repo's refs, and until when."""
+    with connect() as client:
+        found = client.list_leases(name)
+    if json_out:
+        emit_json(found)
+        return
+    emit_table(
+        found,
+        [
+            ("ref", "Ref"),
+            ("holder", "Holder"),
+            ("principal_name", "Token"),
+            ("acquired", "Since"),
+            ("expires", "Expires"),
+        ],
+        title="Leases",
+    )
+
+
+@app.command("break-lease")
+def break_lease(
+    name: NameArg,
+    ref: Annotated[str, typer.Argument(help="The ref, e.g. branch.main or tag.v1.", show_default=False)],
+    yes: YesOpt = False,
+    json_out: JsonOpt = False,
+) -> None:
+    """Break a stale commit lease (repo admins). Its holder's operation, if still running, may fail."""
+    if not yes:
+        fail(f"breaking the lease on {ref} may let two writers collide: add --yes to confirm", code=2)
+    with connect() as client:
+        broken = client.break_lease(name, ref=ref)
+    if json_out:
+        emit_json(broken)
+    else:
+        note(f"Broke the lease on [bold]{escape(ref)}[/] held by {escape(broken.holder)}.")

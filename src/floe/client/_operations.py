@@ -20,6 +20,7 @@ from floe.models import (
     ApiClientAuthenticated,
     ApiClientWithToken,
     BucketResponse,
+    Lease,
     OpenRepoResponse,
     Org,
     Paginated,
@@ -32,6 +33,7 @@ from floe.models import (
     check_name,
 )
 from floe.storage import BucketSpec, icechunk_storage, parse_uri
+from floe.storage.probe import icechunk_config_for
 
 PAGE_SIZE = 100
 
@@ -170,6 +172,7 @@ def _open_repository(
 ) -> FloeRepository:
     org, repo_name = name.split("/")
     storage = _storage_from_open(opened, _refresher(info, org, repo_name))
+    config = icechunk_config_for(opened.repo_bucket.capabilities, config)  # stores without conditional writes
     repo = _icechunk_call(f"opening {name}", FloeRepository.open, storage, config=config)
     repo.set_default_commit_metadata({"author_name": opened.author.name, "author_email": opened.author.email})
     return repo._floe_init(
@@ -255,6 +258,8 @@ def _create_repository(
 ) -> FloeRepository:
     org, repo_name = name.split("/")
     storage = _storage_from_open(opened, _refresher(info, org, repo_name))
+    # On stores without conditional writes Icechunk must not rely on them; it saves this config with the repo.
+    config = icechunk_config_for(opened.repo_bucket.capabilities, config)
     repo = _icechunk_call(
         f"creating the Icechunk repo for {name}", FloeRepository.create, storage, config=config
     )
@@ -352,6 +357,18 @@ def get_icechunk_storage(
     return _storage_from_open(opened, _refresher(info, org, repo), credentials_override)
 
 
+def list_leases(name: str) -> Flow[list[Lease]]:
+    """The commit leases currently held on the repo's refs."""
+    org, repo = split_name(name)
+    return (yield Call("GET", f"/repos/{org}/{repo}/leases", parse=_models(Lease)))
+
+
+def break_lease(name: str, *, ref: str) -> Flow[Lease]:
+    """Break the lease on ``ref`` (``branch.NAME`` / ``tag.NAME``); repo admins only."""
+    org, repo = split_name(name)
+    return (yield Call("DELETE", f"/repos/{org}/{repo}/leases/{ref}", parse=_model(Lease)))
+
+
 # --- bucket configs ----------------------------------------------------------------------
 
 
@@ -433,6 +450,13 @@ def set_default_bucket_config(*, org: str, nickname: str) -> Flow[None]:
 def get_bucket_config(*, org: str, nickname: str) -> Flow[BucketResponse]:
     """One bucket config, secrets redacted."""
     return (yield Call("GET", f"/orgs/{org}/buckets/{nickname}", parse=_model(BucketResponse)))
+
+
+def check_bucket_config(*, org: str, nickname: str) -> Flow[BucketResponse]:
+    """Probe a bucket config's storage again (org admins): reachability, listing, reading, writing,
+    conditional create and update. What was found is in ``capabilities`` (an ``error`` there
+    says what is wrong and how to fix it); it is stored with the bucket config."""
+    return (yield Call("POST", f"/orgs/{org}/buckets/{nickname}/check", parse=_model(BucketResponse)))
 
 
 def list_bucket_configs(org: str) -> Flow[list[BucketResponse]]:
