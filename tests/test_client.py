@@ -246,3 +246,34 @@ def test_bad_repo_names_fail_before_any_request(sqlite_client):
         with pytest.raises(floe.ValidationError):
             sqlite_client.get_repo(bad)
     assert seen == []
+
+
+def test_repeat_get_repo_uses_no_request_until_something_changes(sqlite_client):
+    client = sqlite_client
+    _write(client.create_repo("default/cached"), [1, 2])
+    seen = _count_requests(client)
+    first = client.get_repo("default/cached")
+    again = client.get_repo("default/cached")
+    assert seen == ["GET /repos/default/cached/open"]  # the repeat costs nothing
+    assert _read(again) == _read(first) == [1, 2]
+
+    client.set_repo_status("default/cached", mode="maintenance")  # a status change the client makes
+    seen.clear()
+    with pytest.raises(floe.RepoUnavailableError):
+        client.get_repo("default/cached").writable_session("main")
+    assert seen == ["GET /repos/default/cached/open"]
+    client.set_repo_status("default/cached", mode="online")
+
+    repo = client.get_repo("default/cached")
+    session = repo.writable_session("main")
+    stale = client.get_repo("default/cached").writable_session("main")
+    zarr.open_array(session.store, path="x")[0] = 5
+    session.commit("first writer")
+    zarr.open_array(stale.store, path="x")[1] = 6
+    seen.clear()
+    client.get_repo("default/cached")
+    assert seen == []
+    with pytest.raises(icechunk.ConflictError):
+        stale.commit("stale writer")  # a write error the client sees drops what it cached
+    client.get_repo("default/cached")
+    assert seen == ["GET /repos/default/cached/open"]

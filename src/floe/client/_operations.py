@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 from collections.abc import Sequence
@@ -14,7 +15,7 @@ from floe.client._transport import CLIENT_INFO, Call, ClientInfo, Flow, Run
 from floe.client.credentials import CatalogCredentials
 from floe.client.leases import LeaseClient
 from floe.client.repository import FloeRepository
-from floe.errors import BadRequestError, NotFoundError, StorageError, ValidationError
+from floe.errors import BadRequestError, FloeError, NotFoundError, StorageError, ValidationError
 from floe.models import (
     ApiClient,
     ApiClientAuthenticated,
@@ -179,6 +180,7 @@ def _open_repository(
         full_name=name,
         write_block=_write_block(name, opened, read_only),
         lease_client=_lease_client(info, name, opened),
+        on_write_error=functools.partial(info.cache.drop, name),
     )
 
 
@@ -202,9 +204,17 @@ def get_repo(
     if virtual_container_nicknames:
         raise BadRequestError("virtual_container_nicknames is not supported by this Floe version yet")
     org, repo = split_name(name)
-    opened: OpenRepoResponse = yield Call("GET", f"/repos/{org}/{repo}/open", parse=_model(OpenRepoResponse))
     info: ClientInfo = yield CLIENT_INFO
-    return (yield Run(_open_repository, (f"{org}/{repo}", opened, info, config, read_only)))
+    full = f"{org}/{repo}"
+    opened = info.cache.get(full)
+    if opened is None:
+        opened = yield Call("GET", f"/repos/{org}/{repo}/open", parse=_model(OpenRepoResponse))
+        info.cache.put(full, opened)
+    try:
+        return (yield Run(_open_repository, (full, opened, info, config, read_only)))
+    except FloeError:
+        info.cache.drop(full)
+        raise
 
 
 def create_repo(
@@ -335,6 +345,8 @@ def set_repo_status(name: str, *, mode: str, message: str | None = None) -> Flow
     except ValueError:
         raise ValidationError(f"invalid mode {mode!r}: use online, maintenance or offline") from None
     body = {"mode": mode, "message": message}
+    info: ClientInfo = yield CLIENT_INFO
+    info.cache.drop(f"{org}/{repo}")
     return (yield Call("PUT", f"/orgs/{org}/{repo}/status", json=body, parse=_model(RepoStatus)))
 
 
@@ -344,6 +356,8 @@ def delete_repo(
     """Delete a repo: its catalog entry and its objects (``keep_data=True`` keeps the objects)."""
     org, repo = split_name(name)
     _confirm(f"repo {name}", imsure, imreallysure)
+    info: ClientInfo = yield CLIENT_INFO
+    info.cache.drop(f"{org}/{repo}")
     yield Call("DELETE", f"/orgs/{org}/{repo}", params={"keep_data": "true" if keep_data else None})
 
 

@@ -16,6 +16,7 @@ from typing import Any, Generic, TypeVar
 import httpx
 
 from floe import __version__
+from floe.client.cache import OpenCache
 from floe.errors import FloeError, ServiceUnreachableError, error_for
 
 T = TypeVar("T")
@@ -43,10 +44,12 @@ class Run(Generic[T]):
 
 @dataclass(frozen=True)
 class ClientInfo:
-    """Where the driving client points; a flow receives it by yielding :data:`CLIENT_INFO`."""
+    """Where the driving client points, and its open-answer cache; a flow receives it by
+    yielding :data:`CLIENT_INFO`."""
 
     service_uri: str
     token: str | None
+    cache: OpenCache = field(default_factory=OpenCache, compare=False)
 
 
 class _ClientInfoRequest:

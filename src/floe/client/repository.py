@@ -13,8 +13,9 @@ Two things are added to Icechunk's behaviour, and nothing else changes:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import icechunk
@@ -60,19 +61,21 @@ def _wrap(name: str, original: Callable[..., Any], ref_kind: str | None) -> Call
         @functools.wraps(original)
         async def async_method(self: FloeRepository, *args: Any, **kwargs: Any) -> Any:
             check(self)
-            if ref_kind is None or self.lease_client is None:
-                return await original(self, *args, **kwargs)
-            sync = getattr(icechunk.Repository, name.removesuffix("_async"))
-            return await asyncio.to_thread(_leased, self, sync, ref_kind, action, args, kwargs)
+            with self._reporting_write_errors():
+                if ref_kind is None or self.lease_client is None:
+                    return await original(self, *args, **kwargs)
+                sync = getattr(icechunk.Repository, name.removesuffix("_async"))
+                return await asyncio.to_thread(_leased, self, sync, ref_kind, action, args, kwargs)
 
         return async_method
 
     @functools.wraps(original)
     def method(self: FloeRepository, *args: Any, **kwargs: Any) -> Any:
         check(self)
-        if ref_kind is None or self.lease_client is None:
-            return original(self, *args, **kwargs)
-        return _leased(self, original, ref_kind, action, args, kwargs)
+        with self._reporting_write_errors():
+            if ref_kind is None or self.lease_client is None:
+                return original(self, *args, **kwargs)
+            return _leased(self, original, ref_kind, action, args, kwargs)
 
     return method
 
@@ -87,15 +90,22 @@ def _leased(
 
 
 class LeasedSession(icechunk.Session):
-    """A writable session whose commits hold the branch's lease (stores without conditional writes)."""
+    """A writable session of a Floe repo: its commits hold the branch's lease on stores without
+    conditional writes, and a failed commit tells the client to forget what it knew of the repo."""
 
     lease_client: LeaseClient | None = None
+    on_error: Callable[[], None] | None = None
 
     def commit(self, message: str, *args: Any, **kwargs: Any) -> str:
-        if self.lease_client is None:
-            return super().commit(message, *args, **kwargs)
-        with self.lease_client.hold(f"branch.{self.branch}", f"commit {message[:60]!r}"):
-            return super().commit(message, *args, **kwargs)
+        try:
+            if self.lease_client is None:
+                return super().commit(message, *args, **kwargs)
+            with self.lease_client.hold(f"branch.{self.branch}", f"commit {message[:60]!r}"):
+                return super().commit(message, *args, **kwargs)
+        except Exception:
+            if self.on_error is not None:
+                self.on_error()
+            raise
 
     async def commit_async(self, message: str, *args: Any, **kwargs: Any) -> str:
         if self.lease_client is None:
@@ -114,24 +124,39 @@ class FloeRepository(icechunk.Repository):
     write_block: str | None = None
     full_name: str | None = None
     lease_client: LeaseClient | None = None
+    on_write_error: Callable[[], None] | None = None
 
     def _floe_init(
-        self, *, full_name: str, write_block: str | None, lease_client: LeaseClient | None = None
+        self,
+        *,
+        full_name: str,
+        write_block: str | None,
+        lease_client: LeaseClient | None = None,
+        on_write_error: Callable[[], None] | None = None,
     ) -> FloeRepository:
         self.full_name = full_name
         self.write_block = write_block
         self.lease_client = lease_client
+        self.on_write_error = on_write_error
         return self
+
+    @contextlib.contextmanager
+    def _reporting_write_errors(self) -> Iterator[None]:
+        try:
+            yield
+        except Exception:
+            if self.on_write_error is not None:
+                self.on_write_error()
+            raise
 
     @property
     def commit_protection(self) -> str:
         return "leases" if self.lease_client is not None else "store"
 
     def _lease_session(self, session: icechunk.Session) -> icechunk.Session:
-        if self.lease_client is None:
-            return session
         leased = LeasedSession(session._session)
         leased.lease_client = self.lease_client
+        leased.on_error = self.on_write_error
         return leased
 
     def writable_session(self, branch: str) -> icechunk.Session:
