@@ -232,7 +232,9 @@ def throughput(ctx: Context) -> dict[str, Any]:
                 with httpx.Client(
                     base_url=server.url, headers={"authorization": f"Bearer {server.token}"}
                 ) as http:
-                    http.post("/orgs/default/repos", json={"name": "hot"}).raise_for_status()
+                    made = http.post("/orgs/default/repos", json={"name": "hot"})
+                    if made.status_code != 409:  # PostgreSQL runs share one database
+                        made.raise_for_status()
                 headers = {"authorization": f"Bearer {server.token}"}
                 for level in levels:
                     result = asyncio.run(
