@@ -9,6 +9,8 @@ result. :func:`drive` runs such a flow with blocking I/O, :func:`drive_async` wi
 from __future__ import annotations
 
 import asyncio
+import os
+import threading
 from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
@@ -72,6 +74,21 @@ def default_headers(token: str | None) -> dict[str, str]:
     if token:
         headers["authorization"] = f"Bearer {token}"
     return headers
+
+
+_SHARED: dict[int, httpx.Client] = {}
+_SHARED_LOCK = threading.Lock()
+
+
+def shared_http() -> httpx.Client:
+    """One HTTP client per process for the small background calls (lease renewals, credential
+    refreshes): creating a client per call costs tens of milliseconds (TLS context set-up)."""
+    pid = os.getpid()
+    with _SHARED_LOCK:
+        client = _SHARED.get(pid)
+        if client is None or client.is_closed:
+            client = _SHARED[pid] = httpx.Client(timeout=30, transport=httpx.HTTPTransport(retries=2))
+        return client
 
 
 def build_request(client: httpx.Client | httpx.AsyncClient, call: Call[Any]) -> httpx.Request:

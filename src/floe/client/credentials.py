@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import httpx
 from pydantic import TypeAdapter
 
-from floe.client._transport import check_response, default_headers
+from floe.client._transport import check_response, default_headers, shared_http
 from floe.models import TempCredentials
 
 _CREDENTIALS = TypeAdapter(TempCredentials)
@@ -27,10 +26,9 @@ class CatalogCredentials:
     repo: str
 
     def __call__(self) -> TempCredentials:
-        response = httpx.get(
+        response = shared_http().get(
             f"{self.service_uri}/repos/{self.org}/{self.repo}/bucket-credentials",
             headers=default_headers(self.token),
-            timeout=30,
         )
         check_response(response)
         return _CREDENTIALS.validate_json(response.content)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import httpx
 
-from floe.client._transport import check_response, default_headers
+from floe.client._transport import check_response, default_headers, shared_http
 from floe.errors import ConflictError, FloeError, RepoUnavailableError
 from floe.models import Lease
 
@@ -35,7 +35,7 @@ class LeaseClient:
         return "/".join([f"{self.service_uri}/repos/{self.org}/{self.repo}/leases", *parts])
 
     def _request(self, method: str, url: str, **kwargs: object) -> httpx.Response:
-        response = httpx.request(method, url, headers=default_headers(self.token), timeout=30, **kwargs)
+        response = shared_http().request(method, url, headers=default_headers(self.token), **kwargs)
         check_response(response)
         return response
 
