@@ -328,8 +328,8 @@ def markdown(results: dict[str, Any]) -> str:
         for label, r in results["open"].items():
             f, i = r["floe"], r["icechunk"]
             lines.append(
-                f"| {label} | {_ms(f['median_s'])} ({_ms(f['p25_s'])}–{_ms(f['p75_s'])}) | "
-                f"{_ms(i['median_s'])} ({_ms(i['p25_s'])}–{_ms(i['p75_s'])}) | {r['ratio']:.2f}x | "
+                f"| {label} | {_ms(f['median_s'])} ({_ms(f['p25_s'])}-{_ms(f['p75_s'])}) | "
+                f"{_ms(i['median_s'])} ({_ms(i['p25_s'])}-{_ms(i['p75_s'])}) | {r['ratio']:.2f}x | "
                 f"{r['added_ms']} | {r['health_round_trip_ms']} | {r['catalog_requests_per_get_repo']} |"
             )
         lines.append("")
@@ -340,8 +340,8 @@ def markdown(results: dict[str, Any]) -> str:
             "",
             "| contender | median s (IQR) | MiB/s |",
             "|---|---|---|",
-            f"| floe | {d['floe']['median_s']:.2f} ({d['floe']['p25_s']:.2f}–{d['floe']['p75_s']:.2f}) | {d['floe_mib_per_s']} |",
-            f"| icechunk | {d['icechunk']['median_s']:.2f} ({d['icechunk']['p25_s']:.2f}–{d['icechunk']['p75_s']:.2f}) | {d['icechunk_mib_per_s']} |",
+            f"| floe | {d['floe']['median_s']:.2f} ({d['floe']['p25_s']:.2f}-{d['floe']['p75_s']:.2f}) | {d['floe_mib_per_s']} |",
+            f"| icechunk | {d['icechunk']['median_s']:.2f} ({d['icechunk']['p25_s']:.2f}-{d['icechunk']['p75_s']:.2f}) | {d['icechunk_mib_per_s']} |",
             f"| floe / icechunk throughput | {d['throughput_ratio']:.3f}x | |",
             "",
         ]

@@ -5,9 +5,13 @@
 #   * installs PostgreSQL (and python3-venv if needed) with apt-get when missing and we are root or have
 #     passwordless sudo -- the Debian cluster is not started; the tests start their own servers;
 #   * creates/reuses a virtualenv at ${FLOE_VENV:-.venv} and installs the package with its test extras;
+#   * installs Azurite (the Azure Blob Storage emulator) from the npm registry into ${FLOE_NPM_PREFIX:-.cache/npm}
+#     when node and npm are available -- its tests are then required to run (FLOE_REQUIRE_AZURITE=1);
 #   * runs `python -m pytest "$@"` and exits with pytest's status.
 # Environment: FLOE_VENV (virtualenv path), PYTHON (interpreter used to create it),
-#              FLOE_REQUIRE_POSTGRES (default 1 when PostgreSQL is usable: its tests must not skip).
+#              FLOE_REQUIRE_POSTGRES (default 1 when PostgreSQL is usable: its tests must not skip),
+#              FLOE_NPM_PREFIX (where npm packages go), FLOE_AZURITE (azurite-blob executable; set here),
+#              FLOE_REQUIRE_AZURITE (default 1 when Azurite is installed).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -113,6 +117,25 @@ py="$venv/bin/python"
 log "installing icefloe[test] into $venv"
 "$py" -m pip install -q --disable-pip-version-check --upgrade pip
 "$py" -m pip install -q --disable-pip-version-check -e ".[test]"
+
+# ---------------------------------------------------------------------------------------- Azurite
+npm_prefix="${FLOE_NPM_PREFIX:-.cache/npm}"
+azurite_bin="$npm_prefix/node_modules/.bin/azurite-blob"
+if [[ -x "$azurite_bin" ]]; then
+    log "reusing Azurite in $npm_prefix"
+elif command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1; then
+    log "installing Azurite (Azure Blob Storage emulator) into $npm_prefix"
+    mkdir -p "$npm_prefix"
+    npm install --prefix "$npm_prefix" --no-audit --no-fund --loglevel=error azurite@3 >/dev/null ||
+        warn "npm install azurite@3 failed: Azure tests will be skipped"
+else
+    warn "node/npm not found: Azure tests will be skipped (install nodejs and npm to run them)"
+fi
+if [[ -x "$azurite_bin" ]] && command -v node >/dev/null 2>&1; then
+    FLOE_AZURITE="$(cd "$(dirname "$azurite_bin")" && pwd)/azurite-blob"
+    export FLOE_AZURITE
+    export FLOE_REQUIRE_AZURITE="${FLOE_REQUIRE_AZURITE:-1}"
+fi
 
 # ---------------------------------------------------------------------------------------- tests
 log "running: python -m pytest $*"

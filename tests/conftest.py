@@ -4,6 +4,10 @@ Fixtures:
 
 * ``moto`` (session): a :class:`MotoServer`.
 * ``s3_bucket``: name of a fresh bucket in ``moto``.
+* ``gcs_emulator`` (session), ``gcs_bucket``, ``gcs_token_endpoint`` (session): a GCS emulator, a fresh
+  bucket in it, and a stand-in for Google's OAuth2 token endpoint.
+* ``azurite`` (session): an :class:`AzuriteServer` (Azure Blob Storage emulator); skipped when Azurite is not
+  installed, unless ``FLOE_REQUIRE_AZURITE=1`` (then the test errors instead).
 * ``postgres`` (session): a :class:`PostgresServer`; skipped when PostgreSQL is not installed, unless
   ``FLOE_REQUIRE_POSTGRES=1`` (then the test errors instead).
 * ``database_url``: parametrized ``sqlite`` / ``postgresql`` -- None (the server's embedded SQLite) or the
@@ -29,12 +33,19 @@ if str(Path(__file__).parent) not in sys.path:
     sys.path.insert(0, str(Path(__file__).parent))
 
 from services import (
+    AzuriteServer,
     FloeServer,
+    GcsEmulator,
+    GcsTokenEndpoint,
     MotoServer,
     PostgresServer,
+    find_azurite,
     find_postgres_bindir,
     log_tail,
+    start_azurite,
     start_floe,
+    start_gcs_emulator,
+    start_gcs_token_endpoint,
     start_moto,
     start_postgres,
     unique_name,
@@ -75,6 +86,75 @@ def moto(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MotoServer]:
 def s3_bucket(moto: MotoServer) -> str:
     """Name of a fresh, empty bucket in the moto server."""
     return moto.create_bucket(unique_name("floe-test-"))
+
+
+@pytest.fixture(scope="session")
+def jasmin_like(moto: MotoServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The endpoint of a store that ignores conditional writes, as JASMIN's does: a proxy in front of
+    ``moto`` that drops If-Match / If-None-Match (``tests/dropping_proxy.py``). Buckets are moto's."""
+    from services import start_header_dropping_proxy
+
+    proxy = start_header_dropping_proxy(moto.endpoint, tmp_path_factory.mktemp("dropping-proxy"))
+    try:
+        yield proxy.endpoint
+    finally:
+        proxy.stop()
+
+
+# --------------------------------------------------------------------------------------------- GCS
+
+
+@pytest.fixture(scope="session")
+def gcs_emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GcsEmulator]:
+    """A GCS emulator (gcp-storage-emulator, JSON API) for the whole session."""
+    server = start_gcs_emulator(tmp_path_factory.mktemp("gcs"))
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def gcs_bucket(gcs_emulator: GcsEmulator) -> str:
+    """Name of a fresh, empty bucket in the GCS emulator."""
+    return gcs_emulator.create_bucket(unique_name("floe-test-"))
+
+
+@pytest.fixture(scope="session")
+def gcs_token_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GcsTokenEndpoint]:
+    """A stand-in for Google's OAuth2 token endpoint (issues 1-hour tokens to registered keys)."""
+    server = start_gcs_token_endpoint(tmp_path_factory.mktemp("gcs-oauth"))
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+# --------------------------------------------------------------------------------------------- Azure
+
+
+def _azurite_unavailable(reason: str) -> NoReturn:
+    if os.environ.get("FLOE_REQUIRE_AZURITE") == "1":
+        pytest.fail(f"FLOE_REQUIRE_AZURITE=1 but Azurite is unavailable: {reason}", pytrace=False)
+    pytest.skip(f"Azurite (Azure Blob Storage emulator) unavailable: {reason}")
+
+
+@pytest.fixture(scope="session")
+def azurite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AzuriteServer]:
+    """Azurite's blob service for the whole session (skipped or failed when unavailable)."""
+    if find_azurite() is None:
+        _azurite_unavailable(
+            "not installed; run scripts/test.sh (needs node and npm), or "
+            "`npm install --prefix .cache/npm azurite@3`, or set FLOE_AZURITE to the azurite-blob executable"
+        )
+    try:
+        server = start_azurite(tmp_path_factory.mktemp("azurite"))
+    except Exception as exc:
+        _azurite_unavailable(f"it failed to start: {exc}")
+    try:
+        yield server
+    finally:
+        server.stop()
 
 
 # --------------------------------------------------------------------------------------------- PostgreSQL

@@ -125,7 +125,7 @@ def test_help_lists_the_groups_and_commands(floe: Floe) -> None:
     for group in ("org", "bucket", "repo", "token", "serve", "admin"):
         assert f" {group} " in top
     bucket = floe.ok("bucket", "--help").out
-    for command in ("list", "get", "create", "modify", "delete", "set-default", "repos"):
+    for command in ("list", "get", "check", "create", "modify", "delete", "set-default", "repos"):
         assert f" {command} " in bucket
     assert "FLOE_SERVICE_URI" in bucket
 
@@ -207,8 +207,9 @@ def test_bucket_and_repo_lifecycle_on_s3(floe: Floe, moto: MotoServer, s3_bucket
 
 def test_bucket_modify_merges_extra_config_and_keeps_secrets_hidden(floe: Floe, moto: MotoServer) -> None:
     nick = unique_name("mod-")
+    bucket = moto.create_bucket(unique_name("mod-bucket-"))
     floe.ok(
-        "bucket", "create", nick, "s3://some-bucket/data", "--endpoint-url", moto.endpoint,
+        "bucket", "create", nick, f"s3://{bucket}/data", "--endpoint-url", moto.endpoint,
         "--region", "us-east-1", "--anonymous",
     )  # fmt: skip
     modified = floe(

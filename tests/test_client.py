@@ -123,10 +123,17 @@ def test_status_controls_writes(sqlite_client):
 
 def test_failed_icechunk_create_leaves_no_catalog_entry(floe_server_sqlite, sqlite_client):
     client = sqlite_client
-    # a `file` bucket config whose "directory" is a regular file: the catalog accepts it, Icechunk cannot write
+    # a `file` bucket config whose "directory" is a regular file: the probe refuses to register it ...
     blocker = Path(floe_server_sqlite.data_dir) / "storage" / "not-a-dir"
     blocker.write_text("in the way")
-    client.create_bucket_config(org="default", nickname="broken", uri=f"file://{blocker}")
+    with pytest.raises(floe.StorageError, match="Not a directory"):
+        client.create_bucket_config(org="default", nickname="broken", uri=f"file://{blocker}")
+    # ... so register a folder, then put a file in its place: the catalog has it, Icechunk cannot write
+    folder = Path(floe_server_sqlite.data_dir) / "storage" / "soon-blocked"
+    folder.mkdir()
+    client.create_bucket_config(org="default", nickname="broken", uri=f"file://{folder}")
+    folder.rmdir()
+    folder.write_text("in the way")
     with pytest.raises(floe.StorageError, match="creating the Icechunk repo for default/doomed"):
         client.create_repo("default/doomed", bucket_config_nickname="broken")
     assert [r.name for r in client.list_repos("default")] == []
@@ -134,8 +141,9 @@ def test_failed_icechunk_create_leaves_no_catalog_entry(floe_server_sqlite, sqli
         client.get_repo_object("default/doomed")
 
 
-def test_missing_bucket_refuses_before_registering(client, moto):
-    _moto_bucket_config(client, moto, "no-such-bucket-here")
+def test_missing_bucket_refuses_before_registering(client, moto, s3_bucket):
+    _moto_bucket_config(client, moto, s3_bucket)
+    moto.s3_client().delete_bucket(Bucket=s3_bucket)  # gone since the bucket config was checked
     with pytest.raises(floe.NotFoundError, match="does not exist"):
         client.create_repo("default/nowhere", bucket_config_nickname="moto")
     assert client.list_repos("default") == []
@@ -184,9 +192,11 @@ def test_token_and_permission_methods(sqlite_client):
         with pytest.raises(floe.PermissionDeniedError):
             as_viewer.delete_repo("default/perm", imsure=True, imreallysure=True)
     client.revoke_api_client("default", "reader")
-    with floe.Client(service_uri=client.service_uri, token=viewer.token) as revoked:
-        with pytest.raises(floe.AuthenticationError, match="revoked"):
-            revoked.list_repos("default")
+    with (
+        floe.Client(service_uri=client.service_uri, token=viewer.token) as revoked,
+        pytest.raises(floe.AuthenticationError, match="revoked"),
+    ):
+        revoked.list_repos("default")
 
 
 def test_async_client_same_operations(floe_server_sqlite):
@@ -235,9 +245,11 @@ def test_client_finds_service_and_token_in_env_then_config_file(floe_server_sqli
 
 
 def test_unreachable_server_is_one_clear_error():
-    with floe.Client(service_uri="http://127.0.0.1:9", token="ema_x") as client:
-        with pytest.raises(floe.ServiceUnreachableError, match="cannot reach the Floe server"):
-            client.list_repos("default")
+    with (
+        floe.Client(service_uri="http://127.0.0.1:9", token="ema_x") as client,
+        pytest.raises(floe.ServiceUnreachableError, match="cannot reach the Floe server"),
+    ):
+        client.list_repos("default")
 
 
 def test_bad_repo_names_fail_before_any_request(sqlite_client):

@@ -24,9 +24,11 @@ from floe.models import OpenRepoResponse
 
 @pytest.fixture(scope="module")
 def cluster():
-    with LocalCluster(n_workers=2, processes=True, threads_per_worker=1, dashboard_address=None) as c:
-        with DaskClient(c) as client:
-            yield client
+    with (
+        LocalCluster(n_workers=2, processes=True, threads_per_worker=1, dashboard_address=None) as c,
+        DaskClient(c) as client,
+    ):
+        yield client
 
 
 def _dataset() -> xr.Dataset:

@@ -493,6 +493,13 @@ class PermissionCheck(BaseModel):
     has_permission: bool
 
 
+class VirtualContainersPatch(BaseModel):
+    """Add (URL prefix -> bucket config nickname) or remove virtual chunk containers of a repo."""
+
+    add: dict[str, str] | None = None
+    remove: list[str] | None = None
+
+
 class LeaseRequest(BaseModel):
     """Ask for (or renew) the lease on a ref."""
 

@@ -79,6 +79,24 @@ def s3_sts(request: pytest.FixtureRequest) -> Storage:
     )
 
 
+def s3_from_env(request: pytest.FixtureRequest) -> Storage:
+    # The keys live only in the environment of the processes that open the repo (and the server, for probes).
+    moto = request.getfixturevalue("moto")
+    bucket = request.getfixturevalue("s3_bucket")
+    monkeypatch = request.getfixturevalue("monkeypatch")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "env-secret")
+    monkeypatch.setenv("AWS_REGION", "us-east-1")
+    return Storage(
+        bucket_config={
+            "uri": f"s3://{bucket}/env",
+            "extra_config": {"endpoint_url": moto.endpoint, "region_name": "us-east-1"},
+            "auth_config": {"method": "from_env"},
+        },
+        list_keys=_moto_keys(moto, bucket),
+    )
+
+
 def r2_hmac(request: pytest.FixtureRequest) -> Storage:
     # R2 speaks the S3 protocol; the moto server stands in for the account endpoint.
     moto = request.getfixturevalue("moto")
@@ -130,6 +148,7 @@ def memory(request: pytest.FixtureRequest) -> Storage:
 CASES = [
     Case("s3-hmac", s3_hmac),
     Case("s3-sts", s3_sts),
+    Case("s3-from-env", s3_from_env),
     Case("r2-hmac", r2_hmac),
     Case("tigris-hmac", tigris_hmac),
     Case("file", local_folder),

@@ -160,6 +160,13 @@ def _show(bucket: BucketResponse, json_out: bool, message: str | None = None) ->
     if message:
         note(message)
     emit_record(bucket, fields=BUCKET_FIELDS)
+    caps = bucket.capabilities
+    if caps is not None:
+        found = f"conditional create {_yes_no(caps.get('conditional_create'))}, "
+        found += f"conditional update {_yes_no(caps.get('conditional_update'))}"
+        if caps.get("error"):
+            found = f"error: {caps['error']}"
+        note(f"[bold]Checked:[/] {escape(str(caps.get('checked_at')))}: {escape(found)}")
 
 
 @app.command("list")
@@ -181,6 +188,60 @@ def get_bucket(nickname: NicknameArg, org: OrgOpt = None, json_out: JsonOpt = Fa
     with connect() as client:
         bucket = client.get_bucket_config(org=org, nickname=nickname)
     _show(bucket, json_out)
+
+
+CAPABILITY_FIELDS = [
+    ("reachable", "Reachable"),
+    ("can_list", "Can list"),
+    ("can_read", "Can read"),
+    ("can_write", "Can write"),
+    ("conditional_create", "Conditional create"),
+    ("conditional_update", "Conditional update"),
+]
+
+
+def _yes_no(value: Any) -> str:
+    return "yes" if value is True else "no" if value is False else "not tested"
+
+
+@app.command("check")
+def check_bucket(nickname: NicknameArg, org: OrgOpt = None, json_out: JsonOpt = False) -> None:
+    """Check a bucket config's storage again: access, and whether it honours conditional writes.
+
+    The server lists, writes, reads and deletes a small object under PREFIX/.floe-probe/ and tries
+    conditional writes on it; what it finds is stored with the bucket config. Exits 1 when the
+    storage is unusable.
+    """
+    org = resolve_org(org)
+    with connect() as client:
+        bucket = client.check_bucket_config(org=org, nickname=nickname)
+    caps = bucket.capabilities
+    error = (caps or {}).get("error")
+    if json_out:
+        emit_json(bucket)
+    elif caps is None:
+        note(
+            f"Bucket config [bold]{escape(bucket.nickname)}[/] ({escape(bucket.platform)}) is not checked: "
+            "the server cannot reach storage that lives in the client process."
+        )
+    else:
+        note(f"Checked bucket config [bold]{escape(bucket.nickname)}[/] in org {escape(org)}:")
+        record = {key: _yes_no(caps.get(key)) for key, _ in CAPABILITY_FIELDS}
+        record["checked_at"] = caps.get("checked_at")
+        emit_record(record, fields=[*CAPABILITY_FIELDS, ("checked_at", "Checked at")])
+        for line in caps.get("notes") or []:
+            note(f"note: {escape(line)}")
+        if not error and (caps.get("conditional_create") is False or caps.get("conditional_update") is False):
+            note(
+                "This store lacks conditional writes: repos on it get Icechunk's "
+                "unsafe_use_conditional_create/update settings, and commits through Floe's client take "
+                "commit leases. Writers that bypass Floe can lose commits when two commit to one branch "
+                "at once."
+            )
+    if error:
+        if json_out:
+            raise typer.Exit(1)
+        fail(error)
 
 
 @app.command("create")

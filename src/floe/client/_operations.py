@@ -10,6 +10,7 @@ from typing import Any
 from uuid import UUID
 
 import icechunk
+from pydantic import TypeAdapter
 
 from floe.client._transport import CLIENT_INFO, Call, ClientInfo, Flow, Run
 from floe.client.credentials import CatalogCredentials
@@ -35,6 +36,8 @@ from floe.models import (
 )
 from floe.storage import BucketSpec, icechunk_storage, parse_uri
 from floe.storage.probe import icechunk_config_for
+from floe.storage.virtual import container as virtual_container
+from floe.storage.virtual import icechunk_credentials as virtual_credentials
 
 PAGE_SIZE = 100
 
@@ -120,8 +123,15 @@ def get_repo_object(name: str) -> Flow[Repo]:
 
 
 def _spec(bucket: BucketResponse) -> BucketSpec:
+    """The bucket config as the storage layer needs it on a client: no secrets, only the auth method
+    (``from_env`` means the client's own environment supplies the credentials)."""
+    method = str((bucket.auth_config or {}).get("method", "anonymous"))
     return BucketSpec(
-        platform=bucket.platform, name=bucket.name, prefix=bucket.prefix, extra_config=bucket.extra_config
+        platform=bucket.platform,
+        name=bucket.name,
+        prefix=bucket.prefix,
+        extra_config=bucket.extra_config,
+        auth={"method": method},
     )
 
 
@@ -170,11 +180,19 @@ def _open_repository(
     info: ClientInfo,
     config: icechunk.RepositoryConfig | None,
     read_only: bool | None,
+    container_overrides: dict[str, Any] | None = None,
 ) -> FloeRepository:
     org, repo_name = name.split("/")
     storage = _storage_from_open(opened, _refresher(info, org, repo_name))
     config = icechunk_config_for(opened.repo_bucket.capabilities, config)  # stores without conditional writes
-    repo = _icechunk_call(f"opening {name}", FloeRepository.open, storage, config=config)
+    config, authorize = _containers(opened, config, container_overrides or {})
+    repo = _icechunk_call(
+        f"opening {name}",
+        FloeRepository.open,
+        storage,
+        config=config,
+        authorize_virtual_chunk_access=authorize,
+    )
     repo.set_default_commit_metadata({"author_name": opened.author.name, "author_email": opened.author.email})
     return repo._floe_init(
         full_name=name,
@@ -199,11 +217,14 @@ def get_repo(
         checkout: accepted for compatibility; Icechunk repos are not checked out.
         read_only: refuse writes through the returned repository.
         config: an ``icechunk.RepositoryConfig`` whose settings take precedence over the stored ones.
-        virtual_container_nicknames: not available in this Floe version (virtual chunk containers).
+        virtual_container_nicknames: virtual chunk container URL prefix -> bucket config nickname, for
+            containers the repo's writers have not authorised in the catalog (or to use other credentials);
+            containers registered in the catalog are authorised without it.
     """
-    if virtual_container_nicknames:
-        raise BadRequestError("virtual_container_nicknames is not supported by this Floe version yet")
     org, repo = split_name(name)
+    overrides = {}
+    for container_prefix, nickname in (virtual_container_nicknames or {}).items():
+        overrides[container_prefix] = yield from get_icechunk_container_credentials_from_bucket(org, nickname)
     info: ClientInfo = yield CLIENT_INFO
     full = f"{org}/{repo}"
     opened = info.cache.get(full)
@@ -211,7 +232,7 @@ def get_repo(
         opened = yield Call("GET", f"/repos/{org}/{repo}/open", parse=_model(OpenRepoResponse))
         info.cache.put(full, opened)
     try:
-        return (yield Run(_open_repository, (full, opened, info, config, read_only)))
+        return (yield Run(_open_repository, (full, opened, info, config, read_only, overrides)))
     except FloeError:
         info.cache.drop(full)
         raise
@@ -237,8 +258,6 @@ def create_repo(
         raise ValidationError(
             f"kind {kind!r} is not supported: Floe repos are Icechunk repos (kind='icechunk')"
         )
-    if virtual_container_nicknames:
-        raise BadRequestError("virtual_container_nicknames is not supported by this Floe version yet")
     if config is not None and not isinstance(config, icechunk.RepositoryConfig):
         raise ValidationError("config must be an icechunk.RepositoryConfig")
     org, repo = split_name(name)
@@ -252,6 +271,8 @@ def create_repo(
     }
     yield Call("POST", f"/orgs/{org}/repos", json=body, parse=_model(Repo))
     try:
+        if virtual_container_nicknames:
+            yield from set_virtual_chunk_containers(f"{org}/{repo}", virtual_container_nicknames)
         opened: OpenRepoResponse = yield Call(
             "GET", f"/repos/{org}/{repo}/open", parse=_model(OpenRepoResponse)
         )
@@ -270,11 +291,21 @@ def _create_repository(
     storage = _storage_from_open(opened, _refresher(info, org, repo_name))
     # On stores without conditional writes Icechunk must not rely on them; it saves this config with the repo.
     config = icechunk_config_for(opened.repo_bucket.capabilities, config)
+    config, authorize = _containers(opened, config, {})
     repo = _icechunk_call(
-        f"creating the Icechunk repo for {name}", FloeRepository.create, storage, config=config
+        f"creating the Icechunk repo for {name}",
+        FloeRepository.create,
+        storage,
+        config=config,
+        authorize_virtual_chunk_access=authorize,
     )
     repo.set_default_commit_metadata({"author_name": opened.author.name, "author_email": opened.author.email})
-    return repo._floe_init(full_name=name, write_block=None, lease_client=_lease_client(info, name, opened))
+    return repo._floe_init(
+        full_name=name,
+        write_block=None,
+        lease_client=_lease_client(info, name, opened),
+        on_write_error=functools.partial(info.cache.drop, name),
+    )
 
 
 def get_or_create_repo(
@@ -381,6 +412,79 @@ def break_lease(name: str, *, ref: str) -> Flow[Lease]:
     """Break the lease on ``ref`` (``branch.NAME`` / ``tag.NAME``); repo admins only."""
     org, repo = split_name(name)
     return (yield Call("DELETE", f"/repos/{org}/{repo}/leases/{ref}", parse=_model(Lease)))
+
+
+# --- virtual chunk containers ----------------------------------------------------------
+
+
+_CREDENTIALS = TypeAdapter(TempCredentials)
+
+
+def _containers(
+    opened: OpenRepoResponse, config: icechunk.RepositoryConfig | None, overrides: dict[str, Any]
+) -> tuple[icechunk.RepositoryConfig | None, dict[str, Any] | None]:
+    """The repo config with a container for each authorised URL prefix, and their credentials."""
+    if not opened.virtual_chunk_credentials and not overrides:
+        return config, None
+    config = config if config is not None else icechunk.RepositoryConfig.default()
+    authorize: dict[str, Any] = {}
+    for url_prefix, entry in opened.virtual_chunk_credentials.items():
+        spec = _spec(BucketResponse.model_validate(entry["bucket"]))
+        config.set_virtual_chunk_container(virtual_container(spec, url_prefix))
+        creds = _CREDENTIALS.validate_python(entry["credentials"]) if entry.get("credentials") else None
+        authorize[url_prefix] = virtual_credentials(entry["platform"], entry.get("auth_method", ""), creds)
+    authorize.update(overrides)
+    return config, icechunk.containers_credentials(authorize)
+
+
+def get_icechunk_container_credentials_from_bucket(org: str, bucket_config_nickname: str) -> Flow[Any]:
+    """Icechunk credentials (read-only where the platform allows) for a bucket config's virtual chunks."""
+    bucket: BucketResponse = yield Call(
+        "GET", f"/orgs/{org}/buckets/{bucket_config_nickname}", parse=_model(BucketResponse)
+    )
+    creds = yield Call(
+        "GET",
+        f"/orgs/{org}/buckets/{bucket_config_nickname}/credentials",
+        parse=lambda r: (
+            _CREDENTIALS.validate_json(r.content) if r.content.strip() not in (b"", b"null") else None
+        ),
+    )
+    method = str((bucket.auth_config or {}).get("method", "anonymous"))
+    return virtual_credentials(bucket.platform, method, creds)
+
+
+def containers_credentials_for_buckets(
+    org: str, containers_to_buckets_map: dict[str, str] | None = None, **kwargs: str
+) -> Flow[dict[str, Any]]:
+    """``icechunk.containers_credentials`` for each container (URL prefix) -> bucket config nickname."""
+    mapping = {**(containers_to_buckets_map or {}), **kwargs}
+    found = {}
+    for container_prefix, nickname in mapping.items():
+        found[container_prefix] = yield from get_icechunk_container_credentials_from_bucket(org, nickname)
+    return icechunk.containers_credentials(found)
+
+
+def set_virtual_chunk_containers(name: str, containers: dict[str, str]) -> Flow[dict[str, str | None]]:
+    """Authorise virtual chunk containers (URL prefix -> bucket config nickname) for a repo; writers only."""
+    org, repo = split_name(name)
+    info: ClientInfo = yield CLIENT_INFO
+    info.cache.drop(f"{org}/{repo}")
+    return (
+        yield Call(
+            "PATCH",
+            f"/repos/icechunk/{org}/{repo}/virtual-chunk-containers",
+            json={"add": containers, "remove": []},
+            parse=lambda r: r.json(),
+        )
+    )
+
+
+def get_virtual_chunk_containers(name: str) -> Flow[dict[str, str | None]]:
+    """The repo's virtual chunk containers: URL prefix -> bucket config nickname."""
+    org, repo = split_name(name)
+    return (
+        yield Call("GET", f"/repos/icechunk/{org}/{repo}/virtual-chunk-containers", parse=lambda r: r.json())
+    )
 
 
 # --- bucket configs ----------------------------------------------------------------------

@@ -6,7 +6,7 @@ import sqlalchemy as sa
 
 from floe.models import Role
 from floe.server.catalog.base import Catalog
-from floe.server.catalog.buckets import insert_bucket
+from floe.server.catalog.buckets import check_storage, insert_bucket
 from floe.server.catalog.orgs import ensure_org
 from floe.server.catalog.tokens import insert_api_client
 from floe.server.db import tables as t
@@ -34,7 +34,16 @@ def bootstrap(cat: Catalog, settings: Settings) -> str | None:
                 BucketSpec(platform="file", name=str(settings.local_storage_dir), auth={"method": "none"}),
                 cat.policy,
             )
-            insert_bucket(conn, cat, org, LOCAL_BUCKET, spec, created_by=None)
+            found = check_storage(spec)  # a local folder: quick, and recorded rather than refused
+            insert_bucket(
+                conn,
+                cat,
+                org,
+                LOCAL_BUCKET,
+                spec,
+                created_by=None,
+                capabilities=found.model_dump(mode="json") if found else None,
+            )
         token = insert_api_client(conn, org, name="admin", role=Role.admin, is_site_admin=True).token
         conn.execute(sa.insert(t.meta).values(key=_MARK, value="1"))
         return token

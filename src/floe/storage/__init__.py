@@ -9,6 +9,7 @@ from __future__ import annotations
 import icechunk
 
 from floe.models import TempCredentials
+from floe.storage.azure import AzureAdapter
 from floe.storage.base import (
     BucketSpec,
     ObjectStore,
@@ -18,6 +19,7 @@ from floe.storage.base import (
     StoragePolicy,
     join_prefix,
 )
+from floe.storage.gcs import GcsAdapter
 from floe.storage.local import LocalAdapter
 from floe.storage.memory import MemoryAdapter
 from floe.storage.s3 import R2Adapter, S3Adapter, TigrisAdapter
@@ -27,6 +29,8 @@ _ADAPTERS: tuple[PlatformAdapter, ...] = (
     S3Adapter(),
     R2Adapter(),
     TigrisAdapter(),
+    AzureAdapter(),
+    GcsAdapter(),
     LocalAdapter(),
     MemoryAdapter(),
 )

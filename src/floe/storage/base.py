@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import icechunk
 
@@ -61,12 +61,40 @@ class PreconditionFailed(Exception):
     """A conditional write was refused because its condition did not hold (HTTP 412)."""
 
 
+# What went wrong, for errors an ObjectStore raises (read by the capability probe).
+ERROR_KINDS = (
+    "unreachable",  # no answer from the endpoint
+    "bucket_missing",  # the endpoint answered: no such bucket / container
+    "keys_rejected",  # unknown key id, wrong secret, expired token
+    "no_credentials",  # from_env: nothing in the server's environment
+    "access_denied",  # valid keys without the permission asked for
+    "clock_skew",  # the store refused the request's timestamp
+    "tls",  # the TLS handshake failed
+)
+
+_E = TypeVar("_E", bound=BaseException)
+
+
+def with_kind(exc: _E, kind: str) -> _E:
+    """Tag an error an ObjectStore raises with one of :data:`ERROR_KINDS`; return it."""
+    exc.kind = kind  # type: ignore[attr-defined]
+    return exc
+
+
+def error_kind(exc: BaseException) -> str | None:
+    """The kind an ObjectStore tagged ``exc`` with, if any."""
+    kind = getattr(exc, "kind", None)
+    return kind if isinstance(kind, str) else None
+
+
 class ObjectStore(Protocol):
     """The server's handle on a bucket: enough to probe it and to check, clear and inspect prefixes.
 
     Keys are full paths inside the bucket. Errors are raised as :mod:`floe.errors` classes
     whose messages say plainly what went wrong (endpoint unreachable, bucket missing, keys
-    rejected, no permission, clock skew).
+    rejected, no permission, clock skew); tag them with :func:`with_kind` so the capability
+    probe (:mod:`floe.storage.probe`) can tell these cases apart without reading messages.
+    A store that cannot do a conditional write at all raises ``NotImplementedError``.
     """
 
     def describe(self) -> str:

@@ -102,7 +102,17 @@ class LocalObjectStore:
         return self._path(key).read_bytes()
 
     def delete(self, key: str) -> None:
-        self._path(key).unlink(missing_ok=True)
+        path = self._path(key)
+        path.unlink(missing_ok=True)
+        # An object store has no folders: drop the ones this delete left empty (up to the root).
+        root = Path(os.path.realpath(self.root))
+        for parent in path.parents:
+            if parent == root or not _within(parent, root):
+                break
+            try:
+                parent.rmdir()
+            except OSError:
+                break
 
     def put_if_absent(self, key: str, data: bytes) -> str:
         try:

@@ -7,11 +7,19 @@ from typing import Any
 import boto3
 from botocore import UNSIGNED
 from botocore.config import Config
-from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    ConnectTimeoutError,
+    EndpointConnectionError,
+    NoCredentialsError,
+    ProxyConnectionError,
+    SSLError,
+)
 
 from floe.errors import NotFoundError, PermissionDeniedError, StorageError
 from floe.models import S3Credentials
-from floe.storage.base import BucketSpec, PreconditionFailed
+from floe.storage.base import BucketSpec, PreconditionFailed, with_kind
 
 
 class S3ObjectStore:
@@ -50,28 +58,50 @@ class S3ObjectStore:
         return f"bucket {self.spec.name!r}{where}"
 
     def _translate(self, exc: Exception, doing: str) -> Exception:
-        if isinstance(exc, EndpointConnectionError):
-            return StorageError(f"cannot reach the endpoint {self.endpoint or 'AWS S3'} while {doing}")
+        if isinstance(exc, EndpointConnectionError | ConnectTimeoutError | ProxyConnectionError):
+            return with_kind(
+                StorageError(f"cannot reach the endpoint {self.endpoint or 'AWS S3'} while {doing}"),
+                "unreachable",
+            )
         if isinstance(exc, ClientError):
             code = exc.response.get("Error", {}).get("Code", "")
             if code in ("NoSuchBucket", "404"):
-                return NotFoundError(
-                    f"{self.describe()} does not exist (while {doing}); check the bucket name"
+                return with_kind(
+                    NotFoundError(f"{self.describe()} does not exist (while {doing}); check the bucket name"),
+                    "bucket_missing",
                 )
             if code in ("InvalidAccessKeyId", "SignatureDoesNotMatch", "InvalidToken", "ExpiredToken"):
-                return PermissionDeniedError(
-                    f"the store rejected the bucket config's keys ({code}) while {doing}; "
-                    "check access_key_id and secret_access_key"
+                return with_kind(
+                    PermissionDeniedError(
+                        f"the store rejected the bucket config's keys ({code}) while {doing}; "
+                        "check access_key_id and secret_access_key"
+                    ),
+                    "keys_rejected",
                 )
             if code in ("AccessDenied", "403", "AllAccessDisabled"):
-                return PermissionDeniedError(f"access denied to {self.describe()} while {doing}")
+                return with_kind(
+                    PermissionDeniedError(f"access denied to {self.describe()} while {doing}"),
+                    "access_denied",
+                )
             if code == "RequestTimeTooSkewed":
-                return StorageError("the store says this server's clock is skewed; fix the server's time")
+                return with_kind(
+                    StorageError("the store says this server's clock is skewed; fix the server's time"),
+                    "clock_skew",
+                )
             return StorageError(f"the store answered {code or 'an error'} while {doing} on {self.describe()}")
+        if isinstance(exc, NoCredentialsError):
+            return with_kind(
+                StorageError(
+                    f"the Floe server found no credentials in its environment while {doing} on "
+                    f"{self.describe()} (auth method from_env)"
+                ),
+                "no_credentials",
+            )
         if isinstance(exc, BotoCoreError):
-            return StorageError(
+            error = StorageError(
                 f"object store error while {doing} on {self.describe()}: {type(exc).__name__}"
             )
+            return with_kind(error, "tls") if isinstance(exc, SSLError) else error
         return exc
 
     def is_empty(self, prefix: str) -> bool:

@@ -131,6 +131,7 @@ def bucket_model(
         created_by=row.created_by,
         is_default=row.id == default_id,
         auth_config=auth if auth is not None else dict(row.auth_public or {"method": row.auth_method}),
+        capabilities=row.capabilities,
     )
 
 

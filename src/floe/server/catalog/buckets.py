@@ -7,7 +7,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from floe.errors import ConflictError, ValidationError
+from floe.errors import ConflictError, FloeError, StorageError, ValidationError
 from floe.models import (
     SECRET_FIELDS,
     BucketCreate,
@@ -20,6 +20,7 @@ from floe.models import (
 from floe.server.auth import Action, Principal
 from floe.server.catalog.base import (
     Catalog,
+    aware,
     bucket_model,
     bucket_row_by_id,
     bucket_row_by_nickname,
@@ -29,7 +30,9 @@ from floe.server.catalog.base import (
     repo_model,
 )
 from floe.server.db import tables as t
-from floe.storage import BucketSpec, credentials_for, normalize
+from floe.storage import BucketSpec, credentials_for, normalize, object_store
+from floe.storage.memory import ClientOnlyStore
+from floe.storage.probe import ProbeResult, probe
 
 
 def _validated(cat: Catalog, spec: BucketSpec) -> BucketSpec:
@@ -70,7 +73,64 @@ def _in_use_message(org_name: str, nickname: str, repos: list[str], doing: str) 
     return f"cannot {doing} bucket config {nickname!r}: it is used by {len(repos)} repo(s): {shown}; delete those first"
 
 
+# Probe failures that refuse a bucket config, and the error each becomes; any other is a 502.
+_REFUSED_AS: dict[str, type[FloeError]] = {
+    "bucket_missing": ValidationError,
+    "keys_rejected": ValidationError,
+    "no_credentials": ValidationError,
+    "access_denied": ValidationError,
+    "no_write_permission": ValidationError,
+    "read_mismatch": StorageError,
+    "unreachable": StorageError,
+    "clock_skew": StorageError,
+    "tls": StorageError,
+}
+
+
+def check_storage(spec: BucketSpec) -> ProbeResult | None:
+    """Probe the store a spec points at (never inside a transaction: it talks to the store).
+
+    ``None`` for storage the server cannot reach by design (memory lives in the client).
+    """
+    store = object_store(spec)
+    if isinstance(store, ClientOnlyStore):
+        return None
+    return probe(store, spec.prefix, writable=spec.auth_method != "anonymous")
+
+
+def refuse_unusable(spec: BucketSpec, result: ProbeResult | None) -> None:
+    """Raise when the probe found the storage unusable; a store lacking only conditional writes is fine.
+
+    Anonymous configs are read-only: a store that lets anyone read but not list is accepted.
+    """
+    if result is None or result.ok:
+        return
+    if spec.auth_method == "anonymous" and result.error_kind == "access_denied":
+        return
+    cls = _REFUSED_AS.get(result.error_kind or "", StorageError)
+    raise cls(f"bucket config refused: {result.error}")
+
+
+def _capabilities(result: ProbeResult | None) -> dict[str, Any] | None:
+    return result.model_dump(mode="json") if result is not None else None
+
+
+def _nickname_free(conn: sa.Connection, org: sa.Row, nickname: str, *, except_id: str | None = None) -> None:
+    clash = conn.execute(
+        sa.select(t.buckets.c.id).where(
+            t.buckets.c.org_id == org.id,
+            t.buckets.c.nickname == nickname,
+            t.buckets.c.id != (except_id or ""),
+        )
+    ).first()
+    if clash:
+        raise ConflictError(
+            f"bucket config {nickname!r} already exists in org {org.name!r}; pick another nickname"
+        )
+
+
 def create_bucket(cat: Catalog, principal: Principal, org_name: str, body: BucketCreate) -> BucketResponse:
+    """Register a bucket config once the probe found the storage usable; nothing is stored otherwise."""
     spec = _validated(
         cat,
         BucketSpec(
@@ -81,22 +141,36 @@ def create_bucket(cat: Catalog, principal: Principal, org_name: str, body: Bucke
             auth=body.auth_config.model_dump() if body.auth_config else None,
         ),
     )
+    with cat.read() as conn:
+        org = org_row(conn, principal, org_name, Action.BUCKET_ADMIN)
+        _nickname_free(conn, org, body.nickname)
+    result = check_storage(spec)
+    refuse_unusable(spec, result)
     with cat.tx() as conn:
         org = org_row(conn, principal, org_name, Action.BUCKET_ADMIN)
-        return insert_bucket(conn, cat, org, body.nickname, spec, created_by=principal.email)
+        return insert_bucket(
+            conn,
+            cat,
+            org,
+            body.nickname,
+            spec,
+            created_by=principal.email,
+            capabilities=_capabilities(result),
+        )
 
 
 def insert_bucket(
-    conn: sa.Connection, cat: Catalog, org: sa.Row, nickname: str, spec: BucketSpec, *, created_by: str | None
+    conn: sa.Connection,
+    cat: Catalog,
+    org: sa.Row,
+    nickname: str,
+    spec: BucketSpec,
+    *,
+    created_by: str | None,
+    capabilities: dict[str, Any] | None = None,
 ) -> BucketResponse:
     """Insert a validated bucket config; it becomes the org default when the org has none."""
-    clash = conn.execute(
-        sa.select(t.buckets.c.id).where(t.buckets.c.org_id == org.id, t.buckets.c.nickname == nickname)
-    ).first()
-    if clash:
-        raise ConflictError(
-            f"bucket config {nickname!r} already exists in org {org.name!r}; pick another nickname"
-        )
+    _nickname_free(conn, org, nickname)
     bucket_id = str(uuid.uuid4())
     stamp = now()
     conn.execute(
@@ -111,6 +185,7 @@ def insert_bucket(
             created=stamp,
             updated=stamp,
             created_by=created_by,
+            capabilities=capabilities,
             **_auth_columns(cat, dict(spec.auth or {"method": "anonymous"})),
         )
     )
@@ -154,55 +229,85 @@ def _find(conn: sa.Connection, org: sa.Row, bucket: str, by: str) -> sa.Row:
 def modify_bucket(
     cat: Catalog, principal: Principal, org_name: str, bucket: str, body: BucketModify
 ) -> BucketResponse:
-    with cat.tx() as conn:
+    """Change a bucket config; a new location or new credentials are probed first (outside the
+    transaction), and refused like a new bucket config when the storage is unusable."""
+    changes = body.model_dump(exclude_unset=True, exclude_none=True)
+    with cat.read() as conn:
         org = org_row(conn, principal, org_name, Action.BUCKET_ADMIN)
         row = _find(conn, org, bucket, "id")
-        changes = body.model_dump(exclude_unset=True, exclude_none=True)
-        # new credentials replace the old without decrypting them (the key may have been lost)
-        current = bucket_spec(cat.box, row, decrypt="auth_config" not in changes)
-        location_changes = {
-            k for k in ("platform", "name", "prefix") if k in changes and changes[k] != getattr(row, k)
+        spec, needs_probe = _modified_spec(cat, conn, org, row, changes)
+    result = check_storage(spec) if needs_probe else None
+    refuse_unusable(spec, result)
+    with cat.tx() as conn:
+        org = org_row(conn, principal, org_name, Action.BUCKET_ADMIN)
+        current = bucket_row_by_id(conn, org, row.id)
+        if aware(current.updated) != aware(row.updated):
+            raise ConflictError(f"bucket config {row.nickname!r} was changed meanwhile; try again")
+        _modified_spec(cat, conn, org, current, changes)  # the repos and nicknames may have changed too
+        values: dict[str, Any] = {
+            "nickname": changes.get("nickname", row.nickname),
+            "platform": spec.platform,
+            "name": spec.name,
+            "prefix": spec.prefix,
+            "extra_config": dict(spec.extra_config),
+            "updated": now(),
+            **_auth_columns(cat, dict(spec.auth or {"method": "anonymous"})),
         }
-        if location_changes:
-            repos = _repos_using(conn, row.id)
-            if repos:
-                raise ConflictError(
-                    _in_use_message(org.name, row.nickname, repos, f"change {', '.join(location_changes)} of")
-                )
-        spec = _validated(
-            cat,
-            current.with_changes(
-                platform=changes.get("platform", current.platform),
-                name=changes.get("name", current.name),
-                prefix=changes.get("prefix", current.prefix),
-                extra_config=changes.get("extra_config", current.extra_config),
-                auth=changes.get("auth_config", current.auth),
-            ),
+        if needs_probe:
+            values["capabilities"] = _capabilities(result)
+        conn.execute(sa.update(t.buckets).where(t.buckets.c.id == row.id).values(**values))
+        return bucket_model(
+            conn.execute(sa.select(t.buckets).where(t.buckets.c.id == row.id)).one(), org.default_bucket_id
         )
-        nickname = changes.get("nickname", row.nickname)
-        if (
-            nickname != row.nickname
-            and conn.execute(
-                sa.select(t.buckets.c.id).where(
-                    t.buckets.c.org_id == org.id, t.buckets.c.nickname == nickname
-                )
-            ).first()
-        ):
+
+
+def _modified_spec(
+    cat: Catalog, conn: sa.Connection, org: sa.Row, row: sa.Row, changes: dict[str, Any]
+) -> tuple[BucketSpec, bool]:
+    """The changed, validated spec, and whether it points somewhere new or with new credentials.
+
+    Refuses location changes while repos use the config, and nicknames that are taken.
+    """
+    # new credentials replace the old without decrypting them (the key may have been lost)
+    current = bucket_spec(cat.box, row, decrypt="auth_config" not in changes)
+    location_changes = {
+        k for k in ("platform", "name", "prefix") if k in changes and changes[k] != getattr(row, k)
+    }
+    if location_changes:
+        repos = _repos_using(conn, row.id)
+        if repos:
             raise ConflictError(
-                f"bucket config {nickname!r} already exists in org {org.name!r}; pick another nickname"
+                _in_use_message(org.name, row.nickname, repos, f"change {', '.join(location_changes)} of")
             )
+    spec = _validated(
+        cat,
+        current.with_changes(
+            platform=changes.get("platform", current.platform),
+            name=changes.get("name", current.name),
+            prefix=changes.get("prefix", current.prefix),
+            extra_config=changes.get("extra_config", current.extra_config),
+            auth=changes.get("auth_config", current.auth),
+        ),
+    )
+    _nickname_free(conn, org, changes.get("nickname", row.nickname), except_id=row.id)
+    where = (spec.platform, spec.name, spec.prefix, dict(spec.extra_config))
+    moved = where != (current.platform, current.name, current.prefix, dict(current.extra_config))
+    return spec, moved or "auth_config" in changes
+
+
+def check_bucket(cat: Catalog, principal: Principal, org_name: str, bucket: str) -> BucketResponse:
+    """Probe a bucket config's storage again and store what was found, failures included."""
+    with cat.read() as conn:
+        org = org_row(conn, principal, org_name, Action.BUCKET_ADMIN)
+        row = _find(conn, org, bucket, "id")
+    result = check_storage(bucket_spec(cat.box, row))
+    with cat.tx() as conn:
+        org = org_row(conn, principal, org_name, Action.BUCKET_ADMIN)
+        current = bucket_row_by_id(conn, org, row.id)
+        if aware(current.updated) != aware(row.updated):
+            raise ConflictError(f"bucket config {row.nickname!r} was changed meanwhile; check it again")
         conn.execute(
-            sa.update(t.buckets)
-            .where(t.buckets.c.id == row.id)
-            .values(
-                nickname=nickname,
-                platform=spec.platform,
-                name=spec.name,
-                prefix=spec.prefix,
-                extra_config=dict(spec.extra_config),
-                updated=now(),
-                **_auth_columns(cat, dict(spec.auth or {"method": "anonymous"})),
-            )
+            sa.update(t.buckets).where(t.buckets.c.id == row.id).values(capabilities=_capabilities(result))
         )
         return bucket_model(
             conn.execute(sa.select(t.buckets).where(t.buckets.c.id == row.id)).one(), org.default_bucket_id

@@ -44,8 +44,10 @@ from floe.server.catalog.base import (
     repo_model,
     repo_row,
 )
+from floe.server.catalog.virtual import container_credentials
 from floe.server.db import tables as t
 from floe.storage import BucketSpec, credentials_for, icechunk_storage, join_prefix, object_store
+from floe.storage.probe import icechunk_config_for
 
 MAX_PAGE_SIZE = 1000
 
@@ -209,6 +211,7 @@ def create_repo(cat: Catalog, principal: Principal, org_name: str, body: RepoCre
                 f"creating the Icechunk repo at {_location(spec, prefix)}",
                 icechunk.Repository.create,
                 storage,
+                icechunk_config_for(bucket.capabilities, None),
             )
         except FloeError:
             store.delete_prefix(prefix)
@@ -464,15 +467,15 @@ def open_repo(cat: Catalog, principal: Principal, org_name: str, name: str) -> O
             raise NotFoundError(
                 f"repo {org_name}/{name} not found; `floe repo list {org_name}` shows the repos"
             )
-    mapping = found._mapping
-    bucket = _BucketRow(**{c.name: mapping[t.buckets.c[c.name]] for c in t.buckets.c})
-    repo = _RepoRow(**{c.name: mapping[t.repos.c[c.name]] for c in t.repos.c})
-    org = _Attrs(id=repo.org_id, name=org_name)
-    authorize(principal, Action.REPO_READ, org)
-    if repo.status_mode == RepoMode.offline.value:
-        raise RepoUnavailableError(
-            f"repo {org_name}/{name} is offline ({repo.status_message or 'no reason given'}); try again later"
-        )
+        mapping = found._mapping
+        bucket = _BucketRow(**{c.name: mapping[t.buckets.c[c.name]] for c in t.buckets.c})
+        repo = _RepoRow(**{c.name: mapping[t.repos.c[c.name]] for c in t.repos.c})
+        authorize(principal, Action.REPO_READ, _Attrs(id=repo.org_id, name=org_name))
+        if repo.status_mode == RepoMode.offline.value:
+            raise RepoUnavailableError(
+                f"repo {org_name}/{name} is offline ({repo.status_message or 'no reason given'}); try again later"
+            )
+        containers = container_credentials(cat, conn, repo.id, org_name)
     can_write = decide(principal, Action.REPO_WRITE, repo.org_id)
     bucket_resp = bucket_model(bucket, mapping[t.orgs.c.default_bucket_id])
     return OpenRepoResponse(
@@ -488,6 +491,7 @@ def open_repo(cat: Catalog, principal: Principal, org_name: str, name: str) -> O
         ),
         repo=repo_model(repo, org_name, bucket_resp),
         can_write=can_write,
+        virtual_chunk_credentials=containers,
     )
 
 

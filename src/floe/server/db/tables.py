@@ -114,3 +114,13 @@ ref_leases = sa.Table(
     sa.Column("renewed", Timestamp, nullable=False),
     sa.Column("expires", Timestamp, nullable=False),
 )
+
+virtual_containers = sa.Table(
+    "virtual_containers",
+    metadata,
+    sa.Column("repo_id", sa.String(24), sa.ForeignKey("repos.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("url_prefix", sa.String(1024), primary_key=True),
+    sa.Column("bucket_id", sa.String(36), sa.ForeignKey("buckets.id"), nullable=False),
+    sa.Column("created", Timestamp, nullable=False),
+    sa.Column("created_by", sa.String(36)),
+)

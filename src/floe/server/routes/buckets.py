@@ -26,6 +26,8 @@ def list_buckets(
 
 @router.post("", response_model=BucketResponse, status_code=201)
 def create_bucket(org: str, body: BucketCreate, cat: CatalogDep, principal: PrincipalDep) -> BucketResponse:
+    """Register storage under a nickname, once a probe found it usable (reachable, bucket present,
+    keys accepted, writable unless anonymous); what the probe found is in ``capabilities``."""
     return buckets.create_bucket(cat, principal, org, body)
 
 
@@ -63,6 +65,15 @@ def delete_bucket(org: str, bucket: str, cat: CatalogDep, principal: PrincipalDe
 @router.post("/{bucket}/default", response_model=BucketResponse)
 def set_default(org: str, bucket: str, cat: CatalogDep, principal: PrincipalDep) -> BucketResponse:
     return buckets.set_default_bucket(cat, principal, org, bucket)
+
+
+@router.post("/{bucket}/check", response_model=BucketResponse)
+def check_bucket(org: str, bucket: str, cat: CatalogDep, principal: PrincipalDep) -> BucketResponse:
+    """Probe the bucket config's storage again (access, conditional writes) and store the result.
+
+    Failures are recorded in ``capabilities.error`` and returned, not raised.
+    """
+    return buckets.check_bucket(cat, principal, org, bucket)
 
 
 @router.get("/{bucket}/repos", response_model=list[Repo])

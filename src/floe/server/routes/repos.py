@@ -17,8 +17,9 @@ from floe.models import (
     RepoStatus,
     RepoStatusUpdate,
     TempCredentials,
+    VirtualContainersPatch,
 )
-from floe.server.catalog import repos
+from floe.server.catalog import repos, virtual
 from floe.server.catalog.base import arraylake_compatible
 from floe.server.deps import ArraylakeDep, CatalogDep, PrincipalDep
 
@@ -74,7 +75,9 @@ def get_repo(org: str, repo: str, cat: CatalogDep, principal: PrincipalDep, arra
 
 
 @router.get("/repos/{org}/{repo}/open", response_model=OpenRepoResponse)
-def open_repo(org: str, repo: str, cat: CatalogDep, principal: PrincipalDep, arraylake: ArraylakeDep) -> Response:
+def open_repo(
+    org: str, repo: str, cat: CatalogDep, principal: PrincipalDep, arraylake: ArraylakeDep
+) -> Response:
     """Everything a client needs to open the repo: bucket, prefix, credentials, author, status."""
     opened = repos.open_repo(cat, principal, org, repo)
     if arraylake:
@@ -116,3 +119,20 @@ def delete_repo(
     """Delete the repo's catalog entry and its objects (only the entry with ``keep_data=true``)."""
     deleted = repos.delete_repo(cat, principal, org, repo, keep_data=keep_data)
     return Response(status_code=204, headers={"x-floe-objects-deleted": str(deleted)})
+
+
+@router.get("/repos/icechunk/{org}/{repo}/virtual-chunk-containers", response_model=dict[str, str | None])
+def get_virtual_chunk_containers(
+    org: str, repo: str, cat: CatalogDep, principal: PrincipalDep
+) -> dict[str, str | None]:
+    """The repo's virtual chunk containers: URL prefix -> bucket config nickname."""
+    return virtual.get_containers(cat, principal, org, repo)
+
+
+@router.patch("/repos/icechunk/{org}/{repo}/virtual-chunk-containers", response_model=dict[str, str | None])
+@router.post("/repos/icechunk/{org}/{repo}/virtual-chunk-containers", response_model=dict[str, str | None])
+def patch_virtual_chunk_containers(
+    org: str, repo: str, body: VirtualContainersPatch, cat: CatalogDep, principal: PrincipalDep
+) -> dict[str, str | None]:
+    """Authorise containers (``add``: URL prefix -> bucket nickname) or withdraw them (``remove``)."""
+    return virtual.patch_containers(cat, principal, org, repo, add=body.add, remove=body.remove)
