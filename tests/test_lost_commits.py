@@ -33,7 +33,8 @@ def _setup(client: floe.Client, name: str) -> floe.FloeRepository:
     return repo
 
 
-def _run_writers(server, name: str, *, leases: bool) -> list[str]:
+def _run_writers(server, name: str, *, leases: bool) -> tuple[list[str], list[str]]:
+    """Run the writers; return the snapshot ids they reported committed, and the errors of any that failed."""
     env = {**os.environ}
     env.pop(LEASES_OFF_ENV, None)
     if not leases:
@@ -48,12 +49,13 @@ def _run_writers(server, name: str, *, leases: bool) -> list[str]:
         )
         for w in range(WRITERS)
     ]
-    snapshots = []
+    snapshots, failures = [], []
     for proc in procs:
         out, err = proc.communicate(timeout=600)
-        assert proc.returncode == 0, err[-2000:]
         snapshots += out.split()
-    return snapshots
+        if proc.returncode != 0:
+            failures.append(err.strip().splitlines()[-1] if err.strip() else f"exit {proc.returncode}")
+    return snapshots, failures
 
 
 def _history(client: floe.Client, name: str) -> tuple[list[str], np.ndarray]:
@@ -81,7 +83,8 @@ def test_leases_keep_every_commit(jasmin_client, floe_server_sqlite):
     repo = _setup(jasmin_client, "default/protected")
     assert repo.commit_protection == "leases"
     assert jasmin_client.get_repo_object("default/protected").commit_protection == "leases"
-    snapshots = _run_writers(floe_server_sqlite, "default/protected", leases=True)
+    snapshots, failures = _run_writers(floe_server_sqlite, "default/protected", leases=True)
+    assert failures == []
     assert len(snapshots) == WRITERS * COMMITS
     messages, cells = _history(jasmin_client, "default/protected")
     writer_commits = [m for m in messages if m.startswith("writer ")]
@@ -96,10 +99,12 @@ def test_without_leases_commits_are_lost(jasmin_client, floe_server_sqlite):
     for attempt in range(3):
         name = f"default/unprotected-{attempt}"
         _setup(jasmin_client, name)
-        snapshots = _run_writers(floe_server_sqlite, name, leases=False)
-        assert len(snapshots) == WRITERS * COMMITS  # every writer believes its commits landed
-        messages, _ = _history(jasmin_client, name)
-        lost = WRITERS * COMMITS - len([m for m in messages if m.startswith("writer ")])
+        snapshots, failures = _run_writers(floe_server_sqlite, name, leases=False)
+        repo = jasmin_client.get_repo(name)
+        in_history = {s.id for s in repo.ancestry(branch="main")}
+        # commits a writer was told had landed, but that the branch does not hold
+        lost = len([s for s in snapshots if s not in in_history])
+        print(f"attempt {attempt}: {len(snapshots)} reported, {lost} lost, {len(failures)} writers failed")
         if lost:
             break
     assert lost > 0, "no commit was lost without leases: the store must be honouring conditional writes"
