@@ -230,6 +230,40 @@ def test_bucket_modify_merges_extra_config_and_keeps_secrets_hidden(floe: Floe, 
     assert not [text for text in floe.outputs if "hidden-secret" in text]
 
 
+def test_bucket_create_with_auth_file_and_from_env(floe: Floe, moto: MotoServer, tmp_path: Path) -> None:
+    bucket = moto.create_bucket(unique_name("auth-file-"))
+    auth = tmp_path / "sts.json"
+    auth.write_text(
+        json.dumps(
+            {
+                "method": "aws_sts",
+                "role_arn": "arn:aws:iam::123456789012:role/floe-cli",
+                "access_key_id": "testing",
+                "secret_access_key": "file-held-secret",
+            }
+        )
+    )
+    nick = unique_name("sts-")
+    made = floe(
+        "bucket", "create", nick, f"s3://{bucket}", "--endpoint-url", moto.endpoint, "--region", "us-east-1",
+        "--auth-file", str(auth), "--json",
+    ).json()  # fmt: skip
+    assert (
+        made["auth_config"]["method"] == "aws_sts" and made["auth_config"]["secret_access_key"] == "********"
+    )
+    env_nick = unique_name("env-")
+    # from_env also means the server's environment, which has no AWS keys here: refused, and said so
+    refused = floe(
+        "bucket", "create", env_nick, f"s3://{bucket}/env", "--endpoint-url", moto.endpoint, "--region",
+        "us-east-1", "--from-env",
+    )  # fmt: skip
+    assert "has no credentials" in error_line(refused, 1)
+    both = floe("bucket", "create", "both-ways", f"s3://{bucket}", "--from-env", "--anonymous")
+    assert "choose one way to authenticate" in error_line(both, 2)
+    assert not [text for text in floe.outputs if "file-held-secret" in text]
+    floe.ok("bucket", "delete", nick, "--yes")
+
+
 # --------------------------------------------------------------------------------------------- repos on the local bucket
 
 

@@ -44,7 +44,10 @@ def _repo_name(v: str) -> str:
 
 
 def _nickname(v: str) -> str:
-    return check_name(v.strip() if isinstance(v, str) else v, entity="bucket config", max_length=64)
+    value = check_name(v.strip() if isinstance(v, str) else v, entity="bucket config", max_length=64)
+    if len(value) < 3:  # the arraylake client refuses shorter nicknames (and then a whole listing)
+        raise ValueError(f"invalid bucket config nickname {value!r}: use at least 3 characters")
+    return value
 
 
 def check_prefix(value: str) -> str:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from enum import StrEnum
+from pathlib import Path
 from typing import Annotated, Any, get_args
 
 import typer
@@ -88,6 +90,20 @@ SecretOpt = Annotated[
     ),
 ]
 AnonymousOpt = Annotated[bool, typer.Option("--anonymous", help="No credentials (public, read-only data).")]
+FromEnvOpt = Annotated[
+    bool, typer.Option("--from-env", help="Credentials from the environment of whoever opens the repo.")
+]
+AuthFileOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--auth-file",
+        help="JSON file with the whole auth_config (e.g. aws_sts, azure_account_key, azure_sas), or a GCS "
+        "service-account key file. Keeps secrets out of the shell history.",
+        exists=True,
+        dir_okay=False,
+        show_default=False,
+    ),
+]
 ExtraOpt = Annotated[
     list[str] | None,
     typer.Option(
@@ -120,11 +136,43 @@ def _secret(access_key_id: str | None, secret: str | None) -> str | None:
     return typer.prompt("Secret access key", hide_input=True, err=True)
 
 
-def _auth_config(access_key_id: str | None, secret: str | None, anonymous: bool) -> dict[str, Any] | None:
-    if anonymous and (access_key_id or secret):
-        fail("--anonymous cannot be combined with --access-key-id / --secret-access-key", code=2)
+def _auth_file(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        fail(f"--auth-file {path}: not readable JSON ({exc})", code=2)
+    if isinstance(data, dict) and data.get("type") == "service_account":
+        return {"method": "gcs_service_account", "service_account_key": data}
+    if not isinstance(data, dict) or "method" not in data:
+        fail(
+            f'--auth-file {path}: expected an auth_config object with a "method", or a service-account key',
+            code=2,
+        )
+    return data
+
+
+def _auth_config(
+    access_key_id: str | None,
+    secret: str | None,
+    anonymous: bool,
+    from_env: bool = False,
+    auth_file: Path | None = None,
+) -> dict[str, Any] | None:
+    chosen = [
+        flag
+        for flag, on in (("--anonymous", anonymous), ("--from-env", from_env), ("--auth-file", auth_file))
+        if on
+    ]
+    if access_key_id or secret:
+        chosen.append("--access-key-id")
+    if len(chosen) > 1:
+        fail(f"choose one way to authenticate, not {' and '.join(chosen)}", code=2)
     if anonymous:
         return {"method": "anonymous"}
+    if from_env:
+        return {"method": "from_env"}
+    if auth_file is not None:
+        return _auth_file(auth_file)
     if access_key_id is not None:
         return {
             "method": "hmac",
@@ -267,6 +315,8 @@ def create_bucket(
     access_key_id: KeyIdOpt = None,
     secret_access_key: SecretOpt = None,
     anonymous: AnonymousOpt = False,
+    from_env: FromEnvOpt = False,
+    auth_file: AuthFileOpt = None,
     extra: ExtraOpt = None,
     default: Annotated[bool, typer.Option("--default", help="Also make it the org's default.")] = False,
     json_out: JsonOpt = False,
@@ -280,7 +330,7 @@ def create_bucket(
     org = resolve_org(org)
     if secret_access_key and access_key_id is None:
         fail("--secret-access-key needs --access-key-id", code=2)
-    auth_config = _auth_config(access_key_id, secret_access_key, anonymous)
+    auth_config = _auth_config(access_key_id, secret_access_key, anonymous, from_env, auth_file)
     extra_config = _extra_config(extra, endpoint_url, region, use_ssl, force_path_style)
     with connect() as client:
         bucket = client.create_bucket_config(
@@ -317,6 +367,8 @@ def modify_bucket(
     access_key_id: KeyIdOpt = None,
     secret_access_key: SecretOpt = None,
     anonymous: AnonymousOpt = False,
+    from_env: FromEnvOpt = False,
+    auth_file: AuthFileOpt = None,
     extra: ExtraOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
@@ -327,7 +379,13 @@ def modify_bucket(
     """
     org = resolve_org(org)
     extra_changes = _extra_config(extra, endpoint_url, region, use_ssl, force_path_style)
-    wants_auth = anonymous or access_key_id is not None or secret_access_key is not None
+    wants_auth = (
+        anonymous
+        or from_env
+        or auth_file is not None
+        or access_key_id is not None
+        or secret_access_key is not None
+    )
     if not (rename or prefix is not None or extra_changes or wants_auth):
         fail("nothing to change: give at least one option (see floe bucket modify --help)", code=2)
     if anonymous and (access_key_id or secret_access_key):
@@ -347,7 +405,7 @@ def modify_bucket(
             if stored.get("method") != "hmac" or not stored.get("access_key_id"):
                 fail("--secret-access-key needs --access-key-id (no access key id is stored)", code=2)
             access_key_id = stored["access_key_id"]
-        auth_config = _auth_config(access_key_id, secret_access_key, anonymous)
+        auth_config = _auth_config(access_key_id, secret_access_key, anonymous, from_env, auth_file)
         bucket = client.modify_bucket_config(
             org=org,
             nickname=nickname,

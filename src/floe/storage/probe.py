@@ -87,7 +87,7 @@ def _describe_failure(exc: BaseException, where: str, *, step: str) -> tuple[Err
         "from the Floe server",
         "bucket_missing": f"{where} does not exist: check the bucket name (and the endpoint or region it "
         "lives behind); Floe never creates buckets",
-        "keys_rejected": f"the store rejected the keys for {where}: check access_key_id and secret_access_key",
+        "keys_rejected": f"the store rejected the credentials for {where}: check the keys (or service-account key, account key, SAS) in auth_config",
         "no_credentials": f"the Floe server has no credentials for {where} in its environment: give the "
         "server credentials (auth method from_env uses the server's environment too), or use hmac",
         "access_denied": f"the keys may write but not read {where}: give them permission to read objects"

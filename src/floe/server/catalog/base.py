@@ -162,6 +162,8 @@ def _arraylake_auth(platform: str, auth: dict[str, Any]) -> dict[str, Any] | Non
     fetch (and refresh) credentials from the repo's ``bucket-credentials`` route.
     """
     method = auth.get("method")
+    if method == "anonymous" and platform == "azure":
+        return None  # that client cannot open anonymous Azure containers
     if method in ("hmac", "anonymous"):
         return auth
     if method == "aws_sts" and platform == "s3":
