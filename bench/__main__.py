@@ -21,7 +21,7 @@ sys.path.insert(0, str(ROOT / "tests"))  # the real-service starters the tests u
 from bench import sections  # noqa: E402
 from services import start_moto, start_postgres  # noqa: E402
 
-SECTIONS = ("open", "data", "throughput", "size")
+SECTIONS = ("open", "data", "throughput", "size", "leases")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -58,6 +58,8 @@ def main(argv: list[str] | None = None) -> int:
             results["throughput"] = sections.throughput(ctx)
         if "size" in chosen:
             results["size"] = sections.catalog_size(ctx)
+        if "leases" in chosen:
+            results["leases"] = sections.leases(ctx)
     finally:
         moto.stop()
         if postgres is not None:

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import re
 import secrets
+import shutil
 import subprocess
 import sys
 import time
@@ -20,12 +23,12 @@ import zarr
 
 import floe
 from bench.stats import alternate, percentile
-from floe.client._operations import _spec
+from floe.client._operations import LEASES_OFF_ENV, _spec
 from floe.models import OpenRepoResponse
 from floe.server.db import tables as t
 from floe.server.db.engine import create_engine
 from floe.storage import icechunk_storage
-from services import free_port, start_floe, wait_until
+from services import free_port, start_floe, start_header_dropping_proxy, wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -190,6 +193,49 @@ async def _load(url: str, headers: dict[str, str], concurrency: int, duration: f
     }
 
 
+def _wrk(url: str, headers: dict[str, str], concurrency: int, duration: float) -> dict[str, float] | None:
+    """Load with wrk (C, far lighter than a Python client on the same cores), if it is installed."""
+    if shutil.which("wrk") is None:
+        return None
+    cmd = [
+        "wrk",
+        "-t",
+        str(min(2, concurrency)),
+        "-c",
+        str(concurrency),
+        "-d",
+        f"{duration:.0f}s",
+        "--latency",
+    ]
+    for name, value in headers.items():
+        cmd += ["-H", f"{name}: {value}"]
+    out = subprocess.run([*cmd, url], capture_output=True, text=True, timeout=duration + 60).stdout
+
+    def latency(label: str) -> float:
+        match = re.search(rf"^\s*{label}%\s+([\d.]+)(us|ms|s)\s*$", out, re.M)
+        if not match:
+            return float("nan")
+        value, unit = float(match.group(1)), match.group(2)
+        return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
+
+    rps = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    non_2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
+    return {
+        "rps": float(rps.group(1)) if rps else float("nan"),
+        "p50_ms": latency("50"),
+        "p99_ms": latency("99"),
+        "errors": int(non_2xx.group(1)) if non_2xx else 0,
+        "tool": "wrk",
+    }
+
+
+def _measure(url: str, headers: dict[str, str], concurrency: int, duration: float) -> dict[str, Any]:
+    return _wrk(url, headers, concurrency, duration) or {
+        **asyncio.run(_load(url, headers, concurrency, duration)),
+        "tool": "httpx",
+    }
+
+
 def _start_bare(ctx: Context, workers: int) -> tuple[subprocess.Popen, str]:
     port = free_port()
     log = (ctx.work / f"bare-{port}.log").open("w")
@@ -220,9 +266,7 @@ def throughput(ctx: Context) -> dict[str, Any]:
         proc, bare_url = _start_bare(ctx, workers)
         try:
             for level in levels:
-                out.setdefault(f"bare/{workers}w", {})[str(level)] = asyncio.run(
-                    _load(bare_url, {}, level, duration)
-                )
+                out.setdefault(f"bare/{workers}w", {})[str(level)] = _measure(bare_url, {}, level, duration)
         finally:
             proc.terminate()
             proc.wait(10)
@@ -237,9 +281,7 @@ def throughput(ctx: Context) -> dict[str, Any]:
                         made.raise_for_status()
                 headers = {"authorization": f"Bearer {server.token}"}
                 for level in levels:
-                    result = asyncio.run(
-                        _load(f"{server.url}/repos/default/hot/open", headers, level, duration)
-                    )
+                    result = _measure(f"{server.url}/repos/default/hot/open", headers, level, duration)
                     out.setdefault(f"open {backend}/{workers}w", {})[str(level)] = result
             finally:
                 server.stop()
@@ -313,6 +355,90 @@ def catalog_size(ctx: Context) -> dict[str, Any]:
     return out
 
 
+# --- commit leases ------------------------------------------------------------------------------
+
+
+def leases(ctx: Context) -> dict[str, Any]:
+    """What a commit lease costs per commit, and how many commits 8 concurrent writers lose without one,
+    on a store that ignores conditional headers (a proxy in front of the S3 test server)."""
+    rounds = 20 if ctx.quick else 80
+    proxy = start_header_dropping_proxy(ctx.moto.endpoint, ctx.work)
+    server = ctx.floe_server("leases")
+    out: dict[str, Any] = {}
+    try:
+        client = floe.Client(service_uri=server.url, token=server.token)
+        client.create_bucket_config(
+            org="default",
+            nickname="jasmin",
+            uri=f"s3://{ctx.moto.create_bucket(f'bench-leases-{secrets.token_hex(4)}')}",
+            extra_config={"endpoint_url": proxy.endpoint, "region_name": "us-east-1"},
+            auth_config={"method": "hmac", "access_key_id": "testing", "secret_access_key": "testing"},
+        )
+        repo = client.create_repo("default/commits", bucket_config_nickname="jasmin")
+        session = repo.writable_session("main")
+        zarr.create_array(session.store, name="cells", shape=(8, 10), chunks=(1, 1), dtype="i4", fill_value=0)
+        session.commit("cells")
+        leased = client.get_repo("default/commits")
+        os.environ[LEASES_OFF_ENV] = "1"
+        try:
+            plain = floe.Client(service_uri=server.url, token=server.token).get_repo("default/commits")
+        finally:
+            os.environ.pop(LEASES_OFF_ENV)
+        assert leased.commit_protection == "leases" and plain.lease_client is None
+        counter = {"n": 0}
+
+        def commit(repo: floe.FloeRepository) -> None:
+            counter["n"] += 1
+            s = repo.writable_session("main")
+            zarr.open_array(s.store, path="cells")[counter["n"] % 8, counter["n"] % 10] = counter["n"]
+            s.commit(f"bench {counter['n']}")
+
+        samples = alternate({"with lease": lambda: commit(leased), "without": lambda: commit(plain)}, rounds)
+        out["commit"] = {name: sample.as_dict() for name, sample in samples.items()}
+        out["commit"]["added_ms"] = _ms(samples["with lease"].median - samples["without"].median)
+        for mode in ("with leases", "without leases"):
+            name = f"default/race-{mode.split()[0]}"
+            race = client.create_repo(name, bucket_config_nickname="jasmin")
+            s = race.writable_session("main")
+            zarr.create_array(s.store, name="cells", shape=(8, 10), chunks=(1, 1), dtype="i4", fill_value=0)
+            s.commit("cells")
+            reported, failed = _race(server, name, leases=mode == "with leases")
+            history = {snap.id for snap in client.get_repo(name).ancestry(branch="main")}
+            out[mode] = {
+                "commits_reported": len(reported),
+                "lost": len([r for r in reported if r not in history]),
+                "writers_failed": failed,
+            }
+        client.close()
+    finally:
+        server.stop()
+        proxy.stop()
+    return out
+
+
+def _race(server: Any, name: str, *, leases: bool) -> tuple[list[str], int]:
+    env = {k: v for k, v in os.environ.items() if k != LEASES_OFF_ENV}
+    if not leases:
+        env[LEASES_OFF_ENV] = "1"
+    script = ROOT / "tests" / "lease_writer.py"
+    procs = [
+        subprocess.Popen(
+            [sys.executable, str(script), server.url, server.token, name, str(w), "10"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+            env=env,
+        )
+        for w in range(8)
+    ]
+    reported, failed = [], 0
+    for proc in procs:
+        out, _ = proc.communicate(timeout=600)
+        reported += out.split()
+        failed += proc.returncode != 0
+    return reported, failed
+
+
 # --- report -------------------------------------------------------------------------------------
 
 
@@ -349,14 +475,34 @@ def markdown(results: dict[str, Any]) -> str:
         lines += [
             "## Catalog throughput: `open` route vs a bare Starlette JSON route (same uvicorn setup)",
             "",
-            "| server | clients | req/s | p50 ms | p99 ms | errors |",
-            "|---|---|---|---|---|---|",
+            "| server | clients | req/s | p50 ms | p99 ms | errors | load tool |",
+            "|---|---|---|---|---|---|---|",
         ]
         for server, levels in results["throughput"].items():
             for level, r in levels.items():
                 lines.append(
-                    f"| {server} | {level} | {r['rps']} | {r['p50_ms']} | {r['p99_ms']} | {r['errors']} |"
+                    f"| {server} | {level} | {r['rps']} | {r['p50_ms']} | {r['p99_ms']} | {r['errors']} "
+                    f"| {r['tool']} |"
                 )
+        lines.append("")
+    if "leases" in results:
+        le = results["leases"]
+        c = le["commit"]
+        lines += [
+            "## Commit leases on a store without conditional writes",
+            "",
+            "| | median ms (IQR) |",
+            "|---|---|",
+            f"| commit with lease | {_ms(c['with lease']['median_s'])} ({_ms(c['with lease']['p25_s'])}-{_ms(c['with lease']['p75_s'])}) |",
+            f"| commit without | {_ms(c['without']['median_s'])} ({_ms(c['without']['p25_s'])}-{_ms(c['without']['p75_s'])}) |",
+            f"| added by the lease | {c['added_ms']} |",
+            "",
+            "| 8 writers x 10 commits | commits reported | lost | writers that failed |",
+            "|---|---|---|---|",
+        ]
+        for mode in ("with leases", "without leases"):
+            r = le[mode]
+            lines.append(f"| {mode} | {r['commits_reported']} | {r['lost']} | {r['writers_failed']} |")
         lines.append("")
     if "size" in results:
         lines += [

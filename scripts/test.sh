@@ -75,6 +75,9 @@ packages=()
 if ! find_pg_bindir >/dev/null; then
     packages+=(postgresql)
 fi
+if ! command -v wrk >/dev/null 2>&1; then
+    packages+=(wrk)  # the load generator of `python -m bench` (it falls back to Python without it)
+fi
 venv_python="${FLOE_VENV:-.venv}/bin/python"
 if [[ ! -x "$venv_python" ]] && ! find_python >/dev/null; then
     packages+=(python3 python3-venv)
