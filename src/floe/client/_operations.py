@@ -174,21 +174,25 @@ def _write_block(name: str, opened: OpenRepoResponse, read_only: bool | None) ->
     return None
 
 
-def _open_repository(
+def _repository(
     name: str,
     opened: OpenRepoResponse,
     info: ClientInfo,
     config: icechunk.RepositoryConfig | None,
-    read_only: bool | None,
+    *,
+    create: bool,
+    read_only: bool | None = None,
     container_overrides: dict[str, Any] | None = None,
 ) -> FloeRepository:
+    """Open (or create) the Icechunk repo an ``open`` answer describes, as a :class:`FloeRepository`."""
     org, repo_name = name.split("/")
     storage = _storage_from_open(opened, _refresher(info, org, repo_name))
-    config = icechunk_config_for(opened.repo_bucket.capabilities, config)  # stores without conditional writes
+    # On stores without conditional writes Icechunk must not rely on them; create saves this config with the repo.
+    config = icechunk_config_for(opened.repo_bucket.capabilities, config)
     config, authorize = _containers(opened, config, container_overrides or {})
     repo = _icechunk_call(
-        f"opening {name}",
-        FloeRepository.open,
+        f"creating the Icechunk repo for {name}" if create else f"opening {name}",
+        FloeRepository.create if create else FloeRepository.open,
         storage,
         config=config,
         authorize_virtual_chunk_access=authorize,
@@ -196,7 +200,7 @@ def _open_repository(
     repo.set_default_commit_metadata({"author_name": opened.author.name, "author_email": opened.author.email})
     return repo._floe_init(
         full_name=name,
-        write_block=_write_block(name, opened, read_only),
+        write_block=None if create else _write_block(name, opened, read_only),
         lease_client=_lease_client(info, name, opened),
         on_write_error=functools.partial(info.cache.drop, name),
     )
@@ -232,7 +236,13 @@ def get_repo(
         opened = yield Call("GET", f"/repos/{org}/{repo}/open", parse=_model(OpenRepoResponse))
         info.cache.put(full, opened)
     try:
-        return (yield Run(_open_repository, (full, opened, info, config, read_only, overrides)))
+        return (
+            yield Run(
+                _repository,
+                (full, opened, info, config),
+                {"create": False, "read_only": read_only, "container_overrides": overrides},
+            )
+        )
     except FloeError:
         info.cache.drop(full)
         raise
@@ -277,35 +287,11 @@ def create_repo(
             "GET", f"/repos/{org}/{repo}/open", parse=_model(OpenRepoResponse)
         )
         info: ClientInfo = yield CLIENT_INFO
-        return (yield Run(_create_repository, (f"{org}/{repo}", opened, info, config)))
+        return (yield Run(_repository, (f"{org}/{repo}", opened, info, config), {"create": True}))
     except Exception:
         # Nothing half-created: the prefix was empty when registered, so clearing it is safe.
         yield Call("DELETE", f"/orgs/{org}/{repo}")
         raise
-
-
-def _create_repository(
-    name: str, opened: OpenRepoResponse, info: ClientInfo, config: icechunk.RepositoryConfig | None
-) -> FloeRepository:
-    org, repo_name = name.split("/")
-    storage = _storage_from_open(opened, _refresher(info, org, repo_name))
-    # On stores without conditional writes Icechunk must not rely on them; it saves this config with the repo.
-    config = icechunk_config_for(opened.repo_bucket.capabilities, config)
-    config, authorize = _containers(opened, config, {})
-    repo = _icechunk_call(
-        f"creating the Icechunk repo for {name}",
-        FloeRepository.create,
-        storage,
-        config=config,
-        authorize_virtual_chunk_access=authorize,
-    )
-    repo.set_default_commit_metadata({"author_name": opened.author.name, "author_email": opened.author.email})
-    return repo._floe_init(
-        full_name=name,
-        write_block=None,
-        lease_client=_lease_client(info, name, opened),
-        on_write_error=functools.partial(info.cache.drop, name),
-    )
 
 
 def get_or_create_repo(

@@ -31,14 +31,12 @@ import icechunk
 
 from floe.errors import FloeError, NotFoundError, PermissionDeniedError, StorageError
 from floe.models import AzureCredentials, TempCredentials
-from floe.storage.base import BucketSpec, PreconditionFailed, Refresher, StoragePolicy
+from floe.storage.base import BucketSpec, PreconditionFailed, Refresher, StoragePolicy, config_bool
 
 # 3-63 characters of lower-case letters, digits and single hyphens, starting and ending with a letter or digit
 _CONTAINER_RE = re.compile(r"[a-z0-9](?:[a-z0-9]|-(?=[a-z0-9])){2,62}")
 _SPECIAL_CONTAINERS = frozenset({"$root", "$web"})
 _ACCOUNT_RE = re.compile(r"[a-z0-9]{3,24}")
-_TRUE = {"true", "1", "yes", "on"}
-_FALSE = {"false", "0", "no", "off"}
 CLOCK_SKEW = timedelta(minutes=5)  # vended SAS tokens start this far in the past
 DEFAULT_DURATION = 3600
 BATCH_SIZE = 256  # the most sub-requests one Azure blob batch may hold
@@ -46,17 +44,6 @@ BATCH_SIZE = 256  # the most sub-requests one Azure blob batch may hold
 
 def default_endpoint(account: str) -> str:
     return f"https://{account}.blob.core.windows.net"
-
-
-def _as_bool(key: str, value: str | bool) -> bool:
-    if isinstance(value, bool):
-        return value
-    lowered = str(value).strip().lower()
-    if lowered in _TRUE:
-        return True
-    if lowered in _FALSE:
-        return False
-    raise ValueError(f"extra_config.{key} must be true or false, got {value!r}")
 
 
 def _check_account(value: Any, field: str) -> str:
@@ -203,7 +190,7 @@ class AzureAdapter:
             extra["endpoint_url"] = endpoint
         else:
             endpoint = None
-        use_ssl = _as_bool(
+        use_ssl = config_bool(
             "use_ssl", spec.extra_config.get("use_ssl", not (endpoint or "").startswith("http://"))
         )
         if endpoint and endpoint.startswith("http://") and use_ssl:

@@ -11,6 +11,21 @@ import icechunk
 
 from floe.models import TempCredentials
 
+_TRUE = {"true", "1", "yes", "on"}
+_FALSE = {"false", "0", "no", "off"}
+
+
+def config_bool(key: str, value: str | bool) -> bool:
+    """An ``extra_config`` flag given as a bool or a string such as "true"/"no" (from the CLI)."""
+    if isinstance(value, bool):
+        return value
+    lowered = str(value).strip().lower()
+    if lowered in _TRUE:
+        return True
+    if lowered in _FALSE:
+        return False
+    raise ValueError(f"extra_config.{key} must be true or false, got {value!r}")
+
 
 def join_prefix(*parts: str | None) -> str:
     """Join object-store prefix parts with '/', skipping empty ones."""

@@ -13,24 +13,11 @@ import icechunk
 
 from floe.errors import StorageError
 from floe.models import S3Credentials, TempCredentials
-from floe.storage.base import BucketSpec, Refresher, StoragePolicy
+from floe.storage.base import BucketSpec, Refresher, StoragePolicy, config_bool
 from floe.storage.s3_store import S3ObjectStore
 
 _BUCKET_RE = re.compile(r"[a-z0-9][a-z0-9.\-_]{1,61}[a-z0-9]")
-_TRUE = {"true", "1", "yes", "on"}
-_FALSE = {"false", "0", "no", "off"}
 DEFAULT_REGION = "us-east-1"
-
-
-def _as_bool(key: str, value: str | bool) -> bool:
-    if isinstance(value, bool):
-        return value
-    lowered = str(value).strip().lower()
-    if lowered in _TRUE:
-        return True
-    if lowered in _FALSE:
-        return False
-    raise ValueError(f"extra_config.{key} must be true or false, got {value!r}")
 
 
 class S3Adapter:
@@ -79,14 +66,14 @@ class S3Adapter:
         elif spec.platform == "s3":
             raise ValueError("platform s3 needs extra_config.region_name, e.g. us-east-1")
         use_ssl_default = not (endpoint or "").startswith("http://")
-        use_ssl = _as_bool("use_ssl", spec.extra_config.get("use_ssl", use_ssl_default))
+        use_ssl = config_bool("use_ssl", spec.extra_config.get("use_ssl", use_ssl_default))
         if endpoint and endpoint.startswith("http://") and use_ssl:
             raise ValueError(
                 "extra_config.use_ssl is true but endpoint_url starts with http://: use https:// or set use_ssl false"
             )
         extra["use_ssl"] = use_ssl
         if "force_path_style" in spec.extra_config:
-            extra["force_path_style"] = _as_bool("force_path_style", spec.extra_config["force_path_style"])
+            extra["force_path_style"] = config_bool("force_path_style", spec.extra_config["force_path_style"])
         auth = dict(spec.auth or {"method": "anonymous"})
         if auth.get("method") not in self.auth_methods:
             raise ValueError(

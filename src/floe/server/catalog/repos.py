@@ -217,27 +217,10 @@ def create_repo(cat: Catalog, principal: Principal, org_name: str, body: RepoCre
             store.delete_prefix(prefix)
             raise
     try:
-        with cat.tx() as conn:
-            org = org_row(conn, principal, org_name, Action.REPO_WRITE)
-            _ensure_name_free(conn, org, body.name)
-            _check_prefix_free(conn, bucket, prefix)
-            return _insert_repo(
-                conn,
-                org,
-                bucket,
-                principal,
-                name=body.name,
-                prefix=prefix,
-                description=body.description,
-                metadata=body.metadata,
-            )
-    except (FloeError, sa.exc.IntegrityError) as exc:
+        return _register(cat, principal, org_name, bucket, body, prefix)
+    except FloeError:
         if body.create_mode == "create":
             store.delete_prefix(prefix)
-        if isinstance(exc, sa.exc.IntegrityError):
-            raise ConflictError(
-                f"repo {org_name}/{body.name} or its prefix was taken meanwhile; try again"
-            ) from None
         raise
 
 
@@ -254,6 +237,18 @@ def import_repo(cat: Catalog, principal: Principal, org_name: str, body: RepoImp
     where = _location(spec, prefix)
     if not _storage_call(f"looking for an Icechunk repo at {where}", icechunk.Repository.exists, storage):
         raise NotFoundError(f"no Icechunk repo found at {where}; check the bucket config and prefix")
+    return _register(cat, principal, org_name, bucket, body, prefix)
+
+
+def _register(
+    cat: Catalog,
+    principal: Principal,
+    org_name: str,
+    bucket: sa.Row,
+    body: RepoCreate | RepoImport,
+    prefix: str,
+) -> Repo:
+    """Insert the catalog entry, checking again (in the transaction) that name and prefix are free."""
     try:
         with cat.tx() as conn:
             org = org_row(conn, principal, org_name, Action.REPO_WRITE)
