@@ -485,7 +485,7 @@ def test_viewer_gets_a_read_only_sas_and_bad_configs_are_explained(azurite, floe
     container = azurite.create_container()
     admin.create_bucket_config(
         org="default",
-        nickname="az",
+        nickname="az-shared",
         uri=f"az://{container}",
         extra_config={"account_name": azurite.account_name, "endpoint_url": azurite.blob_endpoint},
         auth_config={
@@ -494,7 +494,7 @@ def test_viewer_gets_a_read_only_sas_and_bad_configs_are_explained(azurite, floe
             "account_key": azurite.account_key,
         },
     )
-    admin.create_repo("default/shared", bucket_config_nickname="az")
+    admin.create_repo("default/shared", bucket_config_nickname="az-shared")
     viewer = admin.create_api_client("default", name="az-viewer", role="viewer").token
     as_viewer = floe.Client(service_uri=server.url, token=viewer)
     creds = AzureCredentials.model_validate(

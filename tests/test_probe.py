@@ -300,8 +300,8 @@ def test_rejected_and_read_only_keys_are_refused(client, auth_moto):
                 org="default", nickname="locked", **_s3_config(endpoint, bucket, key=key, secret=secret)
             )
         assert str(refused.value) == (
-            f"bucket config refused: the store rejected the keys for bucket '{bucket}' at {endpoint}: "
-            "check access_key_id and secret_access_key"
+            f"bucket config refused: the store rejected the credentials for bucket '{bucket}' at {endpoint}: "
+            "check the keys (or service-account key, account key, SAS) in auth_config"
         )
     key, secret = auth_moto.reader
     with pytest.raises(floe.ValidationError) as refused:
