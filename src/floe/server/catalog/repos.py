@@ -446,17 +446,20 @@ def repo_credentials(cat: Catalog, principal: Principal, org_name: str, name: st
     )
 
 
+# Built once: statement construction costs more than running it on the hot path.
+_OPEN_QUERY = (
+    sa.select(t.repos, t.buckets, t.orgs.c.default_bucket_id)
+    .select_from(t.repos)
+    .join(t.orgs, t.orgs.c.id == t.repos.c.org_id)
+    .join(t.buckets, t.buckets.c.id == t.repos.c.bucket_id)
+    .where(t.orgs.c.name == sa.bindparam("org"), t.repos.c.name == sa.bindparam("name"))
+)
+
+
 def open_repo(cat: Catalog, principal: Principal, org_name: str, name: str) -> OpenRepoResponse:
     """Everything needed to open a repo, from one query and no storage round trip."""
-    query = (
-        sa.select(t.repos, t.buckets, t.orgs.c.default_bucket_id)
-        .select_from(t.repos)
-        .join(t.orgs, t.orgs.c.id == t.repos.c.org_id)
-        .join(t.buckets, t.buckets.c.id == t.repos.c.bucket_id)
-        .where(t.orgs.c.name == org_name, t.repos.c.name == name)
-    )
     with cat.read() as conn:
-        found = conn.execute(query).first()
+        found = conn.execute(_OPEN_QUERY, {"org": org_name, "name": name}).first()
         if found is None:
             org_row(conn, principal, org_name, Action.REPO_READ)  # 404 for the org, or for the repo below
             raise NotFoundError(

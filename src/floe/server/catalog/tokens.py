@@ -20,6 +20,7 @@ _LAST_USED_RESOLUTION = timedelta(seconds=60)
 _PRINCIPALS = sa.select(t.api_clients, t.orgs.c.name.label("org_name")).join(
     t.orgs, t.orgs.c.id == t.api_clients.c.org_id
 )
+_PRINCIPAL_BY_HASH = _PRINCIPALS.where(t.api_clients.c.token_hash == sa.bindparam("token_hash"))
 
 
 def default_email(name: str, org_name: str) -> str:
@@ -161,9 +162,8 @@ def principal_for_token(cat: Catalog, token: str | None) -> Principal:
         )
     if not token.startswith(TOKEN_PREFIX):
         raise AuthenticationError(f"invalid token: Floe tokens start with {TOKEN_PREFIX!r}")
-    query = _PRINCIPALS.where(t.api_clients.c.token_hash == hash_token(token))
     with cat.read() as conn:
-        row = conn.execute(query).first()
+        row = conn.execute(_PRINCIPAL_BY_HASH, {"token_hash": hash_token(token)}).first()
     if row is None:
         raise AuthenticationError(
             "invalid token: it is not known to this server; ask an org admin for a new one"

@@ -79,13 +79,16 @@ def patch_containers(
     return get_containers(cat, principal, org_name, repo_name)
 
 
+_CONTAINERS_QUERY = (
+    sa.select(t.virtual_containers.c.url_prefix, t.buckets)
+    .join(t.buckets, t.buckets.c.id == t.virtual_containers.c.bucket_id)
+    .where(t.virtual_containers.c.repo_id == sa.bindparam("repo_id"))
+)
+
+
 def container_credentials(cat: Catalog, conn: sa.Connection, repo_id: str, org_name: str) -> dict[str, Any]:
     """Read-only credentials for every container of a repo, in the shape the open answer carries."""
-    rows = conn.execute(
-        sa.select(t.virtual_containers.c.url_prefix, t.buckets)
-        .join(t.buckets, t.buckets.c.id == t.virtual_containers.c.bucket_id)
-        .where(t.virtual_containers.c.repo_id == repo_id)
-    ).all()
+    rows = conn.execute(_CONTAINERS_QUERY, {"repo_id": repo_id}).all()
     out: dict[str, Any] = {}
     for row in rows:
         spec = bucket_spec(cat.box, row)

@@ -15,7 +15,7 @@ router = APIRouter()
 
 
 @router.get("/health", response_model=Health, tags=["meta"])
-def health(request: Request) -> Health:
+async def health(request: Request) -> Health:
     """Answers 200 once the server is ready (database migrated)."""
     return Health(version=__version__, database=request.app.state.database_kind)
 

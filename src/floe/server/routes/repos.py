@@ -75,10 +75,14 @@ def get_repo(org: str, repo: str, cat: CatalogDep, principal: PrincipalDep, arra
 
 
 @router.get("/repos/{org}/{repo}/open", response_model=OpenRepoResponse)
-def open_repo(
+async def open_repo(
     org: str, repo: str, cat: CatalogDep, principal: PrincipalDep, arraylake: ArraylakeDep
 ) -> Response:
-    """Everything a client needs to open the repo: bucket, prefix, credentials, author, status."""
+    """Everything a client needs to open the repo: bucket, prefix, credentials, author, status.
+
+    The hot path: it runs on the event loop (one query, no storage call; a thread-pool hop would
+    cost more) and answers without FastAPI re-validating the response model.
+    """
     opened = repos.open_repo(cat, principal, org, repo)
     if arraylake:
         shown = arraylake_compatible(opened.repo_bucket)
@@ -89,7 +93,6 @@ def open_repo(
             )
         opened.repo_bucket = shown
         opened.repo = None
-    # The hot path: serialise once, skipping FastAPI's re-validation of the response model.
     return Response(opened.model_dump_json(by_alias=True), media_type="application/json")
 
 
