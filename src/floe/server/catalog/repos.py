@@ -330,12 +330,9 @@ def list_repos(
             .offset((page - 1) * size)
             .limit(size)
         ).all()
-        bucket_cols = [c.name for c in t.buckets.c]
         items = []
         for row in rows:
-            mapping = row._mapping
-            bucket = _BucketRow(**{c: mapping[t.buckets.c[c]] for c in bucket_cols})
-            repo = _RepoRow(**{c.name: mapping[t.repos.c[c.name]] for c in t.repos.c})
+            repo, bucket = _split_repo_bucket(row)
             items.append(repo_model(repo, org.name, bucket_model(bucket, org.default_bucket_id)))
         return Paginated[Repo](
             items=items, total=total, page=page, size=size, pages=max(1, math.ceil(total / size))
@@ -348,12 +345,12 @@ class _Attrs(dict):
     __getattr__ = dict.__getitem__
 
 
-class _BucketRow(_Attrs):
-    pass
-
-
-class _RepoRow(_Attrs):
-    pass
+def _split_repo_bucket(row: sa.Row) -> tuple[_Attrs, _Attrs]:
+    """The repo and bucket halves of a ``select(repos, buckets, ...)`` row (their column names overlap)."""
+    mapping = row._mapping
+    repo = _Attrs({c.name: mapping[c] for c in t.repos.c})
+    bucket = _Attrs({c.name: mapping[c] for c in t.buckets.c})
+    return repo, bucket
 
 
 def modify_repo(cat: Catalog, principal: Principal, org_name: str, name: str, body: RepoModify) -> Repo:
@@ -466,8 +463,7 @@ def open_repo(cat: Catalog, principal: Principal, org_name: str, name: str) -> O
                 f"repo {org_name}/{name} not found; `floe repo list {org_name}` shows the repos"
             )
         mapping = found._mapping
-        bucket = _BucketRow(**{c.name: mapping[t.buckets.c[c.name]] for c in t.buckets.c})
-        repo = _RepoRow(**{c.name: mapping[t.repos.c[c.name]] for c in t.repos.c})
+        repo, bucket = _split_repo_bucket(found)
         authorize(principal, Action.REPO_READ, _Attrs(id=repo.org_id, name=org_name))
         if repo.status_mode == RepoMode.offline.value:
             raise RepoUnavailableError(
