@@ -19,6 +19,7 @@ from floe.errors import (
     RepoUnavailableError,
     ServiceUnreachableError,
     StorageError,
+    TooManyRequestsError,
     ValidationError,
 )
 
@@ -35,6 +36,7 @@ __all__ = [
     "RepoUnavailableError",
     "ServiceUnreachableError",
     "StorageError",
+    "TooManyRequestsError",
     "ValidationError",
     "__version__",
     "open_uri",

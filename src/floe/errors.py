@@ -67,6 +67,13 @@ class ConflictError(FloeError):
     code = "conflict"
 
 
+class TooManyRequestsError(FloeError):
+    """Too many failed attempts from this account or address; wait and retry (429)."""
+
+    status_code = 429
+    code = "too_many_requests"
+
+
 class RepoUnavailableError(FloeError):
     """The repo is offline, or not online for writing (423 Locked)."""
 
@@ -104,6 +111,7 @@ _BY_CODE: dict[str, type[FloeError]] = {
         PermissionDeniedError,
         NotFoundError,
         ConflictError,
+        TooManyRequestsError,
         RepoUnavailableError,
         StorageError,
         ServiceUnreachableError,
@@ -119,6 +127,7 @@ _BY_STATUS: dict[int, type[FloeError]] = {
     409: ConflictError,
     422: ValidationError,
     423: RepoUnavailableError,
+    429: TooManyRequestsError,
     502: StorageError,
 }
 

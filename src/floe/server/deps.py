@@ -8,7 +8,7 @@ from fastapi import Depends, Request
 
 from floe.server.auth import Principal
 from floe.server.catalog import Catalog
-from floe.server.catalog.tokens import principal_for_token
+from floe.server.catalog.principals import principal_for_token
 
 
 async def get_catalog(request: Request) -> Catalog:
@@ -23,7 +23,8 @@ async def get_principal(request: Request) -> Principal:
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer":
         token = ""
-    return principal_for_token(request.app.state.catalog, token.strip() or None)
+    principal = principal_for_token(request.app.state.catalog, token.strip() or None)
+    return principal.with_address(request.client.host if request.client else None)
 
 
 async def is_arraylake_client(request: Request) -> bool:

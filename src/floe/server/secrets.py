@@ -22,6 +22,14 @@ def new_token() -> str:
     return TOKEN_PREFIX + secrets.token_urlsafe(32)
 
 
+SESSION_PREFIX = TOKEN_PREFIX + "u."  # a person's session; "." never occurs in an API client token
+
+
+def new_session_token() -> str:
+    """A fresh session token for a signed-in person (CLI bearer token or browser cookie)."""
+    return SESSION_PREFIX + secrets.token_urlsafe(32)
+
+
 def hash_token(token: str) -> str:
     """SHA-256 of a token. Tokens carry 256 random bits, so a fast hash suffices."""
     return hashlib.sha256(token.encode()).hexdigest()

@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from floe.errors import ValidationError
 from floe.server.auth import ARRAYLAKE_ACTIONS, Action, Principal, decide
 from floe.server.catalog.base import Catalog, org_row
-from floe.server.catalog.tokens import client_principal
+from floe.server.catalog.principals import principal_by_id
 from floe.server.db import tables as t
 
 
@@ -33,5 +33,5 @@ def check_permission(
             cond = t.repos.c.name == repo_name if repo_name else t.repos.c.id == resource
             if conn.execute(sa.select(t.repos.c.id).where(t.repos.c.org_id == org.id, cond)).first() is None:
                 return False
-    subject = client_principal(cat, principal_id)
+    subject = principal_by_id(cat, principal_id)
     return subject is not None and decide(subject, wanted, org.id)

@@ -12,15 +12,11 @@ from floe.errors import AuthenticationError, ConflictError, NotFoundError, Valid
 from floe.models import ApiClient, ApiClientAuthenticated, ApiClientCreate, ApiClientWithToken, Role
 from floe.server.auth import Action, Principal
 from floe.server.catalog.base import Catalog, aware, now, org_row
+from floe.server.catalog.principals import principal_for_token
 from floe.server.db import tables as t
-from floe.server.secrets import TOKEN_PREFIX, hash_token, new_token
+from floe.server.secrets import hash_token, new_token
 
 NEVER = datetime(9999, 12, 31, tzinfo=now().tzinfo)
-_LAST_USED_RESOLUTION = timedelta(seconds=60)
-_PRINCIPALS = sa.select(t.api_clients, t.orgs.c.name.label("org_name")).join(
-    t.orgs, t.orgs.c.id == t.api_clients.c.org_id
-)
-_PRINCIPAL_BY_HASH = _PRINCIPALS.where(t.api_clients.c.token_hash == sa.bindparam("token_hash"))
 
 
 def default_email(name: str, org_name: str) -> str:
@@ -141,50 +137,6 @@ def revoke_api_client(cat: Catalog, principal: Principal, org_name: str, client:
         )
 
 
-def _principal(row: sa.Row) -> Principal:
-    return Principal(
-        id=row.id,
-        name=row.name,
-        email=row.email,
-        org_id=row.org_id,
-        org_name=row.org_name,
-        role=Role(row.role),
-        is_site_admin=row.is_site_admin,
-        expiration=aware(row.expiration),
-    )
-
-
-def principal_for_token(cat: Catalog, token: str | None) -> Principal:
-    """The principal a bearer token stands for; 401 with the reason otherwise."""
-    if not token:
-        raise AuthenticationError(
-            "no token: pass token=..., set FLOE_TOKEN, or run `floe serve` once to get one"
-        )
-    if not token.startswith(TOKEN_PREFIX):
-        raise AuthenticationError(f"invalid token: Floe tokens start with {TOKEN_PREFIX!r}")
-    with cat.read() as conn:
-        row = conn.execute(_PRINCIPAL_BY_HASH, {"token_hash": hash_token(token)}).first()
-    if row is None:
-        raise AuthenticationError(
-            "invalid token: it is not known to this server; ask an org admin for a new one"
-        )
-    if row.revoked is not None:
-        raise AuthenticationError("this token has been revoked; ask an org admin for a new one")
-    current = now()
-    expiration = aware(row.expiration)
-    if expiration is not None and expiration <= current:
-        raise AuthenticationError(
-            f"this token expired at {expiration.isoformat()}; ask an org admin for a new one"
-        )
-    last_used = aware(row.last_used)
-    if last_used is None or current - last_used > _LAST_USED_RESOLUTION:
-        with cat.tx() as conn:
-            conn.execute(
-                sa.update(t.api_clients).where(t.api_clients.c.id == row.id).values(last_used=current)
-            )
-    return _principal(row)
-
-
 def authenticate_token(
     cat: Catalog, principal: Principal, org_name: str, token: str
 ) -> ApiClientAuthenticated:
@@ -206,16 +158,3 @@ def authenticate_token(
         expiration=aware(row.expiration) or NEVER,
         last_used=aware(row.last_used),
     )
-
-
-def client_principal(cat: Catalog, principal_id: str) -> Principal | None:
-    """The principal with this API client id (for permission checks), or None."""
-    query = _PRINCIPALS.where(t.api_clients.c.id == principal_id, t.api_clients.c.revoked.is_(None))
-    with cat.read() as conn:
-        row = conn.execute(query).first()
-    if row is None:
-        return None
-    expiration = aware(row.expiration)
-    if expiration is not None and expiration <= now():
-        return None
-    return _principal(row)

@@ -124,3 +124,103 @@ virtual_containers = sa.Table(
     sa.Column("created", Timestamp, nullable=False),
     sa.Column("created_by", sa.String(36)),
 )
+
+# --- people and access (migration 0005) ---------------------------------------------------
+
+users = sa.Table(
+    "users",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("email", sa.String(320), nullable=False, unique=True),  # lower-cased
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("password_hash", sa.String(256)),  # argon2id; NULL: no password sign-in
+    sa.Column("oidc_issuer", sa.String(512)),
+    sa.Column("oidc_subject", sa.String(256)),
+    sa.Column("is_site_admin", sa.Boolean, nullable=False, default=False),
+    sa.Column("disabled", Timestamp),
+    sa.Column("created", Timestamp, nullable=False),
+    sa.Column("last_sign_in", Timestamp),
+    sa.UniqueConstraint("oidc_issuer", "oidc_subject", name="uq_users_oidc"),
+)
+
+memberships = sa.Table(
+    "memberships",
+    metadata,
+    sa.Column("org_id", sa.String(36), sa.ForeignKey("orgs.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("user_id", sa.String(36), sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("role", sa.String(16), nullable=False),
+    sa.Column("added", Timestamp, nullable=False),
+    sa.Column("added_by", sa.String(36)),
+    sa.Index("ix_memberships_user", "user_id"),
+)
+
+sessions = sa.Table(
+    "sessions",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("user_id", sa.String(36), sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("token_hash", sa.String(64), nullable=False, unique=True),
+    sa.Column("kind", sa.String(8), nullable=False),  # cli (bearer token) | web (browser cookie)
+    sa.Column("client", sa.String(200)),
+    sa.Column("address", sa.String(64)),
+    sa.Column("created", Timestamp, nullable=False),
+    sa.Column("expires", Timestamp, nullable=False),
+    sa.Column("last_used", Timestamp),
+    sa.Column("revoked", Timestamp),
+    sa.Index("ix_sessions_user", "user_id"),
+)
+
+device_codes = sa.Table(
+    "device_codes",
+    metadata,
+    sa.Column("device_code_hash", sa.String(64), primary_key=True),
+    sa.Column("user_code", sa.String(16), nullable=False, unique=True),
+    sa.Column("client", sa.String(200)),
+    sa.Column("address", sa.String(64)),
+    sa.Column("created", Timestamp, nullable=False),
+    sa.Column("expires", Timestamp, nullable=False),
+    sa.Column("interval", sa.Integer, nullable=False),
+    sa.Column("last_poll", Timestamp),
+    sa.Column("status", sa.String(16), nullable=False),  # pending | approved | denied | used
+    sa.Column("user_id", sa.String(36), sa.ForeignKey("users.id", ondelete="CASCADE")),
+)
+
+repo_grants = sa.Table(
+    "repo_grants",
+    metadata,
+    sa.Column("repo_id", sa.String(24), sa.ForeignKey("repos.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("principal_id", sa.String(36), primary_key=True),
+    sa.Column("principal_kind", sa.String(16), nullable=False),  # user | api_client
+    sa.Column("level", sa.String(8), nullable=False),  # read | write | admin
+    sa.Column("created", Timestamp, nullable=False),
+    sa.Column("created_by", sa.String(36)),
+    sa.Index("ix_repo_grants_principal", "principal_id"),
+)
+
+audit_events = sa.Table(
+    "audit_events",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("at", Timestamp, nullable=False),
+    sa.Column("org_id", sa.String(36)),  # no foreign key: the trail outlives what it records
+    sa.Column("org_name", sa.String(64)),
+    sa.Column("actor_id", sa.String(36)),
+    sa.Column("actor_kind", sa.String(16)),
+    sa.Column("actor_name", sa.String(320)),
+    sa.Column("action", sa.String(64), nullable=False),
+    sa.Column("resource", sa.String(1200)),
+    sa.Column("address", sa.String(64)),
+    sa.Column("detail", sa.JSON),
+    sa.Index("ix_audit_events_org_id", "org_id", "id"),
+    sa.Index("ix_audit_events_actor", "actor_id", "id"),
+    sa.Index("ix_audit_events_resource", "resource", "id"),
+    sa.Index("ix_audit_events_at", "at"),
+)
+
+sign_in_failures = sa.Table(
+    "sign_in_failures",
+    metadata,
+    sa.Column("key", sa.String(400), primary_key=True),  # account:<email> | address:<ip>
+    sa.Column("failures", sa.Integer, nullable=False),
+    sa.Column("window_start", Timestamp, nullable=False),
+)

@@ -422,11 +422,20 @@ class OpenRepoResponse(BaseModel):
 
 
 class Role(StrEnum):
-    """An API client's role in its org."""
+    """A principal's role in an org, weakest last. API clients cannot be owners."""
 
+    owner = "owner"
     admin = "admin"
     member = "member"
     viewer = "viewer"
+
+
+class GrantLevel(StrEnum):
+    """What a per-repo grant allows, on top of the principal's org role."""
+
+    read = "read"
+    write = "write"
+    admin = "admin"
 
 
 class ApiClientCreate(BaseModel):
@@ -465,16 +474,22 @@ class ApiClientAuthenticated(BaseModel):
 
 
 class Principal(BaseModel):
-    """``ApiTokenInfo`` of the arraylake client, plus Floe's org and role."""
+    """The caller (``/user``): ``ApiTokenInfo`` of the arraylake client for API clients,
+    ``UserInfo`` (with ``first_name``) for people, plus Floe's orgs and roles."""
 
     id: UUID
-    client_id: str
+    kind: Literal["user", "api_client"] = "api_client"
+    client_id: str | None = None
     email: str
     expiration: int
-    org: str | None = None
-    role: Role | None = None
+    first_name: str | None = Field(default=None, description="people only: marks a UserInfo answer")
+    family_name: str | None = None
+    org: str | None = Field(default=None, description="an API client's org")
+    role: Role | None = Field(default=None, description="an API client's role")
+    orgs: dict[str, Role] = Field(default_factory=dict, description="org name -> role")
     name: str | None = None
     is_site_admin: bool = False
+    session_id: str | None = Field(default=None, description="people only: the session this token belongs to")
 
 
 class OrgAction(StrEnum):
@@ -527,3 +542,23 @@ class Health(BaseModel):
     status: Literal["ok"] = "ok"
     version: str
     database: str
+
+
+from floe.models.access import (  # noqa: E402, F401  (people and access: re-exported)
+    AuditEvent,
+    AuditPage,
+    DeviceAuthorization,
+    Grant,
+    GrantSet,
+    Member,
+    MemberSet,
+    PasswordChange,
+    SelfUpdate,
+    Session,
+    SignInConfig,
+    TokenResponse,
+    User,
+    UserCreate,
+    UserUpdate,
+    normalize_email,
+)

@@ -1,0 +1,143 @@
+"""The audit trail: who changed what, when and from where, and every credential vended.
+
+Events are written in the same transaction as the change they record, so a change that
+rolls back leaves no event and an event never describes a change that did not happen.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from floe.errors import ValidationError
+from floe.models import AuditEvent, AuditPage
+from floe.server.auth import Action, Principal, decide
+from floe.server.catalog.base import Catalog, aware, now, org_row
+from floe.server.db import tables as t
+
+MAX_PAGE = 500
+_SECRET_WORDS = ("secret", "password", "token", "key", "credential", "sas", "signature")
+
+
+def _clean(detail: dict[str, Any] | None) -> dict[str, Any]:
+    """Drop anything secret-looking from an event's detail: the trail must never hold secrets."""
+    if not detail:
+        return {}
+    return {
+        k: v
+        for k, v in detail.items()
+        if not any(word in k.lower() for word in _SECRET_WORDS) or k in ("key_kind", "auth_method")
+    }
+
+
+def record(
+    conn: sa.Connection,
+    principal: Principal | None,
+    action: str,
+    *,
+    org: sa.Row | None = None,
+    resource: str | None = None,
+    detail: dict[str, Any] | None = None,
+    address: str | None = None,
+) -> None:
+    """Append one event (inside the caller's transaction)."""
+    conn.execute(
+        sa.insert(t.audit_events).values(
+            at=now(),
+            org_id=org.id if org is not None else None,
+            org_name=org.name if org is not None else None,
+            actor_id=principal.id if principal else None,
+            actor_kind=principal.kind if principal else None,
+            actor_name=principal.label if principal else None,
+            action=action,
+            resource=resource,
+            address=(principal.address if principal else None) or address,
+            detail=_clean(detail),
+        )
+    )
+
+
+def _encode_cursor(event_id: int) -> str:
+    return base64.urlsafe_b64encode(f"a{event_id}".encode()).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> int:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        if not raw.startswith("a"):
+            raise ValueError
+        return int(raw[1:])
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        raise ValidationError(
+            f"invalid cursor {cursor!r}: pass the next_cursor of a previous page unchanged"
+        ) from None
+
+
+def _model(row: sa.Row) -> AuditEvent:
+    return AuditEvent(
+        id=row.id,
+        at=aware(row.at),
+        org=row.org_name,
+        actor_id=row.actor_id,
+        actor_kind=row.actor_kind,
+        actor=row.actor_name,
+        action=row.action,
+        resource=row.resource,
+        address=row.address,
+        detail=row.detail or {},
+    )
+
+
+def list_events(
+    cat: Catalog,
+    principal: Principal,
+    *,
+    org_name: str | None,
+    actor: str | None = None,
+    resource: str | None = None,
+    action: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    cursor: str | None = None,
+    limit: int = 50,
+) -> AuditPage:
+    """A page of events, newest first. Org admins see their org's; site admins see everything.
+
+    ``actor`` matches an actor id, email or API client name; ``resource`` matches exactly or
+    as a prefix ending in ``/`` (``org/`` lists everything under an org); ``action`` matches
+    exactly or by its family (``repo`` matches ``repo.create``).
+    """
+    if not 1 <= limit <= MAX_PAGE:
+        raise ValidationError(f"limit must be between 1 and {MAX_PAGE}, got {limit}")
+    if since and until and since > until:
+        raise ValidationError("since is after until: the window is empty; swap them")
+    query = sa.select(t.audit_events).order_by(t.audit_events.c.id.desc()).limit(limit + 1)
+    with cat.read() as conn:
+        if org_name is not None:
+            org = org_row(conn, principal, org_name, Action.AUDIT_READ)
+            query = query.where(t.audit_events.c.org_id == org.id)
+        elif not decide(principal, Action.SITE_ADMIN, None):
+            raise ValidationError("name an org (--org / org=...): only site admins read the whole trail")
+        if actor:
+            col = t.audit_events.c
+            query = query.where(sa.or_(col.actor_id == actor, col.actor_name == actor.lower(), col.actor_name == actor))
+        if resource:
+            col = t.audit_events.c.resource
+            query = query.where(col.startswith(resource, autoescape=True) if resource.endswith("/") else col == resource)
+        if action:
+            col = t.audit_events.c.action
+            query = query.where(sa.or_(col == action, col.startswith(f"{action}.", autoescape=True)))
+        if since:
+            query = query.where(t.audit_events.c.at >= since)
+        if until:
+            query = query.where(t.audit_events.c.at < until)
+        if cursor:
+            query = query.where(t.audit_events.c.id < _decode_cursor(cursor))
+        rows = conn.execute(query).all()
+    items = [_model(r) for r in rows[:limit]]
+    next_cursor = _encode_cursor(rows[limit - 1].id) if len(rows) > limit else None
+    return AuditPage(items=items, next_cursor=next_cursor)
