@@ -560,5 +560,6 @@ from floe.models.access import (  # noqa: E402, F401  (people and access: re-exp
     User,
     UserCreate,
     UserUpdate,
+    MIN_PASSWORD_LENGTH,
     normalize_email,
 )

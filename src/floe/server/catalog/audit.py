@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import base64
 import binascii
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
+from pydantic_core import to_jsonable_python
 
-from floe.errors import ValidationError
+from floe.errors import PermissionDeniedError, ValidationError
 from floe.models import AuditEvent, AuditPage
 from floe.server.auth import Action, Principal, decide
 from floe.server.catalog.base import Catalog, aware, now, org_row
@@ -27,11 +28,12 @@ def _clean(detail: dict[str, Any] | None) -> dict[str, Any]:
     """Drop anything secret-looking from an event's detail: the trail must never hold secrets."""
     if not detail:
         return {}
-    return {
+    kept = {
         k: v
         for k, v in detail.items()
         if not any(word in k.lower() for word in _SECRET_WORDS) or k in ("key_kind", "auth_method")
     }
+    return to_jsonable_python(kept)
 
 
 def record(
@@ -77,6 +79,13 @@ def _decode_cursor(cursor: str) -> int:
         ) from None
 
 
+def _utc(value: datetime | None) -> datetime | None:
+    """Times without a zone are taken as UTC, the zone every event is stored in."""
+    if value is None:
+        return None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
 def _model(row: sa.Row) -> AuditEvent:
     return AuditEvent(
         id=row.id,
@@ -113,6 +122,7 @@ def list_events(
     """
     if not 1 <= limit <= MAX_PAGE:
         raise ValidationError(f"limit must be between 1 and {MAX_PAGE}, got {limit}")
+    since, until = _utc(since), _utc(until)
     if since and until and since > until:
         raise ValidationError("since is after until: the window is empty; swap them")
     query = sa.select(t.audit_events).order_by(t.audit_events.c.id.desc()).limit(limit + 1)
@@ -121,13 +131,19 @@ def list_events(
             org = org_row(conn, principal, org_name, Action.AUDIT_READ)
             query = query.where(t.audit_events.c.org_id == org.id)
         elif not decide(principal, Action.SITE_ADMIN, None):
-            raise ValidationError("name an org (--org / org=...): only site admins read the whole trail")
+            raise PermissionDeniedError(
+                "only site admins read the whole trail; org admins name their org (`floe audit list --org ORG`)"
+            )
         if actor:
             col = t.audit_events.c
-            query = query.where(sa.or_(col.actor_id == actor, col.actor_name == actor.lower(), col.actor_name == actor))
+            query = query.where(
+                sa.or_(col.actor_id == actor, col.actor_name == actor.lower(), col.actor_name == actor)
+            )
         if resource:
             col = t.audit_events.c.resource
-            query = query.where(col.startswith(resource, autoescape=True) if resource.endswith("/") else col == resource)
+            query = query.where(
+                col.startswith(resource, autoescape=True) if resource.endswith("/") else col == resource
+            )
         if action:
             col = t.audit_events.c.action
             query = query.where(sa.or_(col == action, col.startswith(f"{action}.", autoescape=True)))
@@ -141,3 +157,29 @@ def list_events(
     items = [_model(r) for r in rows[:limit]]
     next_cursor = _encode_cursor(rows[limit - 1].id) if len(rows) > limit else None
     return AuditPage(items=items, next_cursor=next_cursor)
+
+
+def record_vend(
+    conn: sa.Connection,
+    principal: Principal,
+    org: Any,
+    resource: str,
+    bucket: Any,
+    *,
+    read_only: bool,
+    what: str = "credentials.vend",
+) -> None:
+    """Record that credentials for ``bucket`` left the server (never the credentials themselves)."""
+    record(
+        conn,
+        principal,
+        what,
+        org=org,
+        resource=resource,
+        detail={
+            "bucket": bucket.nickname,
+            "platform": bucket.platform,
+            "auth_method": bucket.auth_method,
+            "read_only": read_only,
+        },
+    )

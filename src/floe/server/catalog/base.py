@@ -11,7 +11,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from floe.errors import NotFoundError, PermissionDeniedError
-from floe.models import ARRAYLAKE_PLATFORMS, BucketResponse, Repo, RepoStatus, needs_leases
+from floe.models import ARRAYLAKE_PLATFORMS, BucketResponse, GrantLevel, Repo, RepoStatus, needs_leases
 from floe.server.auth import Action, Principal, decide
 from floe.server.db import tables as t
 from floe.server.secrets import SecretBox
@@ -51,15 +51,15 @@ class Catalog:
 # --- lookups --------------------------------------------------------------------------------
 
 
-def authorize(principal: Principal, action: Action, org: sa.Row) -> None:
+def authorize(principal: Principal, action: Action, org: sa.Row, grant: GrantLevel | None = None) -> None:
     """Raise unless ``principal`` may do ``action`` in ``org``; other orgs look nonexistent."""
-    if decide(principal, action, org.id):
+    if decide(principal, action, org.id, grant):
         return
     if not decide(principal, Action.ORG_READ, org.id):
         raise NotFoundError(f"org {org.name!r} not found")
+    role = principal.roles.get(org.id)
     raise PermissionDeniedError(
-        f"your token ({principal.name}, role {principal.role}) may not do {action} in org {org.name!r}; "
-        "ask an org admin"
+        f"{principal.label} (role {role} in org {org.name!r}) may not do {action}; ask an org admin"
     )
 
 
@@ -70,6 +70,41 @@ def org_row(conn: sa.Connection, principal: Principal, name: str, action: Action
         raise NotFoundError(f"org {name!r} not found")
     authorize(principal, action, row)
     return row
+
+
+_GRANT_QUERY = sa.select(t.repo_grants.c.level).where(
+    t.repo_grants.c.repo_id == sa.bindparam("repo_id"),
+    t.repo_grants.c.principal_id == sa.bindparam("principal_id"),
+)
+
+
+def grant_of(conn: sa.Connection, principal: Principal, repo_id: str) -> GrantLevel | None:
+    """The principal's grant on a repo, if any."""
+    level = conn.execute(_GRANT_QUERY, {"repo_id": repo_id, "principal_id": principal.id}).scalar()
+    return GrantLevel(level) if level else None
+
+
+def may(conn: sa.Connection, principal: Principal, action: Action, org_id: str, repo_id: str) -> bool:
+    """Whether ``principal`` may do ``action`` on one repo, by org role or by grant (looked up only if needed)."""
+    if decide(principal, action, org_id):
+        return True
+    return decide(principal, action, org_id, grant_of(conn, principal, repo_id))
+
+
+def authorize_repo(conn: sa.Connection, principal: Principal, action: Action, org: sa.Row, repo: Any) -> None:
+    """Raise unless ``principal`` may do ``action`` on ``repo`` (org role or grant)."""
+    if not decide(principal, action, org.id):
+        authorize(principal, action, org, grant_of(conn, principal, repo.id))
+
+
+def org_and_repo(
+    conn: sa.Connection, principal: Principal, org_name: str, repo_name: str, action: Action
+) -> tuple[sa.Row, sa.Row]:
+    """The org and repo rows, checked for a repo ``action``; 404 when either is missing or invisible."""
+    org = org_row(conn, principal, org_name, Action.ORG_READ)
+    repo = repo_row(conn, org, repo_name)
+    authorize_repo(conn, principal, action, org, repo)
+    return org, repo
 
 
 def bucket_row_by_nickname(conn: sa.Connection, org: sa.Row, nickname: str) -> sa.Row:

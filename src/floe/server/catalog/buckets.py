@@ -17,7 +17,8 @@ from floe.models import (
     TempCredentials,
     redact_auth,
 )
-from floe.server.auth import Action, Principal
+from floe.server.auth import Action, Principal, decide
+from floe.server.catalog.audit import record, record_vend
 from floe.server.catalog.base import (
     Catalog,
     aware,
@@ -148,7 +149,7 @@ def create_bucket(cat: Catalog, principal: Principal, org_name: str, body: Bucke
     refuse_unusable(spec, result)
     with cat.tx() as conn:
         org = org_row(conn, principal, org_name, Action.BUCKET_ADMIN)
-        return insert_bucket(
+        created = insert_bucket(
             conn,
             cat,
             org,
@@ -157,6 +158,8 @@ def create_bucket(cat: Catalog, principal: Principal, org_name: str, body: Bucke
             created_by=principal.email,
             capabilities=_capabilities(result),
         )
+        _record(conn, principal, "bucket.create", org, created.nickname, spec)
+        return created
 
 
 def insert_bucket(
@@ -203,7 +206,7 @@ def list_buckets(cat: Catalog, principal: Principal, org_name: str) -> list[Buck
         rows = conn.execute(
             sa.select(t.buckets).where(t.buckets.c.org_id == org.id).order_by(t.buckets.c.nickname)
         )
-        return [bucket_model(r, org.default_bucket_id) for r in rows]
+        return [_as_seen_by(principal, org, r) for r in rows]
 
 
 def get_bucket(
@@ -212,7 +215,7 @@ def get_bucket(
     with cat.read() as conn:
         org = org_row(conn, principal, org_name, Action.BUCKET_READ)
         row = _find(conn, org, bucket, by)
-        return bucket_model(row, org.default_bucket_id)
+        return _as_seen_by(principal, org, row)
 
 
 def _find(conn: sa.Connection, org: sa.Row, bucket: str, by: str) -> sa.Row:
@@ -256,6 +259,7 @@ def modify_bucket(
         if needs_probe:
             values["capabilities"] = _capabilities(result)
         conn.execute(sa.update(t.buckets).where(t.buckets.c.id == row.id).values(**values))
+        _record(conn, principal, "bucket.modify", org, values["nickname"], spec, changed=sorted(changes))
         return bucket_model(
             conn.execute(sa.select(t.buckets).where(t.buckets.c.id == row.id)).one(), org.default_bucket_id
         )
@@ -309,6 +313,7 @@ def check_bucket(cat: Catalog, principal: Principal, org_name: str, bucket: str)
         conn.execute(
             sa.update(t.buckets).where(t.buckets.c.id == row.id).values(capabilities=_capabilities(result))
         )
+        _record(conn, principal, "bucket.check", org, row.nickname, None, ok=result is None or result.ok)
         return bucket_model(
             conn.execute(sa.select(t.buckets).where(t.buckets.c.id == row.id)).one(), org.default_bucket_id
         )
@@ -325,6 +330,7 @@ def delete_bucket(cat: Catalog, principal: Principal, org_name: str, bucket: str
         if org.default_bucket_id == row.id:
             conn.execute(sa.update(t.orgs).where(t.orgs.c.id == org.id).values(default_bucket_id=None))
         conn.execute(sa.delete(t.buckets).where(t.buckets.c.id == row.id))
+        _record(conn, principal, "bucket.delete", org, row.nickname, None)
 
 
 def set_default_bucket(cat: Catalog, principal: Principal, org_name: str, bucket: str) -> BucketResponse:
@@ -332,6 +338,7 @@ def set_default_bucket(cat: Catalog, principal: Principal, org_name: str, bucket
         org = org_row(conn, principal, org_name, Action.BUCKET_ADMIN)
         row = _find(conn, org, bucket, "id")
         conn.execute(sa.update(t.orgs).where(t.orgs.c.id == org.id).values(default_bucket_id=row.id))
+        _record(conn, principal, "bucket.set_default", org, row.nickname, None)
         return bucket_model(row, row.id)
 
 
@@ -348,7 +355,38 @@ def bucket_credentials(
     cat: Catalog, principal: Principal, org_name: str, bucket: str
 ) -> TempCredentials | None:
     """Read credentials for a whole bucket (virtual chunks); members only."""
-    with cat.read() as conn:
+    with cat.tx() as conn:
         org = org_row(conn, principal, org_name, Action.BUCKET_USE)
         row = _find(conn, org, bucket, "id")
-    return credentials_for(bucket_spec(cat.box, row), read_only=True)
+        creds = credentials_for(bucket_spec(cat.box, row), read_only=True)
+        if creds is not None:
+            record_vend(conn, principal, org, f"{org.name}/buckets/{row.nickname}", row, read_only=True)
+    return creds
+
+
+def _as_seen_by(principal: Principal, org: sa.Row, row: sa.Row) -> BucketResponse:
+    """Admins read a bucket config in full (secrets aside); others see where it is and how it is
+    accessed, not the credential settings or the probe's findings."""
+    full = bucket_model(row, org.default_bucket_id)
+    if decide(principal, Action.BUCKET_ADMIN, org.id):
+        return full
+    return full.model_copy(update={"auth_config": {"method": row.auth_method}, "capabilities": None})
+
+
+def _record(
+    conn: sa.Connection,
+    principal: Principal,
+    action: str,
+    org: sa.Row,
+    nickname: str,
+    spec: BucketSpec | None,
+    **detail: Any,
+) -> None:
+    if spec is not None:
+        detail |= {
+            "platform": spec.platform,
+            "bucket": spec.name,
+            "prefix": spec.prefix,
+            "auth_method": spec.auth_method,
+        }
+    record(conn, principal, action, org=org, resource=f"{org.name}/buckets/{nickname}", detail=detail)

@@ -16,7 +16,8 @@ import sqlalchemy as sa
 from floe.errors import ConflictError, NotFoundError, ValidationError
 from floe.models import Lease, LeaseRequest
 from floe.server.auth import Action, Principal
-from floe.server.catalog.base import Catalog, aware, now, org_row, repo_row
+from floe.server.catalog.audit import record
+from floe.server.catalog.base import Catalog, aware, now, org_and_repo
 from floe.server.db import tables as t
 
 _REF = re.compile(r"(branch|tag)\.[^/\s]{1,255}")
@@ -54,8 +55,7 @@ def acquire(
     """Take the lease on ``ref``, or 409 naming the holder; an expired lease is taken over."""
     _check_ref(ref)
     with cat.tx() as conn:
-        org = org_row(conn, principal, org_name, Action.REPO_WRITE)
-        repo = repo_row(conn, org, repo_name)
+        _org, repo = org_and_repo(conn, principal, org_name, repo_name, Action.REPO_WRITE)
         stamp = now()
         key = (t.ref_leases.c.repo_id == repo.id) & (t.ref_leases.c.ref == ref)
         conn.execute(sa.delete(t.ref_leases).where(key, t.ref_leases.c.expires < stamp))
@@ -92,8 +92,7 @@ def renew(
 ) -> Lease:
     """Extend a lease its holder still has; 409 if it expired and someone else took it."""
     with cat.tx() as conn:
-        org = org_row(conn, principal, org_name, Action.REPO_WRITE)
-        repo = repo_row(conn, org, repo_name)
+        _org, repo = org_and_repo(conn, principal, org_name, repo_name, Action.REPO_WRITE)
         stamp = now()
         key = (t.ref_leases.c.repo_id == repo.id) & (t.ref_leases.c.ref == _check_ref(ref))
         updated = conn.execute(
@@ -113,8 +112,7 @@ def release(
 ) -> None:
     """Give a lease back (no error if it is already gone)."""
     with cat.tx() as conn:
-        org = org_row(conn, principal, org_name, Action.REPO_WRITE)
-        repo = repo_row(conn, org, repo_name)
+        _org, repo = org_and_repo(conn, principal, org_name, repo_name, Action.REPO_WRITE)
         conn.execute(
             sa.delete(t.ref_leases).where(
                 t.ref_leases.c.repo_id == repo.id,
@@ -127,8 +125,7 @@ def release(
 def list_leases(cat: Catalog, principal: Principal, org_name: str, repo_name: str) -> list[Lease]:
     """Current leases of a repo, expired ones included (they show who died holding one)."""
     with cat.read() as conn:
-        org = org_row(conn, principal, org_name, Action.REPO_READ)
-        repo = repo_row(conn, org, repo_name)
+        _org, repo = org_and_repo(conn, principal, org_name, repo_name, Action.REPO_READ)
         rows = conn.execute(
             sa.select(t.ref_leases).where(t.ref_leases.c.repo_id == repo.id).order_by(t.ref_leases.c.ref)
         )
@@ -138,11 +135,18 @@ def list_leases(cat: Catalog, principal: Principal, org_name: str, repo_name: st
 def break_lease(cat: Catalog, principal: Principal, org_name: str, repo_name: str, ref: str) -> Lease:
     """Remove whatever lease is on ``ref`` (repo admins), returning the lease that was broken."""
     with cat.tx() as conn:
-        org = org_row(conn, principal, org_name, Action.REPO_ADMIN)
-        repo = repo_row(conn, org, repo_name)
+        org, repo = org_and_repo(conn, principal, org_name, repo_name, Action.REPO_ADMIN)
         key = (t.ref_leases.c.repo_id == repo.id) & (t.ref_leases.c.ref == _check_ref(ref))
         row = conn.execute(sa.select(t.ref_leases).where(key)).first()
         if row is None:
             raise NotFoundError(f"no lease on {ref} of {org_name}/{repo_name}")
         conn.execute(sa.delete(t.ref_leases).where(key))
+        record(
+            conn,
+            principal,
+            "lease.break",
+            org=org,
+            resource=f"{org.name}/{repo.name}",
+            detail={"ref": ref, "holder": row.holder, "holder_principal": row.principal_name},
+        )
         return _model(row)

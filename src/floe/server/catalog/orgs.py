@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from floe.errors import ConflictError, PermissionDeniedError
 from floe.models import Org, OrgCreate
 from floe.server.auth import Action, Principal, decide
+from floe.server.catalog.audit import record
 from floe.server.catalog.base import Catalog, aware, now, org_row
 from floe.server.db import tables as t
 
@@ -47,7 +48,22 @@ def create_org(cat: Catalog, principal: Principal, body: OrgCreate) -> Org:
     with cat.tx() as conn:
         if conn.execute(sa.select(t.orgs.c.id).where(t.orgs.c.name == body.name)).first():
             raise ConflictError(f"org {body.name!r} already exists; pick another name")
-        return _model(conn, insert_org(conn, body.name, body.description))
+        org = insert_org(conn, body.name, body.description)
+        if principal.kind == "user":  # whoever creates an org owns it
+            conn.execute(
+                sa.insert(t.memberships).values(
+                    org_id=org.id, user_id=principal.id, role="owner", added=now(), added_by=principal.id
+                )
+            )
+        record(
+            conn,
+            principal,
+            "org.create",
+            org=org,
+            resource=org.name,
+            detail={"description": body.description},
+        )
+        return _model(conn, org)
 
 
 def list_orgs(cat: Catalog, principal: Principal) -> list[Org]:
@@ -73,8 +89,10 @@ def delete_org(cat: Catalog, principal: Principal, name: str) -> None:
         if repos:
             shown = ", ".join(f"{name}/{r}" for r in repos[:10]) + (" ..." if len(repos) > 10 else "")
             raise ConflictError(f"org {name!r} still has repos ({shown}); delete them first")
-        if org.id == principal.org_id:
+        if principal.kind == "api_client" and org.id in principal.roles:
             raise ConflictError(f"refusing to delete org {name!r}: your own token belongs to it")
+        record(conn, principal, "org.delete", org=org, resource=org.name)
+        conn.execute(sa.delete(t.memberships).where(t.memberships.c.org_id == org.id))
         conn.execute(sa.delete(t.api_clients).where(t.api_clients.c.org_id == org.id))
         conn.execute(sa.delete(t.buckets).where(t.buckets.c.org_id == org.id))
         conn.execute(sa.delete(t.orgs).where(t.orgs.c.id == org.id))

@@ -32,14 +32,17 @@ from floe.models import (
     TempCredentials,
 )
 from floe.server.auth import Action, Principal, decide
+from floe.server.catalog.audit import record, record_vend
 from floe.server.catalog.base import (
     Catalog,
     arraylake_compatible,
-    authorize,
+    authorize_repo,
     bucket_model,
     bucket_row_by_nickname,
     bucket_spec,
+    may,
     now,
+    org_and_repo,
     org_row,
     repo_model,
     repo_row,
@@ -254,7 +257,7 @@ def _register(
             org = org_row(conn, principal, org_name, Action.REPO_WRITE)
             _ensure_name_free(conn, org, body.name)
             _check_prefix_free(conn, bucket, prefix)
-            return _insert_repo(
+            repo = _insert_repo(
                 conn,
                 org,
                 bucket,
@@ -264,6 +267,15 @@ def _register(
                 description=body.description,
                 metadata=body.metadata,
             )
+            record(
+                conn,
+                principal,
+                "repo.import" if isinstance(body, RepoImport) else "repo.create",
+                org=org,
+                resource=f"{org.name}/{body.name}",
+                detail={"bucket": bucket.nickname, "prefix": prefix},
+            )
+            return repo
     except sa.exc.IntegrityError:
         raise ConflictError(
             f"repo {org_name}/{body.name} or its prefix was taken meanwhile; try again"
@@ -355,8 +367,7 @@ def _split_repo_bucket(row: sa.Row) -> tuple[_Attrs, _Attrs]:
 
 def modify_repo(cat: Catalog, principal: Principal, org_name: str, name: str, body: RepoModify) -> Repo:
     with cat.tx() as conn:
-        org = org_row(conn, principal, org_name, Action.REPO_WRITE)
-        row = repo_row(conn, org, name)
+        org, row = org_and_repo(conn, principal, org_name, name, Action.REPO_WRITE)
         metadata = dict(row.metadata or {})
         for key, value in (body.add_metadata or {}).items():
             if key in metadata:
@@ -373,6 +384,14 @@ def modify_repo(cat: Catalog, principal: Principal, org_name: str, name: str, bo
             values["description"] = body.description
         conn.execute(sa.update(t.repos).where(t.repos.c.id == row.id).values(**values))
         _write_metadata(conn, row.id, metadata)
+        record(
+            conn,
+            principal,
+            "repo.modify",
+            org=org,
+            resource=f"{org.name}/{name}",
+            detail=body.model_dump(exclude_none=True, mode="json"),
+        )
         return _with_bucket(conn, org, repo_row(conn, org, name))
 
 
@@ -380,9 +399,8 @@ def set_status(
     cat: Catalog, principal: Principal, org_name: str, name: str, body: RepoStatusUpdate
 ) -> RepoStatus:
     with cat.tx() as conn:
-        org = org_row(conn, principal, org_name, Action.REPO_ADMIN)
-        row = repo_row(conn, org, name)
-        initiated_by = {"principal_id": principal.id, "name": principal.name, "at": now().isoformat()}
+        org, row = org_and_repo(conn, principal, org_name, name, Action.REPO_ADMIN)
+        initiated_by = {"principal_id": principal.id, "name": principal.label, "at": now().isoformat()}
         conn.execute(
             sa.update(t.repos)
             .where(t.repos.c.id == row.id)
@@ -392,6 +410,14 @@ def set_status(
                 status_initiated_by=initiated_by,
                 updated=now(),
             )
+        )
+        record(
+            conn,
+            principal,
+            "repo.status",
+            org=org,
+            resource=f"{org.name}/{name}",
+            detail={"mode": body.mode.value, "message": body.message},
         )
         return RepoStatus(mode=body.mode, message=body.message, initiated_by=initiated_by)
 
@@ -406,11 +432,10 @@ def delete_repo(
     whoever created a repo (and may still write) may delete it too.
     """
     with cat.tx() as conn:
-        org = org_row(conn, principal, org_name, Action.REPO_READ)
-        row = repo_row(conn, org, name)
-        own = row.created_by == principal.id and decide(principal, Action.REPO_WRITE, org.id)
+        org, row = org_and_repo(conn, principal, org_name, name, Action.REPO_READ)
+        own = row.created_by == principal.id and may(conn, principal, Action.REPO_WRITE, org.id, row.id)
         if not own:
-            authorize(principal, Action.REPO_ADMIN, org)
+            authorize_repo(conn, principal, Action.REPO_ADMIN, org, row)
         bucket = conn.execute(sa.select(t.buckets).where(t.buckets.c.id == row.bucket_id)).one()
         if not keep_data:
             conn.execute(
@@ -428,19 +453,26 @@ def delete_repo(
         )
     with cat.tx() as conn:
         conn.execute(sa.delete(t.repos).where(t.repos.c.id == row.id))
+        record(
+            conn,
+            principal,
+            "repo.delete",
+            org=org,
+            resource=f"{org_name}/{name}",
+            detail={"objects_deleted": deleted, "keep_data": keep_data},
+        )
     return deleted
 
 
 def repo_credentials(cat: Catalog, principal: Principal, org_name: str, name: str) -> TempCredentials | None:
-    with cat.read() as conn:
-        org = org_row(conn, principal, org_name, Action.REPO_READ)
-        row = repo_row(conn, org, name)
+    with cat.tx() as conn:
+        org, row = org_and_repo(conn, principal, org_name, name, Action.REPO_READ)
         bucket = conn.execute(sa.select(t.buckets).where(t.buckets.c.id == row.bucket_id)).one()
-    return credentials_for(
-        bucket_spec(cat.box, bucket),
-        prefix=row.prefix,
-        read_only=not decide(principal, Action.REPO_WRITE, org.id),
-    )
+        read_only = not may(conn, principal, Action.REPO_WRITE, org.id, row.id)
+        creds = credentials_for(bucket_spec(cat.box, bucket), prefix=row.prefix, read_only=read_only)
+        if creds is not None:
+            record_vend(conn, principal, org, f"{org_name}/{name}", bucket, read_only=read_only)
+    return creds
 
 
 # Built once: statement construction costs more than running it on the hot path.
@@ -464,20 +496,35 @@ def open_repo(cat: Catalog, principal: Principal, org_name: str, name: str) -> O
             )
         mapping = found._mapping
         repo, bucket = _split_repo_bucket(found)
-        authorize(principal, Action.REPO_READ, _Attrs(id=repo.org_id, name=org_name))
+        org = _Attrs(id=repo.org_id, name=org_name)
+        if not decide(principal, Action.REPO_READ, repo.org_id):
+            authorize_repo(conn, principal, Action.REPO_READ, org, repo)
         if repo.status_mode == RepoMode.offline.value:
             raise RepoUnavailableError(
                 f"repo {org_name}/{name} is offline ({repo.status_message or 'no reason given'}); try again later"
             )
         containers = container_credentials(cat, conn, repo.id, org_name)
-    can_write = decide(principal, Action.REPO_WRITE, repo.org_id)
+        can_write = may(conn, principal, Action.REPO_WRITE, repo.org_id, repo.id)
     bucket_resp = bucket_model(bucket, mapping[t.orgs.c.default_bucket_id])
+    creds = credentials_for(bucket_spec(cat.box, bucket), prefix=repo.prefix, read_only=not can_write)
+    if creds is not None or containers:
+        with cat.tx() as conn:
+            resource = f"{org_name}/{name}"
+            if creds is not None:
+                record_vend(conn, principal, org, resource, bucket, read_only=not can_write)
+            if containers:
+                record(
+                    conn,
+                    principal,
+                    "credentials.vend_virtual",
+                    org=org,
+                    resource=resource,
+                    detail={"containers": sorted(containers), "read_only": True},
+                )
     return OpenRepoResponse(
         repo_bucket=bucket_resp,
         repo_prefix=repo.prefix,
-        repo_credentials=credentials_for(
-            bucket_spec(cat.box, bucket), prefix=repo.prefix, read_only=not can_write
-        ),
+        repo_credentials=creds,
         author=Author(name=principal.name, email=principal.email),
         principal_id=principal.id,
         status=RepoStatus(

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from floe.errors import AuthenticationError, ConflictError, NotFoundError, ValidationError
 from floe.models import ApiClient, ApiClientAuthenticated, ApiClientCreate, ApiClientWithToken, Role
 from floe.server.auth import Action, Principal
+from floe.server.catalog.audit import record
 from floe.server.catalog.base import Catalog, aware, now, org_row
 from floe.server.catalog.principals import principal_for_token
 from floe.server.db import tables as t
@@ -89,7 +90,9 @@ def create_api_client(
             raise ConflictError(
                 f"an active API client named {body.name!r} exists in org {org_name!r}; pick another name"
             )
-        return insert_api_client(
+        if body.role is Role.owner:
+            raise ValidationError("API clients cannot be owners: use role admin, member or viewer")
+        created = insert_api_client(
             conn,
             org,
             name=body.name,
@@ -98,6 +101,15 @@ def create_api_client(
             expires_in_days=body.expires_in_days,
             created_by=principal.id,
         )
+        record(
+            conn,
+            principal,
+            "api_client.create",
+            org=org,
+            resource=f"{org.name}/api-clients/{body.name}",
+            detail={"id": str(created.id), "role": body.role.value, "expires": created.expiration},
+        )
+        return created
 
 
 def list_api_clients(
@@ -132,6 +144,15 @@ def revoke_api_client(cat: Catalog, principal: Principal, org_name: str, client:
         if row.id == principal.id:
             raise ConflictError("refusing to revoke the token you are using; use another admin token")
         conn.execute(sa.update(t.api_clients).where(t.api_clients.c.id == row.id).values(revoked=now()))
+        record(
+            conn,
+            principal,
+            "api_client.revoke",
+            org=org,
+            resource=f"{org.name}/api-clients/{row.name}",
+            detail={"id": row.id},
+        )
+        conn.execute(sa.delete(t.repo_grants).where(t.repo_grants.c.principal_id == row.id))
         return _model(
             conn.execute(sa.select(t.api_clients).where(t.api_clients.c.id == row.id)).one(), org.name
         )
@@ -147,14 +168,19 @@ def authenticate_token(
         subject = principal_for_token(cat, token)
     except AuthenticationError as exc:
         raise NotFoundError(f"no API client in org {org_name!r} has that token ({exc.message})") from None
-    if subject.org_id != org.id:
-        raise NotFoundError(f"no API client in org {org_name!r} has that token")
+    if org.id not in subject.roles:
+        raise NotFoundError(f"no API client or member of org {org_name!r} has that token")
     with cat.read() as conn:
-        row = conn.execute(sa.select(t.api_clients).where(t.api_clients.c.id == subject.id)).one()
+        if subject.kind == "user":  # a person's session: their user id, and the session's times
+            row = conn.execute(sa.select(t.sessions).where(t.sessions.c.id == subject.session_id)).one()
+            expiration = aware(row.expires)
+        else:
+            row = conn.execute(sa.select(t.api_clients).where(t.api_clients.c.id == subject.id)).one()
+            expiration = aware(row.expiration) or NEVER
     return ApiClientAuthenticated(
-        _id=row.id,
-        email=row.email,
+        _id=subject.id,
+        email=subject.email,
         created=aware(row.created),
-        expiration=aware(row.expiration) or NEVER,
+        expiration=expiration,
         last_used=aware(row.last_used),
     )

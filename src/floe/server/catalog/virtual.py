@@ -8,14 +8,14 @@ import sqlalchemy as sa
 
 from floe.errors import ValidationError
 from floe.server.auth import Action, Principal
+from floe.server.catalog.audit import record
 from floe.server.catalog.base import (
     Catalog,
     bucket_model,
     bucket_row_by_nickname,
     bucket_spec,
     now,
-    org_row,
-    repo_row,
+    org_and_repo,
 )
 from floe.server.db import tables as t
 from floe.storage import credentials_for
@@ -27,8 +27,7 @@ def get_containers(
 ) -> dict[str, str | None]:
     """``{url_prefix: bucket nickname}`` for a repo."""
     with cat.read() as conn:
-        org = org_row(conn, principal, org_name, Action.REPO_READ)
-        repo = repo_row(conn, org, repo_name)
+        _org, repo = org_and_repo(conn, principal, org_name, repo_name, Action.REPO_READ)
         rows = conn.execute(
             sa.select(t.virtual_containers.c.url_prefix, t.buckets.c.nickname)
             .join(t.buckets, t.buckets.c.id == t.virtual_containers.c.bucket_id)
@@ -49,8 +48,7 @@ def patch_containers(
 ) -> dict[str, str | None]:
     """Authorise (``add``: url_prefix -> bucket nickname) or withdraw (``remove``) containers; writers only."""
     with cat.tx() as conn:
-        org = org_row(conn, principal, org_name, Action.REPO_WRITE)
-        repo = repo_row(conn, org, repo_name)
+        org, repo = org_and_repo(conn, principal, org_name, repo_name, Action.REPO_WRITE)
         for url_prefix in remove or []:
             conn.execute(
                 sa.delete(t.virtual_containers).where(
@@ -76,6 +74,14 @@ def patch_containers(
                     created_by=principal.id,
                 )
             )
+        record(
+            conn,
+            principal,
+            "repo.virtual_containers",
+            org=org,
+            resource=f"{org.name}/{repo.name}",
+            detail={"added": sorted(add or {}), "removed": sorted(remove or [])},
+        )
     return get_containers(cat, principal, org_name, repo_name)
 
 

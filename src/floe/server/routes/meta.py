@@ -22,15 +22,34 @@ async def health(request: Request) -> Health:
 
 @router.get("/user", response_model=Principal, tags=["meta"])
 def whoami(principal: PrincipalDep) -> Principal:
-    """The calling principal (``ApiTokenInfo`` in the arraylake client)."""
-    expiration = principal.expiration or NEVER
+    """The calling principal: ``ApiTokenInfo`` of the arraylake client for API clients,
+    ``UserInfo`` (it has ``first_name``) for people, plus orgs and roles."""
+    expiration = int((principal.expiration or NEVER).astimezone(UTC).timestamp())
+    orgs = {principal.org_names[org_id]: role for org_id, role in principal.roles.items()}
+    if principal.kind == "user":
+        first, _, family = principal.name.partition(" ")
+        return Principal(
+            id=principal.id,
+            kind="user",
+            email=principal.email,
+            expiration=expiration,
+            first_name=first,
+            family_name=family or None,
+            orgs=orgs,
+            name=principal.name,
+            is_site_admin=principal.is_site_admin,
+            session_id=principal.session_id,
+        )
+    ((org, role),) = orgs.items()
     return Principal(
         id=principal.id,
+        kind="api_client",
         client_id=principal.id,
         email=principal.email,
-        expiration=int(expiration.astimezone(UTC).timestamp()),
-        org=principal.org_name,
-        role=principal.role,
+        expiration=expiration,
+        org=org,
+        role=role,
+        orgs=orgs,
         name=principal.name,
         is_site_admin=principal.is_site_admin,
     )
