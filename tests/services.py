@@ -836,19 +836,25 @@ def start_floe(
         wait_until(
             lambda: _http_ok(f"{server.url}/health"), timeout, server.process, log_path, what="floe server"
         )
-        token_cmd = [sys.executable, "-m", "floe", "admin", "token", "--data-dir", str(data_dir), *db_args]
-        token_cmd += ["--org", "default"]
-        done = subprocess.run(token_cmd, env=full_env, capture_output=True, text=True, timeout=60)
-        server.token = done.stdout.strip()
-        if done.returncode != 0 or not server.token:
-            raise ServiceError(
-                f"`floe admin token` failed with status {done.returncode}\n"
-                f"--- stdout ---\n{done.stdout}\n--- stderr ---\n{done.stderr}"
-            )
+        server.token = admin_token(server)
     except BaseException:
         server.stop()
         raise
     return server
+
+
+def admin_token(server: FloeServer, *, org: str = "default", site_admin: bool = False) -> str:
+    """A new admin token of ``org`` (or a site-admin token) from ``floe admin token`` on the server's database."""
+    cmd = [sys.executable, "-m", "floe", "admin", "token", "--data-dir", str(server.data_dir)]
+    cmd += [*_database_args(server.database_url), "--org", org, *(["--site-admin"] if site_admin else [])]
+    done = subprocess.run(cmd, env=server.env, capture_output=True, text=True, timeout=60)
+    token = done.stdout.strip()
+    if done.returncode != 0 or not token:
+        raise ServiceError(
+            f"`floe admin token` failed with status {done.returncode}\n"
+            f"--- stdout ---\n{done.stdout}\n--- stderr ---\n{done.stderr}"
+        )
+    return token
 
 
 def unique_name(prefix: str) -> str:
@@ -863,6 +869,7 @@ __all__ = [
     "PostgresServer",
     "ServiceError",
     "ServiceProcess",
+    "admin_token",
     "find_azurite",
     "find_postgres_bindir",
     "free_port",

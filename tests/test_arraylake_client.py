@@ -120,3 +120,71 @@ def test_arraylake_client_uses_delegated_sts_credentials(floe_server_sqlite, mot
     assert zarr.open_array(again.readonly_session("main").store, path="a")[:].tolist() == [1, 2]
     assert "GET /repos/default/delegated/bucket-credentials" in floe_server_sqlite.log_text()
     assert SECRET not in floe_server_sqlite.log_text()
+
+
+def test_arraylake_client_with_a_persons_session(floe_server_sqlite, moto, s3_bucket, approve_device):
+    """A person signed in with the device flow uses the arraylake client with their session token:
+    it sees them as a user (``UserInfo``), and their role governs what it may do."""
+    import httpx
+
+    from services import admin_token
+
+    server = floe_server_sqlite
+    site = {"authorization": f"Bearer {admin_token(server, site_admin=True)}"}
+    with httpx.Client(base_url=server.url, headers=site, timeout=60) as http:
+        assert (
+            http.post(
+                "/users",
+                json={
+                    "email": "ada@lab.example.org",
+                    "name": "Ada Lovelace",
+                    "password": "analytical-engine",
+                },
+            ).status_code
+            == 201
+        )
+        assert (
+            http.put("/orgs/default/members/ada@lab.example.org", json={"role": "viewer"}).status_code == 200
+        )
+        start = http.post("/auth/device/code", data={"client_id": "arraylake test"}).json()
+        approve_device(start["verification_uri_complete"], "ada@lab.example.org", "analytical-engine")
+        grant = {
+            "grant_type": "urn:ietf:params:oauth:grant-type:device_code",
+            "device_code": start["device_code"],
+        }
+        token = http.post("/auth/token", data=grant).json()["access_token"]
+
+    admin = arraylake.Client(service_uri=server.url, token=server.token)
+    admin.create_bucket_config(
+        org="default",
+        nickname="moto-s3",
+        uri=f"s3://{s3_bucket}/floe",
+        extra_config={"endpoint_url": moto.endpoint, "region_name": "us-east-1", "use_ssl": False},
+        auth_config={"method": "hmac", "access_key_id": "testing", "secret_access_key": SECRET},
+    )
+    admin.set_default_bucket_config(org="default", nickname="moto-s3")
+    admin.create_repo("default/shared")
+
+    person = arraylake.Client(service_uri=server.url, token=token)
+    assert [r.name for r in person.list_repos("default")] == ["shared"]
+    repo = person.get_repo("default/shared")
+    assert "main" in set(repo.list_branches())
+    with pytest.raises(ArraylakeClientError):
+        person.create_repo("default/not-for-viewers")
+    me = _user_id(server, token)
+
+    from arraylake.types import RepoActions
+
+    async def check(action: RepoActions) -> bool:
+        return await person.aclient.get_permission_check("default", me, "default/shared", action)
+
+    assert asyncio.run(check(RepoActions.CAN_READ)) is True
+    assert asyncio.run(check(RepoActions.CAN_WRITE)) is False
+
+
+def _user_id(server, token: str) -> str:
+    import httpx
+
+    me = httpx.get(f"{server.url}/user", headers={"authorization": f"Bearer {token}"}).json()
+    assert me["kind"] == "user" and me["first_name"] == "Ada"
+    return me["id"]

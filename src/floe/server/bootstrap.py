@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from floe.models import Role
+from floe.server.catalog.audit import record
 from floe.server.catalog.base import Catalog
 from floe.server.catalog.buckets import check_storage, insert_bucket
 from floe.server.catalog.orgs import ensure_org
@@ -49,11 +50,23 @@ def bootstrap(cat: Catalog, settings: Settings) -> str | None:
         return token
 
 
-def admin_token(cat: Catalog, org_name: str) -> str:
-    """A new org-admin token for ``org_name`` (created if missing), straight from the database."""
+def admin_token(cat: Catalog, org_name: str, *, site_admin: bool = False) -> str:
+    """A new org-admin (or site-admin) token for ``org_name`` (created if missing), straight from the
+    database; recorded in the audit trail as done by the server operator."""
     with cat.tx() as conn:
         org = ensure_org(conn, org_name)
         existing = conn.execute(
             sa.select(sa.func.count()).select_from(t.api_clients).where(t.api_clients.c.org_id == org.id)
         ).scalar_one()
-        return insert_api_client(conn, org, name=f"admin-{existing + 1}", role=Role.admin).token
+        created = insert_api_client(
+            conn, org, name=f"admin-{existing + 1}", role=Role.admin, is_site_admin=site_admin
+        )
+        record(
+            conn,
+            None,
+            "api_client.create",
+            org=org,
+            resource=f"{org.name}/api-clients/{created.name}",
+            detail={"id": str(created.id), "role": "admin", "site_admin": site_admin, "by": "floe admin token"},
+        )
+        return created.token
