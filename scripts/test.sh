@@ -7,6 +7,8 @@
 #   * creates/reuses a virtualenv at ${FLOE_VENV:-.venv} and installs the package with its test extras;
 #   * installs Azurite (the Azure Blob Storage emulator) from the npm registry into ${FLOE_NPM_PREFIX:-.cache/npm}
 #     when node and npm are available -- its tests are then required to run (FLOE_REQUIRE_AZURITE=1);
+#   * installs oidc-provider (an OpenID Connect provider, for the sign-in tests) into
+#     ${FLOE_NPM_PREFIX:-.cache/npm}/oidc-provider when node and npm are available;
 #   * runs `python -m pytest "$@"` and exits with pytest's status.
 # Environment: FLOE_VENV (virtualenv path), PYTHON (interpreter used to create it),
 #              FLOE_REQUIRE_POSTGRES (default 1 when PostgreSQL is usable: its tests must not skip),
@@ -138,6 +140,22 @@ if [[ -x "$azurite_bin" ]] && command -v node >/dev/null 2>&1; then
     FLOE_AZURITE="$(cd "$(dirname "$azurite_bin")" && pwd)/azurite-blob"
     export FLOE_AZURITE
     export FLOE_REQUIRE_AZURITE="${FLOE_REQUIRE_AZURITE:-1}"
+fi
+
+# ---------------------------------------------------------------------------------------- oidc-provider
+# A real OpenID Connect provider for the sign-in tests (version pinned in tests/oidc_provider/package.json).
+oidc_dir="$npm_prefix/oidc-provider"
+if [[ -f "$oidc_dir/node_modules/oidc-provider/package.json" ]] &&
+    cmp -s tests/oidc_provider/package.json "$oidc_dir/package.json"; then
+    log "reusing oidc-provider in $oidc_dir"
+elif command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1; then
+    log "installing oidc-provider (OpenID Connect provider for the sign-in tests) into $oidc_dir"
+    mkdir -p "$oidc_dir"
+    cp tests/oidc_provider/package.json "$oidc_dir/package.json"
+    npm install --prefix "$oidc_dir" --no-audit --no-fund --loglevel=error >/dev/null ||
+        warn "npm install of oidc-provider failed: the OpenID Connect tests will try again and fail"
+else
+    warn "node/npm not found: the OpenID Connect sign-in tests will be skipped"
 fi
 
 # ---------------------------------------------------------------------------------------- tests

@@ -16,6 +16,7 @@ Fixtures:
   starts extra Floe servers, all stopped at teardown.
 * ``floe_server``: a :class:`FloeServer` on ``tmp_path/"data"`` using ``database_url`` (so: both backends).
 * ``floe_server_sqlite``: a :class:`FloeServer` on ``tmp_path/"data"`` using SQLite only.
+* ``approve_device``: acts as a person's browser for the device sign-in (``floe auth login``).
 """
 
 from __future__ import annotations
@@ -26,12 +27,14 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import NoReturn
 
+import httpx
 import pytest
 
 # Make `services` importable whatever pytest's import mode (and even if tests/ becomes a package).
 if str(Path(__file__).parent) not in sys.path:
     sys.path.insert(0, str(Path(__file__).parent))
 
+from oidc_fixtures import oidc_floe  # noqa: F401  (fixture: a Floe server with a local OpenID provider)
 from services import (
     AzuriteServer,
     FloeServer,
@@ -240,3 +243,33 @@ def floe_server(database_url: str | None, floe_factory: FloeFactory) -> FloeServ
 def floe_server_sqlite(floe_factory: FloeFactory) -> FloeServer:
     """A Floe server on ``tmp_path/"data"`` with its embedded SQLite database."""
     return floe_factory()
+
+
+# --------------------------------------------------------------------------------------------- a browser
+
+
+@pytest.fixture(scope="session")
+def approve_device() -> Callable[..., None]:
+    """Act as the person's browser for ``floe auth login``: ``approve_device(url, email, password,
+    approve=True)`` opens the printed ``url`` (``/device?user_code=...``), signs in on the ``/login`` form
+    it redirects to, and approves (or denies) the code, carrying the CSRF token of each form."""
+
+    def approve(url: str, email: str, password: str, *, approve: bool = True) -> None:
+        from browser import form  # tests/browser.py: the forms of a page as a browser would send them
+
+        with httpx.Client(follow_redirects=True, timeout=30, trust_env=False) as browser:
+            page = browser.get(url)
+            assert page.status_code == 200, page.text
+            if page.url.path == "/login":
+                fields = {**form(page, "/login")["fields"], "email": email, "password": password}
+                page = browser.post(str(page.url.join("/login")), data=fields)
+                assert page.status_code == 200 and page.url.path == "/device", page.text
+            # the code is filled in from the URL: look it up, then approve or deny it
+            page = browser.post(str(page.url.join("/device")), data=form(page, "/device")["fields"])
+            assert page.status_code == 200, page.text
+            fields = {**form(page, "/device")["fields"], "action": "approve" if approve else "deny"}
+            done = browser.post(str(page.url.join("/device")), data=fields)
+            assert done.status_code == 200, done.text
+            assert ("approved" if approve else "denied") in done.text.lower(), done.text
+
+    return approve

@@ -519,3 +519,37 @@ def test_audit_trail_records_who_what_where(world: World):
     made = [e for e in created["items"] if e["resource"] == f"{ORG}/api-clients/auditee"]
     assert made and made[0]["action"] == "api_client.create" and made[0]["actor_kind"] == "api_client"
     assert SECRET not in json.dumps(page) and bot["token"] not in json.dumps(created)
+
+
+def test_a_grant_lifts_one_principal_on_one_repo(world: World):
+    """A viewer API client with a write grant on one repo may write there (routes, /open and the
+    permission check agree), and nowhere else; the grant goes when the client is revoked."""
+    bot = world.admin("POST", f"/orgs/{ORG}/api-clients", json={"name": "granted-bot", "role": "viewer"})
+    world.admin("POST", f"/orgs/{ORG}/repos", json={"name": "elsewhere", "bucket_nickname": "store"})
+    bearer = {"authorization": f"Bearer {bot['token']}"}
+
+    def check(resource: str, action: str) -> bool:
+        params = {"principal_id": bot["id"], "resource": resource, "action": action}
+        return world.admin("GET", f"/orgs/{ORG}/permissions/check", params=params)["has_permission"]
+
+    with httpx.Client(base_url=world.server.url, headers=bearer, timeout=60) as http:
+        assert http.patch(f"/orgs/{ORG}/shared", json={"description": "x"}).status_code == 403
+        assert http.get(f"/repos/{ORG}/shared/open").json()["can_write"] is False
+        assert not check(f"{ORG}/shared", "CAN_WRITE")
+
+        world.admin("PUT", f"/repos/{ORG}/shared/grants/granted-bot", json={"level": "write"})
+        assert http.patch(f"/orgs/{ORG}/shared", json={"description": "by grant"}).status_code == 200
+        assert http.get(f"/repos/{ORG}/shared/open").json()["can_write"] is True
+        assert check(f"{ORG}/shared", "CAN_WRITE") and check(f"{ORG}/shared", "repo:write")
+        assert not check(f"{ORG}/shared", "CAN_MANAGE_USERS")  # write, not admin
+        assert not check(f"{ORG}/elsewhere", "CAN_WRITE")
+        assert not check(ORG, "CAN_WRITE_REPOS")  # the org role is unchanged
+        assert http.patch(f"/orgs/{ORG}/elsewhere", json={"description": "no"}).status_code == 403
+        assert http.put(f"/orgs/{ORG}/shared/status", json={"mode": "online"}).status_code == 403
+
+        grants = world.admin("GET", f"/repos/{ORG}/shared/grants")
+        assert {"principal": "granted-bot", "principal_kind": "api_client", "level": "write"}.items() <= next(
+            g for g in grants if g["principal"] == "granted-bot"
+        ).items()
+        world.admin("DELETE", f"/orgs/{ORG}/api-clients/granted-bot")
+        assert all(g["principal"] != "granted-bot" for g in world.admin("GET", f"/repos/{ORG}/shared/grants"))

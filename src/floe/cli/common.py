@@ -26,8 +26,8 @@ ENV_ORG = "FLOE_ORG"
 DEFAULT_ORG = "default"
 
 CONNECTION_HELP = (
-    "The server and token come from FLOE_SERVICE_URI and FLOE_TOKEN, else from the config file "
-    "that `floe serve` writes (FLOE_CONFIG_DIR, default ~/.config/floe/config.toml)."
+    "The server and token come from FLOE_SERVICE_URI and FLOE_TOKEN, else from the session `floe auth login` "
+    "stored, else from the config file that `floe serve` writes (FLOE_CONFIG_DIR, default ~/.config/floe)."
 )
 ORG_HELP = f"Org (default: ${ENV_ORG}, else `org` in the config file, else '{DEFAULT_ORG}')."
 
@@ -65,14 +65,22 @@ def client_errors() -> Iterator[None]:
         fail(str(exc) or type(exc).__name__)
 
 
+def choice(value: str, allowed: Sequence[str], what: str) -> str:
+    """``value`` if it is one of ``allowed``, else a one-line usage error (exit 2) naming the valid values."""
+    if value not in allowed:
+        valid = ", ".join(allowed[:-1]) + f" or {allowed[-1]}" if len(allowed) > 1 else allowed[0]
+        fail(f"invalid {what} {value!r}: use {valid}", code=2)
+    return value
+
+
 @contextmanager
-def connect() -> Iterator[floe.Client]:
+def connect(service_uri: str | None = None) -> Iterator[floe.Client]:
     """A ``floe.Client`` from the environment / config file, closed afterwards; errors as one line."""
     if "ICECHUNK_LOG" not in os.environ:
         # Icechunk logs warnings to stdout, which would corrupt --json output; errors reach us as exceptions.
         icechunk.set_logs_filter("error")
     with client_errors():
-        client = floe.Client()
+        client = floe.Client(service_uri=service_uri)
         try:
             yield client
         finally:

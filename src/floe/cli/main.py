@@ -7,7 +7,7 @@ import sys
 import typer
 
 from floe import __version__
-from floe.cli import buckets, orgs, repos, server, tokens
+from floe.cli import audit, auth, buckets, members, orgs, repos, server, tokens, users
 
 # Recent typer versions vendor click (as ``typer._click``); reach its exception classes through a
 # public name so this works whichever click typer uses.
@@ -22,10 +22,14 @@ app = typer.Typer(
 )
 app.command("serve")(server.serve)
 app.add_typer(server.admin_app, name="admin")
+app.add_typer(auth.app, name="auth")
+app.add_typer(users.app, name="user")
+app.add_typer(members.app, name="member")
 app.add_typer(orgs.app, name="org")
 app.add_typer(buckets.app, name="bucket")
 app.add_typer(repos.app, name="repo")
 app.add_typer(tokens.app, name="token")
+app.add_typer(audit.app, name="audit")
 
 
 @app.command("version")

@@ -1,4 +1,4 @@
-"""``floe repo``: list, show, create, import, modify, set the status of, and delete repos."""
+"""``floe repo``: list, show, create, import, modify, set the status of, and delete repos; per-repo grants."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from rich.markup import escape
 from floe.cli.common import (
     JsonOpt,
     YesOpt,
+    choice,
     connect,
     group,
     parse_pairs,
@@ -18,7 +19,7 @@ from floe.cli.common import (
     resolve_org,
 )
 from floe.cli.output import emit_json, emit_record, emit_table, err_console, fail, note
-from floe.models import Repo, RepoMode
+from floe.models import GrantLevel, Repo, RepoMode
 
 app = group("Repos: Icechunk repositories registered in the catalog.")
 
@@ -299,3 +300,64 @@ def break_lease(
         emit_json(broken)
     else:
         note(f"Broke the lease on [bold]{escape(ref)}[/] held by {escape(broken.holder)}.")
+
+
+# --- per-repo grants -----------------------------------------------------------------------
+
+LEVELS = [level.value for level in GrantLevel]
+GRANT_COLUMNS = [
+    ("principal", "Principal"),
+    ("principal_kind", "Kind"),
+    ("level", "Level"),
+    ("created", "Granted"),
+    ("created_by", "By"),
+]
+PrincipalArg = Annotated[
+    str,
+    typer.Argument(
+        metavar="PRINCIPAL",
+        help="A member's email, or an API client's name or id, of the repo's org.",
+        show_default=False,
+    ),
+]
+
+
+@app.command("grants")
+def list_grants(name: NameArg, json_out: JsonOpt = False) -> None:
+    """List the per-repo grants: who may do more on this repo than their org role allows."""
+    with connect() as client:
+        found = client.list_grants(name)
+    if json_out:
+        emit_json(found)
+    else:
+        emit_table(found, GRANT_COLUMNS, title=f"Grants on {name}")
+
+
+@app.command("grant")
+def grant(
+    name: NameArg,
+    principal: PrincipalArg,
+    level: Annotated[
+        str, typer.Argument(metavar="LEVEL", help=f"One of: {', '.join(LEVELS)}.", show_default=False)
+    ],
+    json_out: JsonOpt = False,
+) -> None:
+    """Grant a member or API client read, write or admin on this repo, on top of their org role."""
+    choice(level, LEVELS, "level")
+    with connect() as client:
+        granted = client.grant(name, principal, level)
+    if json_out:
+        emit_json(granted)
+        return
+    note(f"Granted [bold]{escape(granted.level)}[/] on {escape(name)} to {escape(granted.principal)}.")
+
+
+@app.command("revoke-grant")
+def revoke_grant(name: NameArg, principal: PrincipalArg, json_out: JsonOpt = False) -> None:
+    """Remove a principal's grant on this repo (their org role still applies)."""
+    with connect() as client:
+        client.revoke_grant(name, principal)
+    if json_out:
+        emit_json({"revoked": "grant", "repo": name, "principal": principal})
+    else:
+        note(f"Removed the grant of {escape(principal)} on [bold]{escape(name)}[/].")

@@ -30,6 +30,7 @@ def _settings(
     database_url: str | None,
     file_roots: list[Path] | None = None,
     secret_key_file: Path | None = None,
+    **sign_in,
 ):
     from floe.server.settings import Settings
 
@@ -39,9 +40,10 @@ def _settings(
             database_url=database_url,
             file_roots=file_roots,
             secret_key_file=secret_key_file,
+            **sign_in,
         )
     except (OSError, ValueError) as exc:
-        fail(f"cannot use the data dir: {exc}")
+        fail(f"invalid server settings: {exc}")
 
 
 def serve(
@@ -57,9 +59,57 @@ def serve(
     ] = None,
     secret_key_file: Annotated[
         Path | None,
-        typer.Option(help="Fernet key for bucket secrets (default DATA_DIR/secret.key or FLOE_SECRET_KEY)."),
+        typer.Option(
+            help="Fernet key file for bucket secrets (else FLOE_SECRET_KEY_FILE, else the key(s) in "
+            "FLOE_SECRET_KEY, else DATA_DIR/secret.key, created on first start)."
+        ),
+    ] = None,
+    public_url: Annotated[
+        str | None,
+        typer.Option(
+            help="Base URL people reach this server at, e.g. https://floe.example.org (for sign-in links "
+            "and the OpenID Connect redirect URI; default: taken from each request; env FLOE_PUBLIC_URL)."
+        ),
+    ] = None,
+    oidc_issuer: Annotated[
+        str | None,
+        typer.Option(
+            help="OpenID Connect provider (issuer URL) people may sign in with (env FLOE_OIDC_ISSUER)."
+        ),
+    ] = None,
+    oidc_client_id: Annotated[
+        str | None,
+        typer.Option(
+            help="This server's client id at the OpenID Connect provider (env FLOE_OIDC_CLIENT_ID)."
+        ),
+    ] = None,
+    oidc_client_secret_file: Annotated[
+        Path | None,
+        typer.Option(
+            help="File holding the OpenID Connect client secret (or set FLOE_OIDC_CLIENT_SECRET).",
+            exists=True,
+            dir_okay=False,
+        ),
+    ] = None,
+    oidc_name: Annotated[
+        str | None,
+        typer.Option(help='Label of the sign-in button for the provider (default "single sign-on").'),
+    ] = None,
+    session_days: Annotated[
+        float | None,
+        typer.Option(
+            help="How long a sign-in lasts, in days (default 30; env FLOE_SESSION_DAYS).", min=0.0001
+        ),
     ] = None,
     log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info",
+    forwarded_allow_ips: Annotated[
+        str | None,
+        typer.Option(
+            help="Reverse proxies (comma-separated IPs, or '*') whose X-Forwarded-For/-Proto headers are "
+            "trusted, so the audit trail and sign-in limits see the real client address "
+            "(default 127.0.0.1; env FORWARDED_ALLOW_IPS).",
+        ),
+    ] = None,
     workers: Annotated[
         int,
         typer.Option(help="Server processes sharing the port (state lives in the database).", min=1, max=64),
@@ -71,14 +121,26 @@ def serve(
 
     from floe.client.config import config_path, read_user_config, write_user_config
     from floe.server.app import create_app
-    from floe.server.bootstrap import bootstrap
+    from floe.server.bootstrap import bootstrap, housekeeping
     from floe.server.db.engine import describe_url
 
-    settings = _settings(data_dir, database_url, file_root, secret_key_file)
+    settings = _settings(
+        data_dir,
+        database_url,
+        file_root,
+        secret_key_file,
+        public_url=public_url,
+        oidc_issuer=oidc_issuer,
+        oidc_client_id=oidc_client_id,
+        oidc_client_secret_file=oidc_client_secret_file,
+        oidc_name=oidc_name,
+        session_days=session_days,
+    )
     _check_port_free(host, port)
     try:
         app = create_app(settings)
         token = bootstrap(app.state.catalog, settings)
+        housekeeping(app.state.catalog)
     except SQLAlchemyError as exc:
         fail(
             f"cannot open the catalog database {describe_url(settings.database_url)}: {str(exc).splitlines()[0]}"
@@ -94,9 +156,12 @@ def serve(
         typer.echo(token)
     elif read_user_config().get("data_dir") == str(settings.data_dir):
         write_user_config({"service_uri": service_uri})
+    if settings.oidc_enabled:
+        console.print(f"Sign-in:      password, or {settings.oidc_name} ({settings.oidc_issuer})")
     console.print(f"Serving on {service_uri}")
+    proxies = {"forwarded_allow_ips": forwarded_allow_ips} if forwarded_allow_ips else {}
     if workers == 1:
-        uvicorn.run(app, host=host, port=port, log_level=log_level)
+        uvicorn.run(app, host=host, port=port, log_level=log_level, **proxies)
         return
     # Several processes: each builds its own app from the same settings; all state is in the database.
     os.environ.update(settings.export_env())
@@ -107,6 +172,7 @@ def serve(
         port=port,
         workers=workers,
         log_level=log_level,
+        **proxies,
     )
 
 
@@ -128,8 +194,12 @@ def admin_token(
     data_dir: DataDirOpt = None,
     database_url: DatabaseOpt = None,
     org: Annotated[str, typer.Option(help="Org the token administers (created if missing).")] = "default",
+    site_admin: Annotated[
+        bool,
+        typer.Option("--site-admin", help="A site-admin token: may act in every org, manage users and orgs."),
+    ] = False,
 ) -> None:
-    """Print a new org-admin token on stdout, and nothing else."""
+    """Print a new org-admin token on stdout, and nothing else (run on the server: it opens the database)."""
     from sqlalchemy.exc import SQLAlchemyError
 
     from floe.models import check_name
@@ -150,7 +220,7 @@ def admin_token(
         cat = Catalog(
             engine=engine, box=SecretBox(settings.secret_keys), policy=StoragePolicy(settings.file_roots)
         )
-        typer.echo(make_token(cat, org))
+        typer.echo(make_token(cat, org, site_admin=site_admin))
     except SQLAlchemyError as exc:
         fail(
             f"cannot open the catalog database {describe_url(settings.database_url)}: {str(exc).splitlines()[0]}"

@@ -10,7 +10,7 @@ from rich.markup import escape
 
 from floe.cli.common import JsonOpt, OrgOpt, connect, group, resolve_org
 from floe.cli.output import console, emit_json, emit_record, emit_table, note
-from floe.models import Role
+from floe.models import ApiClientRole
 
 app = group("API tokens: create, list and revoke an org's tokens; show who the current token is.")
 
@@ -33,10 +33,16 @@ def create_token(
         str, typer.Argument(metavar="NAME", help="A name for the token, e.g. ci.", show_default=False)
     ],
     org: OrgOpt = None,
-    role: Annotated[Role, typer.Option(help="What the token may do in the org.")] = Role.member,
+    role: Annotated[
+        ApiClientRole, typer.Option(help="What the token may do in the org.")
+    ] = ApiClientRole.member,
     expires_in_days: Annotated[
         float | None,
-        typer.Option("--expires-in-days", metavar="N", help="Expire after N days (default: the server's)."),
+        typer.Option(
+            "--expires-in-days",
+            metavar="N",
+            help="Expire after N days (default: never; revoke it with `floe token revoke`).",
+        ),
     ] = None,
     email: Annotated[str | None, typer.Option(help="Contact email recorded with the token.")] = None,
     json_out: JsonOpt = False,

@@ -3,21 +3,23 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable, Iterator
+from datetime import datetime
 from typing import Any
 
 import httpx
 
+from floe.client import _access as access_ops
 from floe.client import _operations as ops
 from floe.client._transport import (
     Call,
     ClientInfo,
     Flow,
     build_request,
-    check_response,
     default_headers,
     drive,
     drive_async,
+    finish,
     unreachable,
 )
 from floe.client.config import resolve
@@ -61,7 +63,28 @@ _OPERATIONS = (
     "revoke_api_client",
     "get_api_client_id_from_token",
     "get_permission_check",
+    # people and access (``_access``)
+    "login",
+    "logout",
+    "list_sessions",
+    "revoke_session",
+    "change_password",
+    "list_users",
+    "create_user",
+    "get_user_account",
+    "update_user",
+    "list_members",
+    "set_member",
+    "remove_member",
+    "list_grants",
+    "grant",
+    "revoke_grant",
+    "list_audit_events",
 )
+
+
+def _operation(name: str) -> Callable[..., Flow[Any]]:
+    return getattr(ops, name, None) or getattr(access_ops, name)
 
 
 class _ClientBase:
@@ -72,7 +95,9 @@ class _ClientBase:
             raise ops.ValidationError(str(exc)) from None
         self.service_uri = conn.service_uri
         self.token = conn.token
+        self.token_source = conn.token_source
         self._info = ClientInfo(self.service_uri, self.token)
+        self._http: httpx.Client | httpx.AsyncClient
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(service_uri={self.service_uri!r})"
@@ -80,11 +105,42 @@ class _ClientBase:
     def _http_options(self) -> dict[str, Any]:
         return {"base_url": self.service_uri, "headers": default_headers(self.token), "timeout": _TIMEOUT}
 
+    def _use_token(self, token: str | None) -> ClientInfo:
+        """Switch to another token (after ``login`` / ``logout``); returns the new client info."""
+        self.token = token
+        self.token_source = "login" if token else None
+        self._info = ClientInfo(self.service_uri, token)
+        if token:
+            self._http.headers["authorization"] = f"Bearer {token}"
+        else:
+            self._http.headers.pop("authorization", None)
+        return self._info
+
+    @staticmethod
+    def _audit_filters(
+        org: str | None,
+        actor: str | None,
+        resource: str | None,
+        action: str | None,
+        since: datetime | str | None,
+        until: datetime | str | None,
+        limit: int,
+    ) -> dict[str, Any]:
+        return {
+            "org": org,
+            "actor": actor,
+            "resource": resource,
+            "action": action,
+            "since": since,
+            "until": until,
+            "limit": limit,
+        }
+
 
 def _sync_method(op: Callable[..., Flow[Any]]) -> Callable[..., Any]:
     @functools.wraps(op)
     def method(self: Client, *args: Any, **kwargs: Any) -> Any:
-        return drive(op(*args, **kwargs), self._send, self._info)
+        return drive(op(*args, **kwargs), self._send, self._info, self._use_token)
 
     return method
 
@@ -92,7 +148,7 @@ def _sync_method(op: Callable[..., Flow[Any]]) -> Callable[..., Any]:
 def _async_method(op: Callable[..., Flow[Any]]) -> Callable[..., Any]:
     @functools.wraps(op)
     async def method(self: AsyncClient, *args: Any, **kwargs: Any) -> Any:
-        return await drive_async(op(*args, **kwargs), self._send, self._info)
+        return await drive_async(op(*args, **kwargs), self._send, self._info, self._use_token)
 
     return method
 
@@ -103,7 +159,8 @@ class Client(_ClientBase):
     Args:
         service_uri: the server, e.g. ``http://127.0.0.1:7800``; else ``FLOE_SERVICE_URI``, else the
             user config file that ``floe serve`` writes.
-        token: an API token (``ema_...``); else ``FLOE_TOKEN``, else the user config file.
+        token: an API token (``ema_...``) or a session token; else ``FLOE_TOKEN``, else the session
+            that ``login()`` / ``floe auth login`` stored for this service URI, else the user config file.
     """
 
     def __init__(self, service_uri: str | None = None, token: str | None = None) -> None:
@@ -115,8 +172,28 @@ class Client(_ClientBase):
             response = self._http.send(build_request(self._http, call))
         except httpx.TransportError as exc:
             raise unreachable(self.service_uri, exc) from None
-        check_response(response)
-        return call.parse(response)
+        return finish(call, response)
+
+    def iter_audit_events(
+        self,
+        org: str | None = None,
+        *,
+        actor: str | None = None,
+        resource: str | None = None,
+        action: str | None = None,
+        since: datetime | str | None = None,
+        until: datetime | str | None = None,
+        limit: int = 50,
+    ) -> Iterator[Any]:
+        """Every matching audit event, newest first, fetching ``limit`` at a time (see ``list_audit_events``)."""
+        filters = self._audit_filters(org, actor, resource, action, since, until, limit)
+        cursor = None
+        while True:
+            page = self.list_audit_events(**filters, cursor=cursor)
+            yield from page.items
+            if not page.next_cursor or not page.items:
+                return
+            cursor = page.next_cursor
 
     def close(self) -> None:
         self._http.close()
@@ -140,8 +217,29 @@ class AsyncClient(_ClientBase):
             response = await self._http.send(build_request(self._http, call))
         except httpx.TransportError as exc:
             raise unreachable(self.service_uri, exc) from None
-        check_response(response)
-        return call.parse(response)
+        return finish(call, response)
+
+    async def iter_audit_events(
+        self,
+        org: str | None = None,
+        *,
+        actor: str | None = None,
+        resource: str | None = None,
+        action: str | None = None,
+        since: datetime | str | None = None,
+        until: datetime | str | None = None,
+        limit: int = 50,
+    ) -> AsyncIterator[Any]:
+        """Every matching audit event, newest first (``async for``), fetching ``limit`` at a time."""
+        filters = self._audit_filters(org, actor, resource, action, since, until, limit)
+        cursor = None
+        while True:
+            page = await self.list_audit_events(**filters, cursor=cursor)
+            for event in page.items:
+                yield event
+            if not page.next_cursor or not page.items:
+                return
+            cursor = page.next_cursor
 
     async def aclose(self) -> None:
         await self._http.aclose()
@@ -154,5 +252,5 @@ class AsyncClient(_ClientBase):
 
 
 for _name in _OPERATIONS:
-    setattr(Client, _name, _sync_method(getattr(ops, _name)))
-    setattr(AsyncClient, _name, _async_method(getattr(ops, _name)))
+    setattr(Client, _name, _sync_method(_operation(_name)))
+    setattr(AsyncClient, _name, _async_method(_operation(_name)))

@@ -1,7 +1,8 @@
 """Request building and error mapping shared by ``Client`` and ``AsyncClient``.
 
 Operations are written once, as generators that yield the steps they need — an HTTP
-:class:`Call`, or a blocking :class:`Run` (an Icechunk operation) — and receive each step's
+:class:`Call`, a blocking :class:`Run` (an Icechunk operation), a :class:`Sleep` (polling), or
+:class:`UseToken` (switch the client's token after signing in or out) — and receive each step's
 result. :func:`drive` runs such a flow with blocking I/O, :func:`drive_async` with asyncio
 (blocking steps in a worker thread). Neither client holds any logic of its own.
 """
@@ -11,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import os
 import threading
+import time
 from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
@@ -24,15 +26,32 @@ from floe.errors import FloeError, ServiceUnreachableError, error_for
 T = TypeVar("T")
 
 
+class _ClientToken:
+    def __repr__(self) -> str:
+        return "CLIENT_TOKEN"
+
+
+CLIENT_TOKEN: Any = _ClientToken()
+"""A :class:`Call` sends the client's own token unless it names another (or None: no token)."""
+
+
 @dataclass
 class Call(Generic[T]):
-    """One HTTP request to the catalog and how to read its answer."""
+    """One HTTP request to the catalog and how to read its answer.
+
+    ``data`` is sent form-encoded (OAuth endpoints), ``json`` as JSON. ``token`` replaces the client's
+    token for this request (None: send none). With ``check=False`` a non-2xx answer reaches ``parse``
+    instead of raising.
+    """
 
     method: str
     path: str
     params: dict[str, Any] | None = None
     json: Any = None
     parse: Callable[[httpx.Response], T] = field(default=lambda r: None)  # type: ignore[assignment]
+    data: dict[str, Any] | None = None
+    token: str | None = CLIENT_TOKEN
+    check: bool = True
 
 
 @dataclass
@@ -42,6 +61,20 @@ class Run(Generic[T]):
     fn: Callable[..., T]
     args: tuple[Any, ...] = ()
     kwargs: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Sleep:
+    """Wait: ``time.sleep`` in ``Client``, ``asyncio.sleep`` in ``AsyncClient`` (the loop keeps running)."""
+
+    seconds: float
+
+
+@dataclass
+class UseToken:
+    """Switch the driving client to another token (after signing in or out)."""
+
+    token: str | None
 
 
 @dataclass(frozen=True)
@@ -60,7 +93,7 @@ class _ClientInfoRequest:
 
 CLIENT_INFO = _ClientInfoRequest()
 
-Step = Call[Any] | Run[Any] | _ClientInfoRequest
+Step = Call[Any] | Run[Any] | Sleep | UseToken | _ClientInfoRequest
 Flow = Generator[Step, Any, T]
 
 
@@ -93,7 +126,20 @@ def shared_http() -> httpx.Client:
 
 def build_request(client: httpx.Client | httpx.AsyncClient, call: Call[Any]) -> httpx.Request:
     params = {k: v for k, v in (call.params or {}).items() if v is not None}
-    return client.build_request(call.method, call.path, params=params, json=call.json)
+    request = client.build_request(call.method, call.path, params=params, json=call.json, data=call.data)
+    if call.token is not CLIENT_TOKEN:
+        if call.token:
+            request.headers["authorization"] = f"Bearer {call.token}"
+        else:
+            request.headers.pop("authorization", None)
+    return request
+
+
+def finish(call: Call[T], response: httpx.Response) -> T:
+    """The parsed answer of ``call``, or the error a non-2xx answer stands for."""
+    if call.check:
+        check_response(response)
+    return call.parse(response)
 
 
 def check_response(response: httpx.Response) -> None:
@@ -103,7 +149,12 @@ def check_response(response: httpx.Response) -> None:
     code = None
     try:
         body = response.json()
-        detail = body.get("detail") if isinstance(body, dict) else body
+        # {"detail": ...} from Floe, {"error": ..., "error_description": ...} from the OAuth endpoints
+        detail = (
+            (body.get("detail") or body.get("error_description") or body.get("error"))
+            if isinstance(body, dict)
+            else body
+        )
         code = body.get("error") if isinstance(body, dict) else None
     except ValueError:
         detail = response.text.strip() or response.reason_phrase
@@ -119,7 +170,10 @@ def unreachable(base_url: str, exc: Exception) -> FloeError:
     )
 
 
-def drive(flow: Flow[T], send: Callable[[Call[Any]], Any], info: ClientInfo) -> T:
+TokenSwitch = Callable[[str | None], ClientInfo]
+
+
+def drive(flow: Flow[T], send: Callable[[Call[Any]], Any], info: ClientInfo, use_token: TokenSwitch) -> T:
     """Run a flow with blocking I/O."""
     value: Any = None
     error: BaseException | None = None
@@ -133,6 +187,10 @@ def drive(flow: Flow[T], send: Callable[[Call[Any]], Any], info: ClientInfo) -> 
                 value = info
             elif isinstance(step, Run):
                 value = step.fn(*step.args, **step.kwargs)
+            elif isinstance(step, Sleep):
+                value = time.sleep(max(0.0, step.seconds))
+            elif isinstance(step, UseToken):
+                info = value = use_token(step.token)
             else:
                 value = send(step)
             error = None
@@ -140,7 +198,9 @@ def drive(flow: Flow[T], send: Callable[[Call[Any]], Any], info: ClientInfo) -> 
             value, error = None, exc
 
 
-async def drive_async(flow: Flow[T], send: Callable[[Call[Any]], Any], info: ClientInfo) -> T:
+async def drive_async(
+    flow: Flow[T], send: Callable[[Call[Any]], Any], info: ClientInfo, use_token: TokenSwitch
+) -> T:
     """Run a flow with asyncio; blocking steps go to a worker thread."""
     value: Any = None
     error: BaseException | None = None
@@ -154,6 +214,10 @@ async def drive_async(flow: Flow[T], send: Callable[[Call[Any]], Any], info: Cli
                 value = info
             elif isinstance(step, Run):
                 value = await asyncio.to_thread(step.fn, *step.args, **step.kwargs)
+            elif isinstance(step, Sleep):
+                value = await asyncio.sleep(max(0.0, step.seconds))
+            elif isinstance(step, UseToken):
+                info = value = use_token(step.token)
             else:
                 value = await send(step)
             error = None

@@ -51,14 +51,30 @@ def write_user_config(values: dict[str, str]) -> Path:
     return path
 
 
+TOKEN_FROM_ARGUMENT = "argument"
+TOKEN_FROM_ENV = ENV_TOKEN
+TOKEN_FROM_SESSION = "session"
+TOKEN_FROM_CONFIG = "config file"
+
+
 @dataclass(frozen=True)
 class Connection:
     service_uri: str
     token: str | None
+    token_source: str | None = None
+    """Where the token came from: ``argument``, ``FLOE_TOKEN``, ``session`` (sessions.json) or
+    ``config file`` (config.toml); None without a token."""
 
 
 def resolve(service_uri: str | None = None, token: str | None = None) -> Connection:
-    """Arguments win, then ``FLOE_SERVICE_URI`` / ``FLOE_TOKEN``, then the user config file."""
+    """The server and token to use.
+
+    Service URI: the argument, else ``FLOE_SERVICE_URI``, else ``service_uri`` in config.toml, else the
+    default. Token: the argument, else ``FLOE_TOKEN``, else the unexpired session stored by
+    ``floe auth login`` for that service URI, else ``token`` in config.toml.
+    """
+    from floe.client import sessions
+
     file_values = read_user_config() if service_uri is None or token is None else {}
     uri = (
         service_uri
@@ -66,7 +82,18 @@ def resolve(service_uri: str | None = None, token: str | None = None) -> Connect
         or file_values.get("service_uri")
         or DEFAULT_SERVICE_URI
     )
-    tok = token or os.environ.get(ENV_TOKEN) or file_values.get("token")
     if not uri.startswith(("http://", "https://")):
         raise ValueError(f"invalid service_uri {uri!r}: it must start with http:// or https://")
-    return Connection(service_uri=uri.rstrip("/"), token=tok)
+    uri = uri.rstrip("/")
+    source: str | None = None
+    if token:
+        tok, source = token, TOKEN_FROM_ARGUMENT
+    elif os.environ.get(ENV_TOKEN):
+        tok, source = os.environ[ENV_TOKEN], TOKEN_FROM_ENV
+    elif (stored := sessions.active(uri)) is not None:
+        tok, source = stored.token, TOKEN_FROM_SESSION
+    elif file_values.get("token"):
+        tok, source = file_values["token"], TOKEN_FROM_CONFIG
+    else:
+        tok = None
+    return Connection(service_uri=uri, token=tok, token_source=source)

@@ -430,6 +430,14 @@ class Role(StrEnum):
     viewer = "viewer"
 
 
+class ApiClientRole(StrEnum):
+    """The roles an API client may have (owners are people)."""
+
+    admin = "admin"
+    member = "member"
+    viewer = "viewer"
+
+
 class GrantLevel(StrEnum):
     """What a per-repo grant allows, on top of the principal's org role."""
 
@@ -440,7 +448,7 @@ class GrantLevel(StrEnum):
 
 class ApiClientCreate(BaseModel):
     name: Annotated[str, AfterValidator(lambda v: check_name(v, entity="API client", max_length=64))]
-    role: Role = Role.member
+    role: ApiClientRole = ApiClientRole.member
     email: str | None = None
     expires_in_days: float | None = Field(default=None, gt=0, le=3650)
 
@@ -545,6 +553,7 @@ class Health(BaseModel):
 
 
 from floe.models.access import (  # noqa: E402, F401  (people and access: re-exported)
+    MIN_PASSWORD_LENGTH,
     AuditEvent,
     AuditPage,
     DeviceAuthorization,
@@ -560,6 +569,5 @@ from floe.models.access import (  # noqa: E402, F401  (people and access: re-exp
     User,
     UserCreate,
     UserUpdate,
-    MIN_PASSWORD_LENGTH,
     normalize_email,
 )

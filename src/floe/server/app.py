@@ -8,10 +8,11 @@ from fastapi.responses import JSONResponse
 
 from floe import __version__
 from floe.errors import FloeError
+from floe.server import web
 from floe.server.catalog import Catalog
 from floe.server.db.engine import create_engine, migrate
 from floe.server.middleware import CatchUnexpectedErrors, DefaultJsonContentType, install_log_redaction
-from floe.server.routes import buckets, leases, meta, orgs, repos
+from floe.server.routes import auth, buckets, leases, meta, orgs, people, repos
 from floe.server.secrets import SecretBox
 from floe.server.settings import Settings
 from floe.storage import StoragePolicy
@@ -54,7 +55,7 @@ def create_app(settings: Settings, *, run_migrations: bool = True) -> FastAPI:
             {"detail": _describe_validation(exc), "error": "validation_error"}, status_code=422
         )
 
-    for module in (meta, orgs, buckets, repos, leases):
+    for module in (meta, orgs, buckets, repos, leases, people, auth, web):
         app.include_router(module.router)
     app.add_middleware(DefaultJsonContentType)
     app.add_middleware(CatchUnexpectedErrors)

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import sqlalchemy as sa
 
 from floe.models import Role
 from floe.server.catalog.audit import record
-from floe.server.catalog.base import Catalog
+from floe.server.catalog.base import Catalog, now
 from floe.server.catalog.buckets import check_storage, insert_bucket
 from floe.server.catalog.orgs import ensure_org
+from floe.server.catalog.signin import WINDOW
 from floe.server.catalog.tokens import insert_api_client
 from floe.server.db import tables as t
 from floe.server.settings import Settings
@@ -45,9 +48,30 @@ def bootstrap(cat: Catalog, settings: Settings) -> str | None:
                 created_by=None,
                 capabilities=found.model_dump(mode="json") if found else None,
             )
-        token = insert_api_client(conn, org, name="admin", role=Role.admin, is_site_admin=True).token
+        created = insert_api_client(conn, org, name="admin", role=Role.admin, is_site_admin=True)
+        record(
+            conn,
+            None,
+            "api_client.create",
+            org=org,
+            resource=f"{org.name}/api-clients/admin",
+            detail={"id": str(created.id), "role": "admin", "site_admin": True, "by": "first start"},
+        )
         conn.execute(sa.insert(t.meta).values(key=_MARK, value="1"))
-        return token
+        return created.token
+
+
+def housekeeping(cat: Catalog, *, keep_days: int = 30) -> None:
+    """Forget what can no longer be used: sessions over for ``keep_days`` and failed-sign-in
+    counters whose window has closed (device codes prune themselves). The audit trail is kept in full."""
+    horizon = now() - timedelta(days=keep_days)
+    with cat.tx() as conn:
+        conn.execute(
+            sa.delete(t.sessions).where(
+                sa.or_(t.sessions.c.expires < horizon, t.sessions.c.revoked < horizon)
+            )
+        )
+        conn.execute(sa.delete(t.sign_in_failures).where(t.sign_in_failures.c.window_start < now() - WINDOW))
 
 
 def admin_token(cat: Catalog, org_name: str, *, site_admin: bool = False) -> str:
@@ -67,6 +91,11 @@ def admin_token(cat: Catalog, org_name: str, *, site_admin: bool = False) -> str
             "api_client.create",
             org=org,
             resource=f"{org.name}/api-clients/{created.name}",
-            detail={"id": str(created.id), "role": "admin", "site_admin": site_admin, "by": "floe admin token"},
+            detail={
+                "id": str(created.id),
+                "role": "admin",
+                "site_admin": site_admin,
+                "by": "floe admin token",
+            },
         )
         return created.token

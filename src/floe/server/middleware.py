@@ -9,7 +9,7 @@ from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 log = logging.getLogger("floe.server")
-_SECRET_QUERY = re.compile(r"(?i)\b(token|secret[a-z_]*|password)=[^&\s\"]*")
+_SECRET_QUERY = re.compile(r"(?i)\b(token|secret[a-z_]*|password|code|user_code|state)=[^&\s\"]*")
 
 
 class RedactSecretsFilter(logging.Filter):

@@ -26,20 +26,47 @@ class Settings:
     file_roots: tuple[Path, ...]
     secret_keys: list[bytes] = field(repr=False)
     public_url: str | None = None
+    session_days: float = 30
+    # OpenID Connect sign-in (optional): the provider's issuer URL and this server's client there
+    oidc_issuer: str | None = None
+    oidc_client_id: str | None = None
+    oidc_client_secret: str | None = field(default=None, repr=False)
+    oidc_name: str = "single sign-on"
+    oidc_scopes: str = "openid email profile"
+    # RFC 8628 device authorization: lifetime of a device code and the polling interval
+    device_code_seconds: int = 600
+    device_interval_seconds: int = 5
 
     @property
     def local_storage_dir(self) -> Path:
         return self.data_dir / "storage"
 
+    @property
+    def oidc_enabled(self) -> bool:
+        return bool(self.oidc_issuer and self.oidc_client_id)
+
     def export_env(self) -> dict[str, str]:
         """Environment variables from which :meth:`from_options` rebuilds these settings
-        (for worker processes); the key travels as a file path or as FLOE_SECRET_KEY."""
-        return {
+        (for worker processes); secrets travel as FLOE_SECRET_KEY and FLOE_OIDC_CLIENT_SECRET."""
+        env = {
             "FLOE_DATA_DIR": str(self.data_dir),
             "FLOE_DATABASE_URL": self.database_url,
             "FLOE_FILE_ROOTS": os.pathsep.join(str(r) for r in self.file_roots),
             "FLOE_SECRET_KEY": ",".join(k.decode() for k in self.secret_keys),
+            "FLOE_SESSION_DAYS": repr(self.session_days),
+            "FLOE_OIDC_NAME": self.oidc_name,
+            "FLOE_OIDC_SCOPES": self.oidc_scopes,
+            "FLOE_DEVICE_CODE_SECONDS": str(self.device_code_seconds),
+            "FLOE_DEVICE_INTERVAL_SECONDS": str(self.device_interval_seconds),
         }
+        optional = {
+            "FLOE_PUBLIC_URL": self.public_url,
+            "FLOE_OIDC_ISSUER": self.oidc_issuer,
+            "FLOE_OIDC_CLIENT_ID": self.oidc_client_id,
+            "FLOE_OIDC_CLIENT_SECRET": self.oidc_client_secret,
+        }
+        env.update({k: v for k, v in optional.items() if v})
+        return env
 
     @classmethod
     def from_options(
@@ -50,12 +77,20 @@ class Settings:
         file_roots: list[Path] | None = None,
         secret_key_file: Path | None = None,
         public_url: str | None = None,
+        session_days: float | None = None,
+        oidc_issuer: str | None = None,
+        oidc_client_id: str | None = None,
+        oidc_client_secret_file: Path | None = None,
+        oidc_name: str | None = None,
     ) -> Settings:
         """Resolve options, then ``FLOE_*`` environment variables, then defaults.
 
         The secret key comes from ``secret_key_file``, else ``FLOE_SECRET_KEY`` (comma-separated
         for rotation, newest first), else ``DATA_DIR/secret.key`` (created on first use).
+        The OpenID Connect client secret comes from ``oidc_client_secret_file``, else
+        ``FLOE_OIDC_CLIENT_SECRET``, else the file named by ``FLOE_OIDC_CLIENT_SECRET_FILE``.
         """
+        env = os.environ
         data_dir = (
             Path(data_dir or os.environ.get("FLOE_DATA_DIR") or default_data_dir()).expanduser().resolve()
         )
@@ -84,10 +119,67 @@ class Settings:
                     "the secret key is not a valid Fernet key (32 url-safe base64-encoded bytes); "
                     'make one with: python -c "from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())"'
                 ) from None
+        public_url = (public_url or env.get("FLOE_PUBLIC_URL") or "").strip().rstrip("/") or None
+        if public_url and not public_url.startswith(("http://", "https://")):
+            raise ValueError(f"the public URL must start with http:// or https://, got {public_url!r}")
+        session_days = _positive(session_days, "FLOE_SESSION_DAYS", 30.0, "the session lifetime (days)")
+        issuer = (oidc_issuer or env.get("FLOE_OIDC_ISSUER") or "").strip() or None
+        client_id = (oidc_client_id or env.get("FLOE_OIDC_CLIENT_ID") or "").strip() or None
+        secret_file = oidc_client_secret_file or (
+            None if env.get("FLOE_OIDC_CLIENT_SECRET") else env.get("FLOE_OIDC_CLIENT_SECRET_FILE")
+        )
+        client_secret = (
+            Path(secret_file).expanduser().read_text().strip()
+            if secret_file
+            else env.get("FLOE_OIDC_CLIENT_SECRET") or None
+        )
+        if issuer and not client_id:
+            raise ValueError(
+                "OpenID Connect sign-in needs a client id: set --oidc-client-id / FLOE_OIDC_CLIENT_ID"
+            )
+        if client_id and not issuer:
+            raise ValueError(
+                "OpenID Connect sign-in needs the issuer URL: set --oidc-issuer / FLOE_OIDC_ISSUER"
+            )
+        if issuer and not issuer.startswith(("http://", "https://")):
+            raise ValueError(f"the OpenID Connect issuer must be an http(s) URL, got {issuer!r}")
         return cls(
             data_dir=data_dir,
             database_url=database_url,
             file_roots=tuple(dict.fromkeys(roots)),
             secret_keys=keys,
             public_url=public_url,
+            session_days=session_days,
+            oidc_issuer=issuer,
+            oidc_client_id=client_id,
+            oidc_client_secret=client_secret,
+            oidc_name=(oidc_name or env.get("FLOE_OIDC_NAME") or "").strip() or "single sign-on",
+            oidc_scopes=_scopes(env.get("FLOE_OIDC_SCOPES")),
+            device_code_seconds=int(
+                _positive(None, "FLOE_DEVICE_CODE_SECONDS", 600, "the device code lifetime")
+            ),
+            device_interval_seconds=int(
+                _positive(None, "FLOE_DEVICE_INTERVAL_SECONDS", 5, "the device polling interval")
+            ),
         )
+
+
+def _scopes(raw: str | None) -> str:
+    """The scopes to ask the provider for; ``openid`` always among them."""
+    scopes = (raw or "openid email profile").split()
+    return " ".join(dict.fromkeys(["openid", *scopes]))
+
+
+def _positive(value: float | None, env_name: str, default: float, what: str) -> float:
+    """An option, else the environment variable, else the default; it must be a positive number."""
+    if value is None:
+        raw = os.environ.get(env_name)
+        if not raw:
+            return default
+        try:
+            value = float(raw)
+        except ValueError:
+            raise ValueError(f"{env_name} must be a number, got {raw!r}") from None
+    if value <= 0:
+        raise ValueError(f"{what} must be positive, got {value}")
+    return value

@@ -90,13 +90,11 @@ def create_api_client(
             raise ConflictError(
                 f"an active API client named {body.name!r} exists in org {org_name!r}; pick another name"
             )
-        if body.role is Role.owner:
-            raise ValidationError("API clients cannot be owners: use role admin, member or viewer")
         created = insert_api_client(
             conn,
             org,
             name=body.name,
-            role=body.role,
+            role=Role(body.role.value),
             email=body.email,
             expires_in_days=body.expires_in_days,
             created_by=principal.id,

@@ -7,13 +7,13 @@ import uuid
 
 import sqlalchemy as sa
 
-from floe.errors import AuthenticationError, ConflictError, NotFoundError, PermissionDeniedError
-from floe.models import PasswordChange, SelfUpdate, User, UserCreate, UserUpdate, normalize_email
+from floe.errors import ConflictError, NotFoundError, PermissionDeniedError
+from floe.models import SelfUpdate, User, UserCreate, UserUpdate, normalize_email
 from floe.server.auth import Action, Principal, decide
 from floe.server.catalog.audit import record
 from floe.server.catalog.base import Catalog, aware, now
 from floe.server.db import tables as t
-from floe.server.passwords import hash_password, verify_password
+from floe.server.passwords import hash_password
 
 
 def _require_site_admin(principal: Principal) -> None:
@@ -96,7 +96,11 @@ def create_user(cat: Catalog, principal: Principal, body: UserCreate) -> User:
             principal,
             "user.create",
             resource=f"users/{row.email}",
-            detail={"id": row.id, "is_site_admin": body.is_site_admin, "password_set": bool(body.password)},
+            detail={
+                "id": row.id,
+                "is_site_admin": body.is_site_admin,
+                "sign_in": "email and password" if body.password else "upstream only",
+            },
         )
         return user_model(conn, row)
 
@@ -180,19 +184,3 @@ def update_self(cat: Catalog, principal: Principal, body: SelfUpdate) -> User:
                 detail={"changed": ["name"]},
             )
         return user_model(conn, user_row(conn, principal.id))
-
-
-def change_password(cat: Catalog, principal: Principal, body: PasswordChange) -> None:
-    """Change your own password; your other sessions end."""
-    _self(principal)
-    with cat.tx() as conn:
-        row = user_row(conn, principal.id)
-        if not verify_password(row.password_hash, body.current_password):
-            raise AuthenticationError("the current password is wrong")
-        conn.execute(
-            sa.update(t.users)
-            .where(t.users.c.id == row.id)
-            .values(password_hash=hash_password(body.new_password))
-        )
-        _end_sessions(conn, row.id, keep=principal.session_id)
-        record(conn, principal, "user.password_change", resource=f"users/{row.email}")

@@ -19,7 +19,7 @@ from floe.models import (
     UserCreate,
     UserUpdate,
 )
-from floe.server.catalog import audit, members, users
+from floe.server.catalog import audit, members, signin, users
 from floe.server.deps import CatalogDep, PrincipalDep
 
 router = APIRouter()
@@ -34,7 +34,7 @@ def update_self(body: SelfUpdate, cat: CatalogDep, principal: PrincipalDep) -> U
 @router.post("/user/password", status_code=204, tags=["people"])
 def change_password(body: PasswordChange, cat: CatalogDep, principal: PrincipalDep) -> Response:
     """Change your own password; your other sessions end."""
-    users.change_password(cat, principal, body)
+    signin.change_password(cat, principal, body.current_password, body.new_password)
     return Response(status_code=204)
 
 
