@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Depends, Query, Response
 
 from floe.models import (
     AuditPage,
@@ -98,65 +99,32 @@ def remove_grant(org: str, repo: str, grantee: str, cat: CatalogDep, principal: 
     return Response(status_code=204)
 
 
-def _page(
-    cat: CatalogDep,
-    principal: PrincipalDep,
-    org: str | None,
-    actor: str | None,
-    resource: str | None,
-    action: str | None,
-    since: datetime | None,
-    until: datetime | None,
-    cursor: str | None,
-    limit: int,
-) -> AuditPage:
-    return audit.list_events(
-        cat,
-        principal,
-        org_name=org,
-        actor=actor,
-        resource=resource,
-        action=action,
-        since=since,
-        until=until,
-        cursor=cursor,
-        limit=limit,
-    )
+@dataclass
+class AuditQuery:
+    """Filters of the audit routes. ``actor``: id, email or API client name; ``resource``: exact, or a
+    prefix ending in ``/``; ``action``: exact, or a family (``repo``); ``cursor``: a page's next_cursor."""
+
+    actor: str | None = None
+    resource: str | None = None
+    action: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    cursor: str | None = None
+    limit: Annotated[int, Query(ge=1, le=audit.MAX_PAGE)] = 50
 
 
-Limit = Annotated[int, Query(ge=1, le=audit.MAX_PAGE)]
+AuditQueryDep = Annotated[AuditQuery, Depends()]
 
 
 @router.get("/orgs/{org}/audit", response_model=AuditPage, tags=["audit"])
-def org_audit(
-    org: str,
-    cat: CatalogDep,
-    principal: PrincipalDep,
-    actor: str | None = None,
-    resource: str | None = None,
-    action: str | None = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
-    cursor: str | None = None,
-    limit: Limit = 50,
-) -> AuditPage:
-    """The org's audit trail, newest first (org admins). ``actor``: id, email or API client name;
-    ``resource``: exact, or a prefix ending in ``/``; ``action``: exact, or a family (``repo``)."""
-    return _page(cat, principal, org, actor, resource, action, since, until, cursor, limit)
+def org_audit(org: str, query: AuditQueryDep, cat: CatalogDep, principal: PrincipalDep) -> AuditPage:
+    """The org's audit trail, newest first (org admins)."""
+    return audit.list_events(cat, principal, org_name=org, **asdict(query))
 
 
 @router.get("/audit", response_model=AuditPage, tags=["audit"])
 def site_audit(
-    cat: CatalogDep,
-    principal: PrincipalDep,
-    org: str | None = None,
-    actor: str | None = None,
-    resource: str | None = None,
-    action: str | None = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
-    cursor: str | None = None,
-    limit: Limit = 50,
+    query: AuditQueryDep, cat: CatalogDep, principal: PrincipalDep, org: str | None = None
 ) -> AuditPage:
     """The whole audit trail, sign-ins and user accounts included (site admins); ``org`` narrows it."""
-    return _page(cat, principal, org, actor, resource, action, since, until, cursor, limit)
+    return audit.list_events(cat, principal, org_name=org, **asdict(query))
