@@ -217,9 +217,9 @@ def status(service_uri: ServiceUriOpt = None, json_out: JsonOpt = False) -> None
 
 
 @app.command("sessions")
-def list_sessions(json_out: JsonOpt = False) -> None:
+def list_sessions(service_uri: ServiceUriOpt = None, json_out: JsonOpt = False) -> None:
     """List your sign-in sessions (CLI and browser) that have not ended."""
-    with connect() as client:
+    with connect(service_uri) as client:
         found = client.list_sessions()
     if json_out:
         emit_json(found)
@@ -233,10 +233,11 @@ def revoke_session(
         str,
         typer.Argument(metavar="ID", help="The session's id (see `floe auth sessions`).", show_default=False),
     ],
+    service_uri: ServiceUriOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
     """End one of your sessions: its token stops working at once."""
-    with connect() as client:
+    with connect(service_uri) as client:
         client.revoke_session(session_id)
     if json_out:
         emit_json({"revoked": "session", "id": session_id})
@@ -245,14 +246,14 @@ def revoke_session(
 
 
 @app.command("change-password")
-def change_password() -> None:
-    """Change your password (prompts for the current one and the new one)."""
+def change_password(service_uri: ServiceUriOpt = None) -> None:
+    """Change your password (prompts for the current one and the new one); your other sessions end."""
     if not sys.stdin.isatty():
         fail("change-password prompts for passwords: run it in a terminal", code=2)
     current = typer.prompt("Current password", hide_input=True, err=True)
     new = typer.prompt("New password", hide_input=True, confirmation_prompt=True, err=True)
     if len(new) < MIN_PASSWORD_LENGTH:
         fail(f"password too short: use at least {MIN_PASSWORD_LENGTH} characters", code=2)
-    with connect() as client:
+    with connect(service_uri) as client:
         client.change_password(current, new)
     note("Changed your password.")
