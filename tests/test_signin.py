@@ -211,6 +211,17 @@ def test_failed_attempts_are_limited_per_address(floe_server_sqlite):
         assert [e["detail"]["scope"] for e in locked] == ["address"]
 
 
+def test_pending_device_codes_are_limited_per_address(floe_server_sqlite):
+    """One address may hold 20 unapproved device codes at once; the 21st start is refused with 429."""
+    with httpx.Client(base_url=floe_server_sqlite.url, timeout=30) as cli:
+        started = [cli.post("/auth/device/code", data={"client_id": f"loop {i}"}) for i in range(20)]
+        assert all(r.status_code == 200 for r in started)
+        refused = cli.post("/auth/device/code", data={"client_id": "one too many"})
+        assert refused.status_code == 429 and "waiting for approval" in refused.json()["detail"]
+        # the codes already handed out still work
+        assert _oauth_error(_poll(cli, started[0].json()["device_code"])) == "authorization_pending"
+
+
 def test_device_flow(floe_server):
     server = floe_server
     with (

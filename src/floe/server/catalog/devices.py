@@ -15,7 +15,7 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 
-from floe.errors import NotFoundError
+from floe.errors import NotFoundError, TooManyRequestsError
 from floe.server.auth import Principal
 from floe.server.catalog import signin
 from floe.server.catalog.audit import record
@@ -36,6 +36,9 @@ class DeviceGrantError(Exception):
         super().__init__(f"{error}: {description}")
         self.error = error
         self.description = description
+
+
+MAX_PENDING_PER_ADDRESS = 20  # unapproved codes one network address may hold at once
 
 
 @dataclass(frozen=True)
@@ -67,6 +70,21 @@ def start(
     current = now()
     with cat.tx() as conn:
         conn.execute(sa.delete(t.device_codes).where(t.device_codes.c.expires < current - _KEEP_EXPIRED))
+        if address is not None:
+            live = conn.execute(
+                sa.select(sa.func.count())
+                .select_from(t.device_codes)
+                .where(
+                    t.device_codes.c.address == address,
+                    t.device_codes.c.status == "pending",
+                    t.device_codes.c.expires > current,
+                )
+            ).scalar_one()
+            if live >= MAX_PENDING_PER_ADDRESS:
+                raise TooManyRequestsError(
+                    f"{live} sign-ins from this address are waiting for approval; finish or let them "
+                    f"expire (at most {seconds // 60 or 1} minutes) and try again"
+                )
         while True:
             code = "".join(secrets.choice(ALPHABET) for _ in range(CODE_LENGTH))
             taken = conn.execute(
