@@ -372,6 +372,9 @@ def test_auth_login_end_to_end(floe: Floe, server: FloeServer, approve_device, t
     floe.ok("repo", "list", token=None)
     sessions = floe("auth", "sessions", "--json", token=None).json()
     assert any(s["current"] and s["kind"] == "cli" for s in sessions)
+    renamed = floe("auth", "set-name", "Grace B. Hopper", "--json", token=None).json()
+    assert renamed["name"] == "Grace B. Hopper" and renamed["email"] == email
+    assert floe("auth", "status", "--json", token=None).json()["principal"]["name"] == "Grace B. Hopper"
 
     floe.ok("auth", "logout", token=None)
     assert server.url not in json.loads(sessions_file.read_text())

@@ -245,6 +245,23 @@ def revoke_session(
         note(f"Ended session [bold]{escape(session_id)}[/].")
 
 
+@app.command("set-name")
+def set_name(
+    name: Annotated[
+        str, typer.Argument(metavar="NAME", help="Your name as others see it.", show_default=False)
+    ],
+    service_uri: ServiceUriOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Change your own display name."""
+    with connect(service_uri) as client:
+        user = client.update_profile(name=name)
+    if json_out:
+        emit_json(user)
+    else:
+        note(f"Your name is now [bold]{escape(user.name)}[/].")
+
+
 @app.command("change-password")
 def change_password(service_uri: ServiceUriOpt = None) -> None:
     """Change your password (prompts for the current one and the new one); your other sessions end."""

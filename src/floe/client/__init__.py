@@ -69,6 +69,7 @@ _OPERATIONS = (
     "list_sessions",
     "revoke_session",
     "change_password",
+    "update_profile",
     "list_users",
     "create_user",
     "get_user_account",

@@ -203,6 +203,11 @@ def change_password(current: str, new: str) -> Flow[None]:
     yield Call("POST", "/user/password", json=body)
 
 
+def update_profile(*, name: str) -> Flow[User]:
+    """Change your own display name (people only)."""
+    return (yield Call("PATCH", "/user", json={"name": name}, parse=_model(User)))
+
+
 # --- users (site admins) -------------------------------------------------------------------
 
 
