@@ -26,8 +26,9 @@ import subprocess
 import sys
 import tempfile
 import time
+import tomllib
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -857,6 +858,23 @@ def admin_token(server: FloeServer, *, org: str = "default", site_admin: bool = 
     return token
 
 
+@contextlib.contextmanager
+def running_floe(base: Path, **kwargs) -> Iterator[FloeServer]:
+    """A Floe server with its data under ``base``, stopped afterwards (its log tail printed to stderr)."""
+    server = start_floe(base / "data", **kwargs)
+    try:
+        yield server
+    finally:
+        server.stop()
+        print(f"--- {server.log_path} (tail) ---\n{log_tail(server.log_path)}", file=sys.stderr)
+
+
+def bootstrap_token(server: FloeServer) -> str:
+    """The site-admin token that ``floe serve`` wrote to its config file on first start."""
+    with (Path(server.env["FLOE_CONFIG_DIR"]) / "config.toml").open("rb") as fh:
+        return tomllib.load(fh)["token"]
+
+
 def unique_name(prefix: str) -> str:
     """``prefix`` followed by 8 random lower-case hex digits."""
     return f"{prefix}{uuid.uuid4().hex[:8]}"
@@ -870,10 +888,12 @@ __all__ = [
     "ServiceError",
     "ServiceProcess",
     "admin_token",
+    "bootstrap_token",
     "find_azurite",
     "find_postgres_bindir",
     "free_port",
     "log_tail",
+    "running_floe",
     "start_azurite",
     "start_floe",
     "start_moto",

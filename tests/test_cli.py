@@ -6,84 +6,21 @@ One Floe server (SQLite) serves the whole module; the S3 tests use the session's
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-import tomllib
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from services import FloeServer, MotoServer, free_port, log_tail, start_floe, unique_name
-
-CLI_TIMEOUT = 120
-
-
-@dataclass
-class Result:
-    args: tuple[str, ...]
-    code: int
-    out: str
-    err: str
-
-    def json(self):
-        assert self.code == 0, self.describe()
-        return json.loads(self.out)
-
-    def describe(self) -> str:
-        return f"floe {' '.join(self.args)} -> {self.code}\n--- stdout ---\n{self.out}\n--- stderr ---\n{self.err}"
-
-
-class Floe:
-    """Runs ``python -m floe ...`` against one server, remembering every output."""
-
-    def __init__(self, server: FloeServer, config_dir: Path) -> None:
-        self.server = server
-        self.config_dir = config_dir
-        self.outputs: list[str] = []
-
-    def env(self, token: str | None, extra: dict[str, str] | None) -> dict[str, str]:
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("FLOE_", "ICECHUNK_LOG"))}
-        env.update(
-            FLOE_SERVICE_URI=self.server.url,
-            FLOE_TOKEN=token if token is not None else self.server.token,
-            FLOE_CONFIG_DIR=str(self.config_dir),
-            NO_PROXY="127.0.0.1,localhost",
-            no_proxy="127.0.0.1,localhost",
-            COLUMNS="200",
-        )
-        env.update(extra or {})
-        return env
-
-    def __call__(self, *args: str, token: str | None = None, env: dict[str, str] | None = None) -> Result:
-        done = subprocess.run(
-            [sys.executable, "-m", "floe", *args],
-            env=self.env(token, env),
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            text=True,
-            timeout=CLI_TIMEOUT,
-        )
-        self.outputs += [done.stdout, done.stderr]
-        return Result(tuple(args), done.returncode, done.stdout, done.stderr)
-
-    def ok(self, *args: str, **kwargs) -> Result:
-        result = self(*args, **kwargs)
-        assert result.code == 0, result.describe()
-        return result
-
-
-def error_line(result: Result, code: int | tuple[int, ...]) -> str:
-    """Assert the command failed with ``code`` and exactly one line on stderr, no traceback; return it."""
-    codes = (code,) if isinstance(code, int) else code
-    assert result.code in codes, result.describe()
-    lines = [line for line in result.err.splitlines() if line.strip()]
-    assert len(lines) == 1, result.describe()
-    assert "Traceback" not in result.err, result.describe()
-    return lines[0]
+from cli_runner import Floe, error_line
+from services import (
+    FloeServer,
+    MotoServer,
+    bootstrap_token,
+    free_port,
+    running_floe,
+    unique_name,
+)
 
 
 def names(items: list[dict]) -> set[str]:
@@ -93,21 +30,13 @@ def names(items: list[dict]) -> set[str]:
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FloeServer]:
     """One Floe server (SQLite) for the whole module."""
-    base = tmp_path_factory.mktemp("cli-server")
-    srv = start_floe(base / "data")
-    try:
+    with running_floe(tmp_path_factory.mktemp("cli-server")) as srv:
         yield srv
-    finally:
-        srv.stop()
-        print(f"--- {srv.log_path} (tail) ---\n{log_tail(srv.log_path)}", file=sys.stderr)
 
 
 @pytest.fixture(scope="module")
 def site_admin_token(server: FloeServer) -> str:
-    """The site-admin token that ``floe serve`` wrote to its config file on first start."""
-    config = Path(server.env["FLOE_CONFIG_DIR"]) / "config.toml"
-    with config.open("rb") as fh:
-        return tomllib.load(fh)["token"]
+    return bootstrap_token(server)
 
 
 @pytest.fixture

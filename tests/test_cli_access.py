@@ -10,99 +10,28 @@ import stat
 import subprocess
 import sys
 import time
-import tomllib
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import pytest
 
-from services import FloeServer, log_tail, start_floe, unique_name
+from cli_runner import Floe, error_line
+from services import FloeServer, bootstrap_token, running_floe, unique_name
 
-CLI_TIMEOUT = 120
 PASSWORD = "correct horse battery staple"
-
-
-@dataclass
-class Result:
-    args: tuple[str, ...]
-    code: int
-    out: str
-    err: str
-
-    def json(self):
-        assert self.code == 0, self.describe()
-        return json.loads(self.out)
-
-    def describe(self) -> str:
-        return f"floe {' '.join(self.args)} -> {self.code}\n--- stdout ---\n{self.out}\n--- stderr ---\n{self.err}"
-
-
-class Floe:
-    """Runs ``python -m floe ...`` against one server; ``token=None`` runs without FLOE_TOKEN."""
-
-    def __init__(self, server: FloeServer, config_dir: Path, token: str | None) -> None:
-        self.server = server
-        self.config_dir = config_dir
-        self.token = token
-        self.outputs: list[str] = []
-
-    def env(self, token: str | None, extra: dict[str, str] | None = None) -> dict[str, str]:
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("FLOE_", "ICECHUNK_LOG"))}
-        env.update(
-            FLOE_SERVICE_URI=self.server.url,
-            FLOE_CONFIG_DIR=str(self.config_dir),
-            NO_PROXY="127.0.0.1,localhost",
-            no_proxy="127.0.0.1,localhost",
-            COLUMNS="200",
-        )
-        if token:
-            env["FLOE_TOKEN"] = token
-        env.update(extra or {})
-        return env
-
-    def __call__(self, *args: str, token: str | bool | None = True, stdin: str | None = None) -> Result:
-        done = subprocess.run(
-            [sys.executable, "-m", "floe", *args],
-            env=self.env(self.token if token is True else token or None),
-            input=stdin if stdin is not None else "",
-            capture_output=True,
-            text=True,
-            timeout=CLI_TIMEOUT,
-        )
-        self.outputs += [done.stdout, done.stderr]
-        return Result(tuple(args), done.returncode, done.stdout, done.stderr)
-
-    def ok(self, *args: str, **kwargs) -> Result:
-        result = self(*args, **kwargs)
-        assert result.code == 0, result.describe()
-        return result
-
-
-def error_line(result: Result, code: int) -> str:
-    """Assert the command failed with ``code`` and exactly one line on stderr, no traceback; return it."""
-    assert result.code == code, result.describe()
-    lines = [line for line in result.err.splitlines() if line.strip()]
-    assert len(lines) == 1 and "Traceback" not in result.err, result.describe()
-    return lines[0]
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FloeServer]:
-    base = tmp_path_factory.mktemp("cli-access-server")
-    srv = start_floe(base / "data")
-    try:
+    """One Floe server (SQLite) for the whole module."""
+    with running_floe(tmp_path_factory.mktemp("cli-access-server")) as srv:
         yield srv
-    finally:
-        srv.stop()
-        print(f"--- {srv.log_path} (tail) ---\n{log_tail(srv.log_path)}", file=sys.stderr)
 
 
 @pytest.fixture(scope="module")
 def site_admin_token(server: FloeServer) -> str:
-    with (Path(server.env["FLOE_CONFIG_DIR"]) / "config.toml").open("rb") as fh:
-        return tomllib.load(fh)["token"]
+    return bootstrap_token(server)
 
 
 @pytest.fixture

@@ -7,10 +7,8 @@ import asyncio
 import json
 import re
 import stat
-import sys
 import threading
 import time
-import tomllib
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -30,7 +28,7 @@ from floe.client._transport import (
     finish,
 )
 from floe.models import AuditEvent, AuditPage, Grant, Member, Principal, Session, User
-from services import FloeServer, log_tail, start_floe, unique_name
+from services import FloeServer, bootstrap_token, running_floe, unique_name
 
 PASSWORD = "correct horse battery staple"
 URL = re.compile(r"https?://\S+/device\?user_code=[A-Z-]+")
@@ -38,19 +36,14 @@ URL = re.compile(r"https?://\S+/device\?user_code=[A-Z-]+")
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FloeServer]:
-    base = tmp_path_factory.mktemp("client-access-server")
-    srv = start_floe(base / "data")
-    try:
+    """One Floe server (SQLite) for the whole module."""
+    with running_floe(tmp_path_factory.mktemp("client-access-server")) as srv:
         yield srv
-    finally:
-        srv.stop()
-        print(f"--- {srv.log_path} (tail) ---\n{log_tail(srv.log_path)}", file=sys.stderr)
 
 
 @pytest.fixture(scope="module")
 def site_admin_token(server: FloeServer) -> str:
-    with (Path(server.env["FLOE_CONFIG_DIR"]) / "config.toml").open("rb") as fh:
-        return tomllib.load(fh)["token"]
+    return bootstrap_token(server)
 
 
 @pytest.fixture(autouse=True)
