@@ -113,13 +113,12 @@ def list_users(cat: Catalog, principal: Principal) -> list[User]:
 
 
 def get_user(cat: Catalog, principal: Principal, ident: str) -> User:
+    if not decide(principal, Action.SITE_ADMIN, None):
+        if principal.kind != "user" or ident.strip().lower() not in (principal.email, principal.id):
+            _require_site_admin(principal)  # raises: people may look only at themselves
+        ident = principal.id
     with cat.read() as conn:
-        row = user_row(conn, ident) if decide(principal, Action.SITE_ADMIN, None) else None
-        if row is None:
-            if principal.kind != "user" or ident.strip().lower() not in (principal.email, principal.id):
-                _require_site_admin(principal)
-            row = user_row(conn, principal.id)
-        return user_model(conn, row)
+        return user_model(conn, user_row(conn, ident))
 
 
 def update_user(cat: Catalog, principal: Principal, ident: str, body: UserUpdate) -> User:
