@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hmac
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Literal
 
 import sqlalchemy as sa
@@ -56,7 +56,7 @@ def client_principal_from_row(row: sa.Row) -> Principal:
 
 
 def user_principal(
-    conn: sa.Connection, user: sa.Row, *, session_id: str | None = None, expiration=None
+    conn: sa.Connection, user: sa.Row, *, session_id: str | None = None, expiration: datetime | None = None
 ) -> Principal:
     """The principal for a user row, with their org roles."""
     memberships = conn.execute(_MEMBERSHIPS, {"user_id": user.id}).all()
@@ -73,7 +73,7 @@ def user_principal(
     )
 
 
-def _check_live(revoked, expiration, what: str) -> None:
+def _check_live(revoked: datetime | None, expiration: datetime | None, what: str) -> None:
     if revoked is not None:
         raise AuthenticationError(f"this {what} has been revoked; {_renew_hint(what)}")
     expiration = aware(expiration)
@@ -124,7 +124,7 @@ def _session_principal(cat: Catalog, digest: str, kind: str) -> Principal:
     return principal
 
 
-def _touch(cat: Catalog, table: sa.Table, row_id: str, last_used) -> None:
+def _touch(cat: Catalog, table: sa.Table, row_id: str, last_used: datetime | None) -> None:
     """Record use, at most once a minute per token (a write on every request would serialise SQLite)."""
     current = now()
     last_used = aware(last_used)
