@@ -20,7 +20,6 @@ from sqlalchemy.dialects import postgresql, sqlite
 from floe.errors import (
     AuthenticationError,
     NotFoundError,
-    PermissionDeniedError,
     TooManyRequestsError,
     ValidationError,
 )
@@ -29,7 +28,7 @@ from floe.server.auth import Principal
 from floe.server.catalog.audit import record
 from floe.server.catalog.base import Catalog, aware, now
 from floe.server.catalog.principals import user_principal
-from floe.server.catalog.users import insert_user
+from floe.server.catalog.users import end_sessions, insert_user, require_person
 from floe.server.db import tables as t
 from floe.server.passwords import hash_password, needs_rehash, verify_password
 from floe.server.secrets import hash_token, new_session_token
@@ -329,10 +328,7 @@ def _link_or_create(
 def change_password(cat: Catalog, principal: Principal, current_password: str, new_password: str) -> None:
     """Change your own password; your other sessions end. A wrong current password counts as a
     failed sign-in (the same limits apply), so a stolen session cannot guess it."""
-    if principal.kind != "user":
-        raise PermissionDeniedError(
-            "API clients have no password; this is for people signed in with `floe auth login`"
-        )
+    require_person(principal)
     limits = _limits(principal.email, principal.address)
     with cat.read() as conn:
         check_limits(conn, limits)
@@ -354,13 +350,5 @@ def change_password(cat: Catalog, principal: Principal, current_password: str, n
             .where(t.users.c.id == user.id)
             .values(password_hash=hash_password(new_password))
         )
-        conn.execute(
-            sa.update(t.sessions)
-            .where(
-                t.sessions.c.user_id == user.id,
-                t.sessions.c.revoked.is_(None),
-                t.sessions.c.id != principal.session_id,
-            )
-            .values(revoked=now())
-        )
+        end_sessions(conn, user.id, keep=principal.session_id)
         record(conn, principal, "user.password_change", resource=f"users/{user.email}")

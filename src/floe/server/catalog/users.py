@@ -141,7 +141,7 @@ def update_user(cat: Catalog, principal: Principal, ident: str, body: UserUpdate
         if values:
             conn.execute(sa.update(t.users).where(t.users.c.id == row.id).values(**values))
         if body.disabled or body.password is not None:
-            _end_sessions(conn, row.id)
+            end_sessions(conn, row.id)
         record(
             conn,
             principal,
@@ -155,15 +155,15 @@ def update_user(cat: Catalog, principal: Principal, ident: str, body: UserUpdate
         return user_model(conn, conn.execute(sa.select(t.users).where(t.users.c.id == row.id)).one())
 
 
-def _end_sessions(conn: sa.Connection, user_id: str, *, keep: str | None = None) -> None:
-    """Revoke a user's live sessions (after a password change or when the account is disabled)."""
+def end_sessions(conn: sa.Connection, user_id: str, *, keep: str | None = None) -> None:
+    """Revoke a user's live sessions but ``keep`` (after a password change, or when the account is disabled)."""
     query = sa.update(t.sessions).where(t.sessions.c.user_id == user_id, t.sessions.c.revoked.is_(None))
     if keep is not None:
         query = query.where(t.sessions.c.id != keep)
     conn.execute(query.values(revoked=now()))
 
 
-def _self(principal: Principal) -> None:
+def require_person(principal: Principal) -> None:
     if principal.kind != "user":
         raise PermissionDeniedError(
             "this route is for people signed in with `floe auth login`; API clients have no profile"
@@ -171,7 +171,7 @@ def _self(principal: Principal) -> None:
 
 
 def update_self(cat: Catalog, principal: Principal, body: SelfUpdate) -> User:
-    _self(principal)
+    require_person(principal)
     with cat.tx() as conn:
         if body.name is not None:
             conn.execute(sa.update(t.users).where(t.users.c.id == principal.id).values(name=body.name))
