@@ -8,6 +8,9 @@ Two things are added to Icechunk's behaviour, and nothing else changes:
   and tag creation, reset, delete) holds the catalog's lease on that ref while it runs, so a
   writer whose base is stale gets Icechunk's normal conflict error instead of silently
   overwriting another commit.
+
+Both survive every way of getting another repository object from this one: ``reopen`` (and
+``reopen_async``) and pickling (as Dask does to ship repos to its workers).
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import inspect
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -22,6 +26,9 @@ import icechunk
 
 from floe.client.leases import LeaseClient
 from floe.errors import RepoUnavailableError
+
+# Every public name of icechunk.Repository is in exactly one of these tables
+# (tests/test_repository_protection.py checks the installed icechunk against them).
 
 # Repository methods that write; the value is the kind of ref they move (None: no ref).
 WRITE_METHODS: dict[str, str | None] = {
@@ -47,6 +54,52 @@ WRITE_METHODS: dict[str, str | None] = {
     "delete_tag": "tag",
     "delete_tag_async": "tag",
 }
+
+# Methods and attributes that change nothing in storage (default commit metadata is in memory only).
+READ_METHODS: frozenset[str] = frozenset(
+    {
+        "ancestry",
+        "async_ancestry",
+        "authorized_virtual_container_prefixes",
+        "chunk_storage_stats",
+        "chunk_storage_stats_async",
+        "config",
+        "default_commit_metadata",
+        "diff",
+        "diff_async",
+        "exists",
+        "exists_async",
+        "fetch_config",
+        "fetch_config_async",
+        "inspect_snapshot",
+        "inspect_snapshot_async",
+        "list_branches",
+        "list_branches_async",
+        "list_tags",
+        "list_tags_async",
+        "lookup_branch",
+        "lookup_branch_async",
+        "lookup_snapshot",
+        "lookup_snapshot_async",
+        "lookup_tag",
+        "lookup_tag_async",
+        "readonly_session",
+        "readonly_session_async",
+        "set_default_commit_metadata",
+        "storage",
+        "total_chunks_storage",
+        "total_chunks_storage_async",
+    }
+)
+
+# Methods that return a new repository made from this one: it gets this one's protections.
+NEW_REPOSITORY_METHODS: frozenset[str] = frozenset({"reopen", "reopen_async"})
+
+# Class methods that build a repository from a ``Storage``; it has no Floe state to inherit.
+# Floe builds its repositories with them and then protects the result (``_floe_init``).
+CONSTRUCTORS: frozenset[str] = frozenset(
+    {"create", "create_async", "open", "open_async", "open_or_create", "open_or_create_async"}
+)
 
 
 def _wrap(name: str, original: Callable[..., Any], ref_kind: str | None) -> Callable[..., Any]:
@@ -76,6 +129,23 @@ def _wrap(name: str, original: Callable[..., Any], ref_kind: str | None) -> Call
             if ref_kind is None or self.lease_client is None:
                 return original(self, *args, **kwargs)
             return _leased(self, original, ref_kind, action, args, kwargs)
+
+    return method
+
+
+def _carrying(original: Callable[..., Any]) -> Callable[..., Any]:
+    """Wrap a method returning a new repository so that the new one is protected like ``self``."""
+    if inspect.iscoroutinefunction(original):
+
+        @functools.wraps(original)
+        async def async_method(self: FloeRepository, *args: Any, **kwargs: Any) -> FloeRepository:
+            return self._carry_to(await original(self, *args, **kwargs))
+
+        return async_method
+
+    @functools.wraps(original)
+    def method(self: FloeRepository, *args: Any, **kwargs: Any) -> FloeRepository:
+        return self._carry_to(original(self, *args, **kwargs))
 
     return method
 
@@ -129,7 +199,7 @@ class FloeRepository(icechunk.Repository):
     def _floe_init(
         self,
         *,
-        full_name: str,
+        full_name: str | None,
         write_block: str | None,
         lease_client: LeaseClient | None = None,
         on_write_error: Callable[[], None] | None = None,
@@ -139,6 +209,19 @@ class FloeRepository(icechunk.Repository):
         self.lease_client = lease_client
         self.on_write_error = on_write_error
         return self
+
+    def _floe_state(self) -> dict[str, Any]:
+        """The protections every repository made from this one keeps (all picklable)."""
+        return {
+            "full_name": self.full_name,
+            "write_block": self.write_block,
+            "lease_client": self.lease_client,
+        }
+
+    def _carry_to(self, new: FloeRepository) -> FloeRepository:
+        """Give ``new``, made from this repository in this process, its protections and commit author."""
+        new.set_default_commit_metadata(self.default_commit_metadata())
+        return new._floe_init(**self._floe_state(), on_write_error=self.on_write_error)
 
     @contextlib.contextmanager
     def _reporting_write_errors(self) -> Iterator[None]:
@@ -169,14 +252,15 @@ class FloeRepository(icechunk.Repository):
             raise RepoUnavailableError(f"cannot open a writable session: {self.write_block}")
         return self._lease_session(await super().writable_session_async(branch))
 
+    # Pickles keep the protections; ``on_write_error`` belongs to the client of this process.
     def __getstate__(self) -> object:
-        state = dict(super().__getstate__())  # type: ignore[arg-type]
-        state["_floe"] = (self.full_name, self.write_block, self.lease_client)
-        return state
+        state = super().__getstate__()
+        assert isinstance(state, dict)
+        return {**state, "_floe": self._floe_state()}
 
     def __setstate__(self, state: object) -> None:
         assert isinstance(state, dict)
-        self.full_name, self.write_block, self.lease_client = state.pop("_floe", (None, None, None))
+        self._floe_init(**state.pop("_floe"))
         super().__setstate__(state)
 
     def __repr__(self) -> str:
@@ -189,3 +273,6 @@ for _name, _kind in WRITE_METHODS.items():
         continue
     if hasattr(icechunk.Repository, _name):
         setattr(FloeRepository, _name, _wrap(_name, getattr(icechunk.Repository, _name), _kind))
+for _name in NEW_REPOSITORY_METHODS:
+    if hasattr(icechunk.Repository, _name):
+        setattr(FloeRepository, _name, _carrying(getattr(icechunk.Repository, _name)))
