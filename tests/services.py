@@ -202,12 +202,23 @@ class MotoServer(ServiceProcess):
         return name
 
 
-def start_moto(log_dir: Path, timeout: float = 30.0) -> MotoServer:
-    """Start ``python -m moto.server`` on a free port, logging to ``log_dir/moto-PORT.log``."""
+def start_moto(
+    log_dir: Path, timeout: float = 30.0, *, unauthenticated_requests: int | None = None
+) -> MotoServer:
+    """Start ``python -m moto.server`` on a free port, logging to ``log_dir/moto-PORT.log``.
+
+    With ``unauthenticated_requests`` moto enforces IAM (keys and their policies) after that many
+    requests, which the caller spends on setting up users (see :func:`enforce_iam`).
+    """
     port = free_port()
     log_path = Path(log_dir) / f"moto-{port}.log"
     cmd = [sys.executable, "-m", "moto.server", "-H", LOCALHOST, "-p", str(port)]
-    server = MotoServer(_popen_logged(cmd, log_path), log_path, endpoint=f"http://{LOCALHOST}:{port}")
+    env = None
+    if unauthenticated_requests is not None:
+        env = {**os.environ, "INITIAL_NO_AUTH_ACTION_COUNT": str(unauthenticated_requests)}
+    server = MotoServer(
+        _popen_logged(cmd, log_path, env=env), log_path, endpoint=f"http://{LOCALHOST}:{port}"
+    )
     try:
         wait_until(
             lambda: _http_ok(f"{server.endpoint}/moto-api/", any_status=True),
@@ -820,7 +831,14 @@ def start_floe(
     config_dir = data_dir.parent / f"floe-config-{port}"
     config_dir.mkdir(parents=True, exist_ok=True)
     log_path = data_dir.parent / f"floe-{port}.log"
-    full_env = {**os.environ, "FLOE_CONFIG_DIR": str(config_dir), **(env or {})}
+    # The test stores (moto, Azurite, the GCS emulator, proxies) listen on loopback: allow it, as an
+    # operator allows the networks of their own stores.
+    full_env = {
+        **os.environ,
+        "FLOE_CONFIG_DIR": str(config_dir),
+        "FLOE_ALLOWED_ENDPOINT_NETWORKS": "127.0.0.0/8,::1/128",
+        **(env or {}),
+    }
     db_args = _database_args(database_url)
 
     cmd = [sys.executable, "-m", "floe", "serve", "--host", LOCALHOST, "--port", str(port)]

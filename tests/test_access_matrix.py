@@ -29,6 +29,10 @@ from services import FloeServer, MotoServer, admin_token, start_floe, unique_nam
 SECRET = f"sweep-secret-{uuid.uuid4().hex}"
 OTHER_SECRET = f"sweep-other-secret-{uuid.uuid4().hex}"
 PASSWORD = "correct horse battery staple"
+ACCESS_KEY_ID = "sweep-access-key"
+READ_KEY_ID = "sweep-read-key"
+READ_SECRET = f"sweep-read-secret-{uuid.uuid4().hex}"
+CLIENT_CAPABILITIES = {"conditional_create", "conditional_update"}
 ORG = "acme"
 ROLES = ("viewer", "member", "admin", "owner")
 RANK = {role: i for i, role in enumerate(ROLES)}
@@ -70,12 +74,19 @@ class World:
 
 
 def s3_bucket_config(moto: MotoServer, nickname: str, bucket: str, secret: str) -> dict:
+    """HMAC keys with a read-only pair, which is what readers receive."""
     return {
         "nickname": nickname,
         "platform": "s3-compatible",
         "name": bucket,
         "extra_config": {"endpoint_url": moto.endpoint, "region_name": "us-east-1"},
-        "auth_config": {"method": "hmac", "access_key_id": "sweep-access-key", "secret_access_key": secret},
+        "auth_config": {
+            "method": "hmac",
+            "access_key_id": ACCESS_KEY_ID,
+            "secret_access_key": secret,
+            "read_access_key_id": READ_KEY_ID,
+            "read_secret_access_key": READ_SECRET,
+        },
     }
 
 
@@ -295,6 +306,16 @@ ROUTES: list[Route] = [
     Route("POST", "/orgs", "site", body=lambda w, p: {"name": f"org-{p.replace('_', '-')}"}),
     Route("GET", "/orgs/{org}", "viewer"),
     Route("DELETE", "/orgs/{org}", "site_in_org", ok=204),
+    # storage locations shared with an org: site admins share, org admins may look
+    Route("GET", "/orgs/{org}/locations", "admin"),
+    Route(
+        "POST",
+        "/orgs/{org}/locations",
+        "site_in_org",
+        ok=201,
+        body=lambda w, p: {"platform": "file", "name": f"/srv/shared/{p}"},
+    ),
+    Route("DELETE", "/orgs/{org}/locations/" + str(uuid.uuid4()), "site_in_org", ok=404),
     Route(
         "GET",
         "/orgs/{org}/api-clients/authenticate",
@@ -438,14 +459,33 @@ def test_route_by_principal_matrix_and_secret_sweep(world: World, tmp_path):
     leaks = [
         f"{s.route.method} {s.route.path} as {s.who} ({s.status})"
         for s in seen
-        if (SECRET in s.body or OTHER_SECRET in s.body) and not (s.route.credentials and s.status == 200)
+        if (SECRET in s.body or READ_SECRET in s.body or OTHER_SECRET in s.body)
+        and not (s.route.credentials and s.status == 200)
     ]
     assert not leaks, f"bucket secret in responses it must not be in: {leaks}"
     assert OTHER_SECRET not in "".join(s.body for s in seen), "another org's secret reached acme callers"
-    carried = {s.route.path for s in seen if SECRET in s.body}
+    carried = {s.route.path for s in seen if SECRET in s.body or READ_SECRET in s.body}
     assert carried == {r.path for r in ROUTES if r.credentials}, (
         "credential routes did not answer permitted callers"
     )
+
+    # Readers receive the read-only pair, never the keys that write.
+    for s in seen:
+        if s.who == "viewer" and s.route.credentials and s.status == 200:
+            where = f"{s.route.method} {s.route.path} as viewer"
+            assert SECRET not in s.body, f"write keys reached a viewer: {where}"
+            assert READ_SECRET in s.body, f"no read-only keys for a viewer: {where}"
+
+    # Viewers and members see where a bucket is, not its access key id (outside answers that hand out
+    # the keys anyway) nor what the probe found beyond what clients need (conditional writes).
+    for s in seen:
+        if s.who not in ("viewer", "member") or s.status >= 400:
+            continue
+        where = f"{s.route.method} {s.route.path} as {s.who}"
+        if not s.route.credentials:
+            assert ACCESS_KEY_ID not in s.body, f"access key id in {where}"
+        for caps in _values_of(json.loads(s.body) if s.body else None, "capabilities"):
+            assert caps is None or set(caps) <= CLIENT_CAPABILITIES, f"probe findings in {where}: {caps}"
 
     # Every refusal says why; no answer carries a caller's token.
     tokens = [t for t in world.tokens.values() if t]
@@ -457,10 +497,24 @@ def test_route_by_principal_matrix_and_secret_sweep(world: World, tmp_path):
     _cli_sweep(world, tmp_path)
 
     log = world.server.log_path.read_text()
-    assert SECRET not in log and OTHER_SECRET not in log, "a bucket secret reached the server log"
+    assert SECRET not in log and READ_SECRET not in log and OTHER_SECRET not in log, (
+        "a bucket secret reached the server log"
+    )
     for token in (world.tokens["member"], world.tokens["viewer"], world.site_token):
         assert token not in log, "a token reached the server log"
     assert PASSWORD not in log
+
+
+def _values_of(data: Any, key: str) -> Iterator[Any]:
+    """Every value stored under ``key`` anywhere in a JSON document."""
+    if isinstance(data, dict):
+        for k, v in data.items():
+            if k == key:
+                yield v
+            yield from _values_of(v, key)
+    elif isinstance(data, list):
+        for item in data:
+            yield from _values_of(item, key)
 
 
 def _cli_sweep(world: World, tmp_path) -> None:

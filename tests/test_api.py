@@ -323,7 +323,7 @@ def test_duplicate_repo_and_delete_removes_objects(floe_server_sqlite):
             "/orgs/default/repos", json={"name": "made", "create_mode": "create", "prefix": "made"}
         )
         assert made.status_code == 201
-        folder = Path(floe_server_sqlite.data_dir) / "storage" / "made"
+        folder = Path(floe_server_sqlite.data_dir) / "storage" / "default" / "made"
         assert (folder / "refs").is_dir()
         dup = http.post("/orgs/default/repos", json={"name": "made"})
         assert dup.status_code == 409 and "already exists" in detail(dup)

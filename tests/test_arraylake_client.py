@@ -155,12 +155,19 @@ def test_arraylake_client_with_a_persons_session(floe_server_sqlite, moto, s3_bu
         token = http.post("/auth/token", data=grant).json()["access_token"]
 
     admin = arraylake.Client(service_uri=server.url, token=server.token)
-    admin.create_bucket_config(
+    # readers (this person is a viewer) receive the read-only pair of an hmac config
+    floe.Client(service_uri=server.url, token=server.token).create_bucket_config(
         org="default",
         nickname="moto-s3",
         uri=f"s3://{s3_bucket}/floe",
         extra_config={"endpoint_url": moto.endpoint, "region_name": "us-east-1", "use_ssl": False},
-        auth_config={"method": "hmac", "access_key_id": "testing", "secret_access_key": SECRET},
+        auth_config={
+            "method": "hmac",
+            "access_key_id": "testing",
+            "secret_access_key": SECRET,
+            "read_access_key_id": "testing-reader",
+            "read_secret_access_key": "reader-secret",
+        },
     )
     admin.set_default_bucket_config(org="default", nickname="moto-s3")
     admin.create_repo("default/shared")

@@ -124,12 +124,12 @@ def test_status_controls_writes(sqlite_client):
 def test_failed_icechunk_create_leaves_no_catalog_entry(floe_server_sqlite, sqlite_client):
     client = sqlite_client
     # a `file` bucket config whose "directory" is a regular file: the probe refuses to register it ...
-    blocker = Path(floe_server_sqlite.data_dir) / "storage" / "not-a-dir"
+    blocker = Path(floe_server_sqlite.data_dir) / "storage" / "default" / "not-a-dir"
     blocker.write_text("in the way")
     with pytest.raises(floe.StorageError, match="Not a directory"):
         client.create_bucket_config(org="default", nickname="broken", uri=f"file://{blocker}")
     # ... so register a folder, then put a file in its place: the catalog has it, Icechunk cannot write
-    folder = Path(floe_server_sqlite.data_dir) / "storage" / "soon-blocked"
+    folder = Path(floe_server_sqlite.data_dir) / "storage" / "default" / "soon-blocked"
     folder.mkdir()
     client.create_bucket_config(org="default", nickname="broken", uri=f"file://{folder}")
     folder.rmdir()
@@ -168,7 +168,7 @@ def test_get_or_create_delete_keep_data_and_import(sqlite_client):
     assert imported.prefix == "goc-data"
     assert _read(client.get_repo("default/goc-again")) == [3, 1]
 
-    with pytest.raises(floe.ConflictError, match="overlaps repo 'goc-again'"):
+    with pytest.raises(floe.ConflictError, match="overlaps repo default/goc-again"):
         client.create_repo("default/nested", prefix="goc-data/inner")
     client.delete_repo("default/goc-again", imsure=True, imreallysure=True)
     with pytest.raises(floe.NotFoundError, match="no Icechunk repo found"):

@@ -107,7 +107,7 @@ def test_local_folder_has_no_conditional_update(client, floe_server_sqlite):
     caps = client.get_bucket_config(org="default", nickname="local").capabilities
     assert caps["can_write"] is True and caps["error"] is None
     assert caps["conditional_create"] is True and caps["conditional_update"] is False
-    storage = Path(floe_server_sqlite.data_dir) / "storage"
+    storage = Path(floe_server_sqlite.data_dir) / "storage" / "default"
     assert not (storage / ".floe-probe").exists()  # the probe tidied up after itself
 
 

@@ -45,7 +45,7 @@ def test_first_start_bootstraps_once_and_writes_user_config(tmp_path):
             assert [(b["nickname"], b["platform"], b["is_default"]) for b in buckets] == [
                 ("local", "file", True)
             ]
-            assert buckets[0]["name"] == str((data_dir / "storage").resolve())
+            assert buckets[0]["name"] == str((data_dir / "storage" / "default").resolve())
         assert (data_dir / "floe.db").exists() and (data_dir / "secret.key").stat().st_mode & 0o777 == 0o600
     finally:
         first.stop()

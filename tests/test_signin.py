@@ -160,7 +160,9 @@ def test_forms_need_csrf_tokens_and_redirects_stay_local(floe_server_sqlite):
         assert response.headers["location"] == "/login?next=%2Fdevice%3Fuser_code%3DBCDF-GHJK"
 
 
-def test_failed_sign_ins_are_limited_per_account(floe_server):
+def test_failed_sign_ins_are_limited_per_account_and_address(floe_server):
+    """5 failures for one account from one address lock that account from that address (from
+    elsewhere it stays open: tests/test_hardening.py)."""
     server = floe_server
     with admin(server) as site, Browser(server.url) as browser:
         create_user(site, "ann@example.org", "Ann Example")
@@ -177,7 +179,7 @@ def test_failed_sign_ins_are_limited_per_account(floe_server):
             assert browser.session is None
         # ... and the refusal reads the same whether or not the account exists
         assert pages == {"ann@example.org": LOCKED, "ghost@example.org": LOCKED}
-        # other accounts from the same address are unaffected; ann stays locked
+        # other accounts from the same address are unaffected; ann stays locked from this address
         assert browser.sign_in("bob@example.org", PASSWORD).status_code == 303
         with Browser(server.url) as later:
             assert later.sign_in("ann@example.org", PASSWORD).status_code == 429

@@ -19,7 +19,13 @@ def _s3_config(client: floe.Client, moto, nickname: str, bucket: str) -> None:
         nickname=nickname,
         uri=f"s3://{bucket}",
         extra_config={"endpoint_url": moto.endpoint, "region_name": "us-east-1"},
-        auth_config={"method": "hmac", "access_key_id": "testing", "secret_access_key": f"{nickname}-secret"},
+        auth_config={
+            "method": "hmac",
+            "access_key_id": "testing",
+            "secret_access_key": f"{nickname}-secret",
+            "read_access_key_id": "testing-reader",  # what readers (and virtual chunk reads) receive
+            "read_secret_access_key": f"{nickname}-reader-secret",
+        },
     )
 
 

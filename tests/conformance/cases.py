@@ -53,6 +53,9 @@ def s3_hmac(request: pytest.FixtureRequest) -> Storage:
                 "method": "hmac",
                 "access_key_id": "testing",
                 "secret_access_key": "conformance-secret",
+                # what readers receive (tests/test_tenants.py shows such a pair cannot write)
+                "read_access_key_id": "testing-reader",
+                "read_secret_access_key": "conformance-reader-secret",
             },
         },
         list_keys=_moto_keys(moto, bucket),
@@ -87,6 +90,8 @@ def s3_from_env(request: pytest.FixtureRequest) -> Storage:
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "env-secret")
     monkeypatch.setenv("AWS_REGION", "us-east-1")
+    # the server probes and deletes with its own environment only when the operator allows it
+    monkeypatch.setenv("FLOE_ALLOW_SERVER_CREDENTIALS", "1")
     return Storage(
         bucket_config={
             "uri": f"s3://{bucket}/env",
@@ -105,7 +110,12 @@ def r2_hmac(request: pytest.FixtureRequest) -> Storage:
         bucket_config={
             "uri": f"r2://{bucket}",
             "extra_config": {"endpoint_url": moto.endpoint},
-            "auth_config": {"method": "hmac", "access_key_id": "testing", "secret_access_key": "r2-secret"},
+            "auth_config": {
+                "method": "hmac",
+                "access_key_id": "testing",
+                "secret_access_key": "r2-secret",
+                "readers_get_write_keys": True,  # an org admin's explicit choice: readers hold write keys
+            },
         },
         list_keys=_moto_keys(moto, bucket),
     )
@@ -122,6 +132,8 @@ def tigris_hmac(request: pytest.FixtureRequest) -> Storage:
                 "method": "hmac",
                 "access_key_id": "testing",
                 "secret_access_key": "tigris-secret",
+                "read_access_key_id": "testing-reader",
+                "read_secret_access_key": "tigris-reader-secret",
             },
         },
         list_keys=_moto_keys(moto, bucket),
@@ -130,7 +142,7 @@ def tigris_hmac(request: pytest.FixtureRequest) -> Storage:
 
 def local_folder(request: pytest.FixtureRequest) -> Storage:
     server = request.getfixturevalue("floe_server_sqlite")
-    root = Path(server.data_dir) / "storage" / "conformance"
+    root = Path(server.data_dir) / "storage" / "default" / "conformance"
 
     def list_keys(prefix: str) -> list[str]:
         base = root / prefix

@@ -27,6 +27,7 @@ from floe.cli.repos import REPO_COLUMNS, repo_rows
 from floe.models import BucketResponse, Platform
 
 ENV_SECRET = "FLOE_SECRET_ACCESS_KEY"
+ENV_READ_SECRET = "FLOE_READ_SECRET_ACCESS_KEY"
 
 app = group(
     "Bucket configs: where an org's repos are stored, and the credentials to reach it. "
@@ -89,6 +90,28 @@ SecretOpt = Annotated[
         show_default=False,
     ),
 ]
+ReadKeyIdOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--read-access-key-id",
+        help="A second, read-only HMAC key pair: what viewers, read grants and read-only opens receive.",
+    ),
+]
+ReadSecretOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--read-secret-access-key",
+        help=f"Secret of the read-only pair (better: set {ENV_READ_SECRET}, or type it at the prompt).",
+        show_default=False,
+    ),
+]
+ReadersWriteKeysOpt = Annotated[
+    bool,
+    typer.Option(
+        "--readers-get-write-keys",
+        help="Without a read-only pair, hand readers the keys that can write (not recommended).",
+    ),
+]
 AnonymousOpt = Annotated[bool, typer.Option("--anonymous", help="No credentials (public, read-only data).")]
 FromEnvOpt = Annotated[
     bool, typer.Option("--from-env", help="Credentials from the environment of whoever opens the repo.")
@@ -118,22 +141,28 @@ def _bucket_row(bucket: BucketResponse) -> dict[str, Any]:
     return row
 
 
-def _secret(access_key_id: str | None, secret: str | None) -> str | None:
-    """The secret for ``access_key_id``: the option, else ``$FLOE_SECRET_ACCESS_KEY``, else a hidden prompt."""
+def _secret(access_key_id: str | None, secret: str | None, *, read_pair: bool = False) -> str | None:
+    """The secret for ``access_key_id``: the option, else the environment variable, else a hidden prompt."""
+    env = ENV_READ_SECRET if read_pair else ENV_SECRET
+    flag, secret_flag = (
+        ("--read-access-key-id", "--read-secret-access-key")
+        if read_pair
+        else ("--access-key-id", "--secret-access-key")
+    )
     if access_key_id is None:
         return None
     if secret:
         return secret
-    from_env = os.environ.get(ENV_SECRET)
+    from_env = os.environ.get(env)
     if from_env:
         return from_env
     if not sys.stdin.isatty():
         fail(
-            f"--access-key-id needs a secret: pass --secret-access-key, set {ENV_SECRET}, "
-            "or run in a terminal to be prompted",
+            f"{flag} needs a secret: pass {secret_flag}, set {env}, or run in a terminal to be prompted",
             code=2,
         )
-    return typer.prompt("Secret access key", hide_input=True, err=True)
+    label = "Secret access key of the read-only pair" if read_pair else "Secret access key"
+    return typer.prompt(label, hide_input=True, err=True)
 
 
 def _auth_file(path: Path) -> dict[str, Any]:
@@ -157,6 +186,7 @@ def _auth_config(
     anonymous: bool,
     from_env: bool = False,
     auth_file: Path | None = None,
+    read_pair: tuple[str | None, str | None, bool] = (None, None, False),
 ) -> dict[str, Any] | None:
     chosen = [
         flag
@@ -173,12 +203,26 @@ def _auth_config(
         return {"method": "from_env"}
     if auth_file is not None:
         return _auth_file(auth_file)
+    read_key_id, read_secret, readers_write = read_pair
+    if (read_key_id or read_secret or readers_write) and access_key_id is None:
+        fail(
+            "--read-access-key-id and --readers-get-write-keys go with HMAC keys: give --access-key-id too",
+            code=2,
+        )
+    if read_secret and read_key_id is None:
+        fail("--read-secret-access-key needs --read-access-key-id", code=2)
     if access_key_id is not None:
-        return {
+        auth: dict[str, Any] = {
             "method": "hmac",
             "access_key_id": access_key_id,
             "secret_access_key": _secret(access_key_id, secret),
         }
+        if read_key_id is not None:
+            auth["read_access_key_id"] = read_key_id
+            auth["read_secret_access_key"] = _secret(read_key_id, read_secret, read_pair=True)
+        if readers_write:
+            auth["readers_get_write_keys"] = True
+        return auth
     return None
 
 
@@ -208,10 +252,20 @@ def _show(bucket: BucketResponse, json_out: bool, message: str | None = None) ->
     if message:
         note(message)
     emit_record(bucket, fields=BUCKET_FIELDS)
+    auth = bucket.auth_config or {}
+    if auth.get("readers_get_write_keys") and not auth.get("read_access_key_id"):
+        note(
+            "[bold yellow]Warning:[/] readers of this bucket config receive keys that can write; add a "
+            "read-only pair with --read-access-key-id"
+        )
     caps = bucket.capabilities
     if caps is not None:
         found = f"conditional create {_yes_no(caps.get('conditional_create'))}, "
         found += f"conditional update {_yes_no(caps.get('conditional_update'))}"
+        if caps.get("read_keys_can_write"):
+            found += "; the read-only key pair CAN WRITE"
+        if caps.get("skipped"):
+            found = f"not checked: {caps['skipped']}"
         if caps.get("error"):
             found = f"error: {caps['error']}"
         note(f"[bold]Checked:[/] {escape(str(caps.get('checked_at')))}: {escape(found)}")
@@ -314,6 +368,9 @@ def create_bucket(
     ] = None,
     access_key_id: KeyIdOpt = None,
     secret_access_key: SecretOpt = None,
+    read_access_key_id: ReadKeyIdOpt = None,
+    read_secret_access_key: ReadSecretOpt = None,
+    readers_get_write_keys: ReadersWriteKeysOpt = False,
     anonymous: AnonymousOpt = False,
     from_env: FromEnvOpt = False,
     auth_file: AuthFileOpt = None,
@@ -330,7 +387,8 @@ def create_bucket(
     org = resolve_org(org)
     if secret_access_key and access_key_id is None:
         fail("--secret-access-key needs --access-key-id", code=2)
-    auth_config = _auth_config(access_key_id, secret_access_key, anonymous, from_env, auth_file)
+    read_pair = (read_access_key_id, read_secret_access_key, readers_get_write_keys)
+    auth_config = _auth_config(access_key_id, secret_access_key, anonymous, from_env, auth_file, read_pair)
     extra_config = _extra_config(extra, endpoint_url, region, use_ssl, force_path_style)
     with connect() as client:
         bucket = client.create_bucket_config(
@@ -366,6 +424,9 @@ def modify_bucket(
     force_path_style: PathStyleOpt = None,
     access_key_id: KeyIdOpt = None,
     secret_access_key: SecretOpt = None,
+    read_access_key_id: ReadKeyIdOpt = None,
+    read_secret_access_key: ReadSecretOpt = None,
+    readers_get_write_keys: ReadersWriteKeysOpt = False,
     anonymous: AnonymousOpt = False,
     from_env: FromEnvOpt = False,
     auth_file: AuthFileOpt = None,
@@ -373,6 +434,9 @@ def modify_bucket(
     json_out: JsonOpt = False,
 ) -> None:
     """Change a bucket config; options not given keep their value.
+
+    New credentials replace the stored ones whole: to add a read-only pair to HMAC keys, give
+    --access-key-id (and its secret) with --read-access-key-id.
 
     Extra-config options are merged into the stored ones. A new --secret-access-key alone keeps the
     stored access key id.
@@ -385,6 +449,8 @@ def modify_bucket(
         or auth_file is not None
         or access_key_id is not None
         or secret_access_key is not None
+        or read_access_key_id is not None
+        or readers_get_write_keys
     )
     if not (rename or prefix is not None or extra_changes or wants_auth):
         fail("nothing to change: give at least one option (see floe bucket modify --help)", code=2)
@@ -405,7 +471,10 @@ def modify_bucket(
             if stored.get("method") != "hmac" or not stored.get("access_key_id"):
                 fail("--secret-access-key needs --access-key-id (no access key id is stored)", code=2)
             access_key_id = stored["access_key_id"]
-        auth_config = _auth_config(access_key_id, secret_access_key, anonymous, from_env, auth_file)
+        read_pair = (read_access_key_id, read_secret_access_key, readers_get_write_keys)
+        auth_config = _auth_config(
+            access_key_id, secret_access_key, anonymous, from_env, auth_file, read_pair
+        )
         bucket = client.modify_bucket_config(
             org=org,
             nickname=nickname,

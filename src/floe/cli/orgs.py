@@ -71,3 +71,63 @@ def delete_org(name: NameArg, yes: YesOpt = False, json_out: JsonOpt = False) ->
         emit_json({"deleted": "org", "name": name})
     else:
         note(f"Deleted org [bold]{escape(name)}[/].")
+
+
+LOCATION_COLUMNS = [
+    ("id", "Id"),
+    ("platform", "Platform"),
+    ("name", "Bucket / folder"),
+    ("prefix", "Prefix"),
+    ("extra_config", "Store"),
+    ("created", "Shared"),
+]
+
+
+@app.command("locations")
+def list_locations(name: NameArg, json_out: JsonOpt = False) -> None:
+    """List the storage locations a site admin has shared with an org."""
+    with connect() as client:
+        found = client.list_shared_locations(name)
+    if json_out:
+        emit_json(found)
+    else:
+        emit_table(found, LOCATION_COLUMNS, title=f"Locations shared with {name}")
+
+
+@app.command("share-location")
+def share_location(
+    name: NameArg,
+    uri: Annotated[
+        str,
+        typer.Argument(
+            metavar="URI",
+            help="platform://bucket[/prefix] or file:///folder, e.g. s3://climate/shared.",
+            show_default=False,
+        ),
+    ],
+    endpoint_url: Annotated[
+        str | None, typer.Option(help="Endpoint of an S3-compatible, GCS or Azure store.")
+    ] = None,
+    account_name: Annotated[str | None, typer.Option(help="Azure storage account.")] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Let an org use a location (site admins): its bucket configs may point inside it even where
+    other orgs use it too, and, for file:// folders, outside the org's own folder."""
+    extra = {k: v for k, v in (("endpoint_url", endpoint_url), ("account_name", account_name)) if v}
+    with connect() as client:
+        shared = client.share_location(org=name, uri=uri, extra_config=extra)
+    if json_out:
+        emit_json(shared)
+    else:
+        note(f"Shared {escape(uri)} with org [bold]{escape(name)}[/] (id {shared.id}).")
+
+
+@app.command("unshare-location")
+def unshare_location(
+    name: NameArg,
+    location_id: Annotated[str, typer.Argument(metavar="ID", help="Id from `floe org locations`.")],
+) -> None:
+    """Stop sharing a location with an org (site admins)."""
+    with connect() as client:
+        client.unshare_location(org=name, location_id=location_id)
+    note(f"Org [bold]{escape(name)}[/] no longer shares location {escape(location_id)}.")

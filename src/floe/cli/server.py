@@ -101,13 +101,29 @@ def serve(
             help="How long a sign-in lasts, in days (default 30; env FLOE_SESSION_DAYS).", min=0.0001
         ),
     ] = None,
+    allow_endpoint_network: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--allow-endpoint-network",
+            help="Internal network (CIDR, e.g. 10.20.0.0/16) that storage endpoints may be in (repeatable; "
+            "default: public addresses only; env FLOE_ALLOWED_ENDPOINT_NETWORKS, comma-separated).",
+        ),
+    ] = None,
+    allow_server_credentials: Annotated[
+        bool,
+        typer.Option(
+            "--allow-server-credentials",
+            help="Let from_env bucket configs use credentials from this server's environment for probes "
+            "and server-side checks (env FLOE_ALLOW_SERVER_CREDENTIALS=1; default off).",
+        ),
+    ] = False,
     log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info",
     forwarded_allow_ips: Annotated[
         str | None,
         typer.Option(
             help="Reverse proxies (comma-separated IPs, or '*') whose X-Forwarded-For/-Proto headers are "
             "trusted, so the audit trail and sign-in limits see the real client address "
-            "(default 127.0.0.1; env FORWARDED_ALLOW_IPS).",
+            "(default: none, the headers are ignored; env FORWARDED_ALLOW_IPS).",
         ),
     ] = None,
     workers: Annotated[
@@ -135,6 +151,8 @@ def serve(
         oidc_client_secret_file=oidc_client_secret_file,
         oidc_name=oidc_name,
         session_days=session_days,
+        allowed_endpoint_networks=allow_endpoint_network,
+        allow_server_credentials=allow_server_credentials or None,
     )
     _check_port_free(host, port)
     try:
@@ -159,7 +177,9 @@ def serve(
     if settings.oidc_enabled:
         console.print(f"Sign-in:      password, or {settings.oidc_name} ({settings.oidc_issuer})")
     console.print(f"Serving on {service_uri}")
-    proxies = {"forwarded_allow_ips": forwarded_allow_ips} if forwarded_allow_ips else {}
+    # X-Forwarded-* count only from the proxies listed: none unless told (uvicorn trusts 127.0.0.1)
+    trusted = (forwarded_allow_ips or os.environ.get("FORWARDED_ALLOW_IPS") or "").strip()
+    proxies = {"proxy_headers": bool(trusted), "forwarded_allow_ips": trusted or None}
     if workers == 1:
         uvicorn.run(app, host=host, port=port, log_level=log_level, **proxies)
         return
@@ -207,7 +227,6 @@ def admin_token(
     from floe.server.catalog import Catalog
     from floe.server.db.engine import create_engine, describe_url, migrate
     from floe.server.secrets import SecretBox
-    from floe.storage import StoragePolicy
 
     try:
         check_name(org, entity="org", max_length=64)
@@ -217,9 +236,7 @@ def admin_token(
     try:
         engine = create_engine(settings.database_url)
         migrate(engine)
-        cat = Catalog(
-            engine=engine, box=SecretBox(settings.secret_keys), policy=StoragePolicy(settings.file_roots)
-        )
+        cat = Catalog(engine=engine, box=SecretBox(settings.secret_keys), policy=settings.storage_policy)
         typer.echo(make_token(cat, org, site_admin=site_admin))
     except SQLAlchemyError as exc:
         fail(

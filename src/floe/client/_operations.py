@@ -31,6 +31,7 @@ from floe.models import (
     Repo,
     RepoMode,
     RepoStatus,
+    SharedLocation,
     TempCredentials,
     check_name,
 )
@@ -159,8 +160,10 @@ def _lease_client(info: ClientInfo, name: str, opened: OpenRepoResponse) -> Leas
     return LeaseClient(service_uri=info.service_uri, token=info.token, org=org, repo=repo)
 
 
-def _refresher(info: ClientInfo, org: str, repo: str) -> CatalogCredentials:
-    return CatalogCredentials(service_uri=info.service_uri, token=info.token, org=org, repo=repo)
+def _refresher(info: ClientInfo, org: str, repo: str, *, read_only: bool = False) -> CatalogCredentials:
+    return CatalogCredentials(
+        service_uri=info.service_uri, token=info.token, org=org, repo=repo, read_only=read_only
+    )
 
 
 def _write_block(name: str, opened: OpenRepoResponse, read_only: bool | None) -> str | None:
@@ -186,7 +189,7 @@ def _repository(
 ) -> FloeRepository:
     """Open (or create) the Icechunk repo an ``open`` answer describes, as a :class:`FloeRepository`."""
     org, repo_name = name.split("/")
-    storage = _storage_from_open(opened, _refresher(info, org, repo_name))
+    storage = _storage_from_open(opened, _refresher(info, org, repo_name, read_only=bool(read_only)))
     # On stores without conditional writes Icechunk must not rely on them; create saves this config with the repo.
     config = icechunk_config_for(opened.repo_bucket.capabilities, config)
     config, authorize = _containers(opened, config, container_overrides or {})
@@ -231,10 +234,17 @@ def get_repo(
         overrides[container_prefix] = yield from get_icechunk_container_credentials_from_bucket(org, nickname)
     info: ClientInfo = yield CLIENT_INFO
     full = f"{org}/{repo}"
-    opened = info.cache.get(full)
+    # read-only opens get read-only credentials, so they are remembered apart from writable ones
+    cache_key = f"{full}?read_only" if read_only else full
+    opened = info.cache.get(cache_key)
     if opened is None:
-        opened = yield Call("GET", f"/repos/{org}/{repo}/open", parse=_model(OpenRepoResponse))
-        info.cache.put(full, opened)
+        opened = yield Call(
+            "GET",
+            f"/repos/{org}/{repo}/open",
+            params={"read_only": "true"} if read_only else None,
+            parse=_model(OpenRepoResponse),
+        )
+        info.cache.put(cache_key, opened)
     try:
         return (
             yield Run(
@@ -244,7 +254,7 @@ def get_repo(
             )
         )
     except FloeError:
-        info.cache.drop(full)
+        info.cache.drop(cache_key)
         raise
 
 
@@ -579,6 +589,31 @@ def delete_bucket_config(
     """Delete a bucket config (never the bucket itself); refused while repos use it."""
     _confirm(f"bucket config {nickname}", imsure, imreallysure)
     yield Call("DELETE", f"/orgs/{org}/buckets/{nickname}")
+
+
+def list_shared_locations(org: str) -> Flow[list[SharedLocation]]:
+    """Storage locations a site admin has shared with an org (org admins may look)."""
+    return (yield Call("GET", f"/orgs/{org}/locations", parse=_models(SharedLocation)))
+
+
+def share_location(
+    *, org: str, uri: str, extra_config: dict[str, Any] | None = None, platform: str | None = None
+) -> Flow[SharedLocation]:
+    """Let an org use a storage location (site admins only): its bucket configs may then point inside
+    it even where other orgs use it too, and, for ``file://`` folders, outside the org's own folder.
+    ``extra_config`` names the store (``endpoint_url``; ``account_name`` for Azure)."""
+    extra = dict(extra_config or {})
+    try:
+        parsed_platform, name, prefix = parse_uri(uri, endpoint_url=extra.get("endpoint_url"))
+    except ValueError as exc:
+        raise ValidationError(str(exc)) from None
+    body = {"platform": platform or parsed_platform, "name": name, "prefix": prefix, "extra_config": extra}
+    return (yield Call("POST", f"/orgs/{org}/locations", json=body, parse=_model(SharedLocation)))
+
+
+def unshare_location(*, org: str, location_id: str) -> Flow[None]:
+    """Stop sharing a location with an org (site admins); refused while its bucket configs lie there."""
+    yield Call("DELETE", f"/orgs/{org}/locations/{location_id}")
 
 
 # --- orgs, tokens, permissions -----------------------------------------------------------

@@ -49,8 +49,11 @@ class OpenCache:
             self._entries[name] = (opened, time.monotonic() + life)
 
     def drop(self, name: str) -> None:
+        """Forget a repo's answers (the writable and the read-only one)."""
+        base = name.split("?", 1)[0]
         with self._lock:
-            self._entries.pop(name, None)
+            self._entries.pop(base, None)
+            self._entries.pop(f"{base}?read_only", None)
 
     def __getstate__(self) -> dict[str, float]:
         return {"max_age": self.max_age}

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import tomli_w
 
+from floe.files import make_private_dirs, open_private
+
 ENV_SERVICE_URI = "FLOE_SERVICE_URI"
 ENV_TOKEN = "FLOE_TOKEN"
 DEFAULT_SERVICE_URI = "http://127.0.0.1:7800"
@@ -41,10 +43,10 @@ def read_user_config() -> dict[str, str]:
 def write_user_config(values: dict[str, str]) -> Path:
     """Merge ``values`` into the user config file, readable by its owner only (0600)."""
     path = config_path()
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    make_private_dirs(path.parent)
     merged = {**read_user_config(), **values}
     tmp = path.with_suffix(".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    fd = open_private(tmp, os.O_WRONLY | os.O_TRUNC)
     with os.fdopen(fd, "wb") as fh:
         tomli_w.dump(merged, fh)
     os.replace(tmp, path)

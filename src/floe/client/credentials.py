@@ -24,10 +24,12 @@ class CatalogCredentials:
     token: str | None
     org: str
     repo: str
+    read_only: bool = False
 
     def __call__(self) -> TempCredentials:
         response = shared_http().get(
             f"{self.service_uri}/repos/{self.org}/{self.repo}/bucket-credentials",
+            params={"read_only": "true"} if self.read_only else None,
             headers=default_headers(self.token),
         )
         check_response(response)

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from floe.client.config import config_dir
+from floe.files import make_private_dirs, open_private
 
 SESSION_TOKEN_PREFIX = "ema_u."
 
@@ -70,9 +71,9 @@ def _read_all() -> dict[str, Any]:
 
 def _write_all(data: dict[str, Any]) -> Path:
     path = sessions_path()
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    make_private_dirs(path.parent)
     tmp = path.with_name(f".sessions-{uuid.uuid4().hex}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    fd = open_private(tmp, os.O_WRONLY | os.O_EXCL)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             json.dump(data, fh, indent=2, sort_keys=True)

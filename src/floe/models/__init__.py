@@ -134,11 +134,20 @@ class AnonymousAuth(BaseModel):
 
 
 class HmacAuth(BaseModel):
-    """An access key id and secret (S3, S3-compatible stores, R2, Tigris)."""
+    """An access key id and secret (S3, S3-compatible stores, R2, Tigris).
+
+    Readers (viewers, read grants, read-only opens) receive the optional read-only pair, never
+    the keys that can write, unless an org admin sets ``readers_get_write_keys``.
+    """
 
     method: Literal["hmac"] = "hmac"
     access_key_id: str = Field(min_length=1)
     secret_access_key: str = Field(min_length=1)
+    read_access_key_id: str | None = Field(default=None, min_length=1)
+    read_secret_access_key: str | None = Field(default=None, min_length=1)
+    readers_get_write_keys: bool = Field(
+        default=False, description="hand the write keys to readers when there is no read-only pair"
+    )
 
 
 class FromEnvAuth(BaseModel):
@@ -206,7 +215,15 @@ AuthConfig: TypeAlias = Annotated[
 ]
 
 SECRET_FIELDS = frozenset(
-    {"secret_access_key", "account_key", "service_account_key", "sas_token", "password", "session_token"}
+    {
+        "secret_access_key",
+        "read_secret_access_key",
+        "account_key",
+        "service_account_key",
+        "sas_token",
+        "password",
+        "session_token",
+    }
 )
 
 
@@ -265,6 +282,33 @@ class BucketResponse(BaseModel):
     )
 
     @field_serializer("created", "updated")
+    def _iso(self, dt: datetime) -> str:
+        return dt.replace(tzinfo=UTC).isoformat()
+
+
+class SharedLocationCreate(BaseModel):
+    """A storage location a site admin lets an org use: outside its own folders (``file``), or
+    overlapping locations of other orgs (sharing), e.g. ``s3-compatible`` bucket ``climate``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    platform: Platform
+    name: str = Field(
+        min_length=1, max_length=1024, description="bucket / container, or directory for `file`"
+    )
+    prefix: Prefix = ""
+    extra_config: dict[str, str | bool] = Field(
+        default_factory=dict, description="endpoint_url (S3-compatible, GCS, Azure) or account_name (Azure)"
+    )
+
+
+class SharedLocation(SharedLocationCreate):
+    id: UUID
+    org: str
+    created: datetime
+    created_by: str | None = None
+
+    @field_serializer("created")
     def _iso(self, dt: datetime) -> str:
         return dt.replace(tzinfo=UTC).isoformat()
 

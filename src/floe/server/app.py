@@ -11,11 +11,16 @@ from floe.errors import FloeError
 from floe.server import web
 from floe.server.catalog import Catalog
 from floe.server.db.engine import create_engine, migrate
-from floe.server.middleware import CatchUnexpectedErrors, DefaultJsonContentType, install_log_redaction
+from floe.server.docs import install_docs
+from floe.server.middleware import (
+    CatchUnexpectedErrors,
+    DefaultJsonContentType,
+    SecurityHeaders,
+    install_log_redaction,
+)
 from floe.server.routes import auth, buckets, leases, meta, orgs, people, repos
 from floe.server.secrets import SecretBox
 from floe.server.settings import Settings
-from floe.storage import StoragePolicy
 
 
 def _describe_validation(exc: RequestValidationError) -> str:
@@ -36,13 +41,15 @@ def create_app(settings: Settings, *, run_migrations: bool = True) -> FastAPI:
         title="Floe",
         version=__version__,
         description="Catalog service for versioned, cloud-native scientific array data on Icechunk.",
+        docs_url=None,  # served by install_docs, without a CDN
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.database_kind = engine.dialect.name
     app.state.catalog = Catalog(
         engine=engine,
         box=SecretBox(settings.secret_keys),
-        policy=StoragePolicy(file_roots=settings.file_roots),
+        policy=settings.storage_policy,
     )
 
     @app.exception_handler(FloeError)
@@ -57,8 +64,10 @@ def create_app(settings: Settings, *, run_migrations: bool = True) -> FastAPI:
 
     for module in (meta, orgs, buckets, repos, leases, people, auth, web):
         app.include_router(module.router)
+    install_docs(app)
     app.add_middleware(DefaultJsonContentType)
     app.add_middleware(CatchUnexpectedErrors)
+    app.add_middleware(SecurityHeaders)
     install_log_redaction()
     return app
 

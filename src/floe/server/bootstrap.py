@@ -10,6 +10,7 @@ from floe.models import Role
 from floe.server.catalog.audit import record
 from floe.server.catalog.base import Catalog, now
 from floe.server.catalog.buckets import check_storage, insert_bucket
+from floe.server.catalog.locations import org_policy
 from floe.server.catalog.orgs import ensure_org
 from floe.server.catalog.signin import WINDOW
 from floe.server.catalog.tokens import insert_api_client
@@ -34,11 +35,13 @@ def bootstrap(cat: Catalog, settings: Settings) -> str | None:
             )
         ).first()
         if not has_local:
+            # the org's own folder under the storage root: other orgs' folders sit beside it
+            folder = settings.local_storage_dir / org.name
             spec = normalize(
-                BucketSpec(platform="file", name=str(settings.local_storage_dir), auth={"method": "none"}),
-                cat.policy,
+                BucketSpec(platform="file", name=str(folder), auth={"method": "none"}),
+                org_policy(cat, conn, org),
             )
-            found = check_storage(spec)  # a local folder: quick, and recorded rather than refused
+            found = check_storage(spec, cat.policy)  # a local folder: quick, and recorded rather than refused
             insert_bucket(
                 conn,
                 cat,

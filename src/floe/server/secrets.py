@@ -13,6 +13,7 @@ from typing import Any
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
 from floe.errors import ServerError
+from floe.files import open_private
 
 TOKEN_PREFIX = "ema_"  # the arraylake client accepts only tokens starting with ema_ (or JWTs)
 
@@ -46,7 +47,7 @@ def load_or_create_key(path: Path) -> bytes:
         return path.read_bytes().strip()
     path.parent.mkdir(parents=True, exist_ok=True)
     key = Fernet.generate_key()
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    fd = open_private(path, os.O_WRONLY | os.O_EXCL)
     with os.fdopen(fd, "wb") as fh:
         fh.write(key + b"\n")
     return key

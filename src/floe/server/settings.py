@@ -8,8 +8,11 @@ from pathlib import Path
 
 from cryptography.fernet import Fernet
 
+from floe.files import make_private_dirs
 from floe.server.db.engine import sqlite_url
 from floe.server.secrets import load_or_create_key
+from floe.storage import StoragePolicy
+from floe.storage.egress import EgressPolicy
 
 
 def default_data_dir() -> Path:
@@ -36,6 +39,19 @@ class Settings:
     # RFC 8628 device authorization: lifetime of a device code and the polling interval
     device_code_seconds: int = 600
     device_interval_seconds: int = 5
+    # outbound requests: internal networks the server may reach (besides public addresses)
+    allowed_endpoint_networks: tuple[str, ...] = ()
+    # whether from_env bucket configs may use credentials from the server's own environment
+    allow_server_credentials: bool = False
+
+    @property
+    def storage_policy(self) -> StoragePolicy:
+        """What bucket configs may point at, and where the server may send requests."""
+        return StoragePolicy(
+            file_roots=self.file_roots,
+            egress=EgressPolicy.parse(self.allowed_endpoint_networks),
+            server_credentials=self.allow_server_credentials,
+        )
 
     @property
     def local_storage_dir(self) -> Path:
@@ -58,6 +74,8 @@ class Settings:
             "FLOE_OIDC_SCOPES": self.oidc_scopes,
             "FLOE_DEVICE_CODE_SECONDS": str(self.device_code_seconds),
             "FLOE_DEVICE_INTERVAL_SECONDS": str(self.device_interval_seconds),
+            "FLOE_ALLOWED_ENDPOINT_NETWORKS": ",".join(self.allowed_endpoint_networks),
+            "FLOE_ALLOW_SERVER_CREDENTIALS": "1" if self.allow_server_credentials else "0",
         }
         optional = {
             "FLOE_PUBLIC_URL": self.public_url,
@@ -82,11 +100,15 @@ class Settings:
         oidc_client_id: str | None = None,
         oidc_client_secret_file: Path | None = None,
         oidc_name: str | None = None,
+        allowed_endpoint_networks: list[str] | None = None,
+        allow_server_credentials: bool | None = None,
     ) -> Settings:
         """Resolve options, then ``FLOE_*`` environment variables, then defaults.
 
         The secret key comes from ``secret_key_file``, else ``FLOE_SECRET_KEY`` (comma-separated
         for rotation, newest first), else ``DATA_DIR/secret.key`` (created on first use).
+        Internal networks the server may send requests to: ``allowed_endpoint_networks`` plus the
+        comma-separated CIDRs in ``FLOE_ALLOWED_ENDPOINT_NETWORKS``; public addresses are always allowed.
         The OpenID Connect client secret comes from ``oidc_client_secret_file``, else
         ``FLOE_OIDC_CLIENT_SECRET``, else the file named by ``FLOE_OIDC_CLIENT_SECRET_FILE``.
         """
@@ -101,7 +123,7 @@ class Settings:
         if env_roots:
             roots += [Path(p) for p in env_roots.split(os.pathsep) if p]
         storage_dir = data_dir / "storage"
-        storage_dir.mkdir(exist_ok=True)
+        make_private_dirs(storage_dir)  # 0700 when created
         roots = [storage_dir, *(Path(r).expanduser().resolve() for r in roots)]
         env_keys = os.environ.get("FLOE_SECRET_KEY")
         secret_key_file = secret_key_file or os.environ.get("FLOE_SECRET_KEY_FILE")
@@ -143,6 +165,16 @@ class Settings:
             )
         if issuer and not issuer.startswith(("http://", "https://")):
             raise ValueError(f"the OpenID Connect issuer must be an http(s) URL, got {issuer!r}")
+        networks = [
+            *(allowed_endpoint_networks or []),
+            *env.get("FLOE_ALLOWED_ENDPOINT_NETWORKS", "").split(","),
+        ]
+        networks = [n.strip() for n in networks if n.strip()]
+        EgressPolicy.parse(networks)  # a bad CIDR is a start-up error that names it
+        if allow_server_credentials is None:
+            allow_server_credentials = _flag(
+                env.get("FLOE_ALLOW_SERVER_CREDENTIALS"), "FLOE_ALLOW_SERVER_CREDENTIALS"
+            )
         return cls(
             data_dir=data_dir,
             database_url=database_url,
@@ -161,7 +193,19 @@ class Settings:
             device_interval_seconds=int(
                 _positive(None, "FLOE_DEVICE_INTERVAL_SECONDS", 5, "the device polling interval")
             ),
+            allowed_endpoint_networks=tuple(dict.fromkeys(networks)),
+            allow_server_credentials=allow_server_credentials,
         )
+
+
+def _flag(raw: str | None, name: str) -> bool:
+    """An on/off environment variable (unset: off)."""
+    value = (raw or "").strip().lower()
+    if value in ("", "0", "false", "no", "off"):
+        return False
+    if value in ("1", "true", "yes", "on"):
+        return True
+    raise ValueError(f"{name} must be 1 or 0 (true/false), got {raw!r}")
 
 
 def _scopes(raw: str | None) -> str:

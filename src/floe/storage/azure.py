@@ -31,7 +31,15 @@ import icechunk
 
 from floe.errors import FloeError, NotFoundError, PermissionDeniedError, StorageError
 from floe.models import AzureCredentials, TempCredentials
-from floe.storage.base import BucketSpec, PreconditionFailed, Refresher, StoragePolicy, config_bool
+from floe.storage.base import (
+    BucketSpec,
+    Location,
+    PreconditionFailed,
+    Refresher,
+    StoragePolicy,
+    config_bool,
+    join_prefix,
+)
 
 # 3-63 characters of lower-case letters, digits and single hyphens, starting and ending with a letter or digit
 _CONTAINER_RE = re.compile(r"[a-z0-9](?:[a-z0-9]|-(?=[a-z0-9])){2,62}")
@@ -235,6 +243,12 @@ class AzureAdapter:
     @classmethod
     def _endpoint(cls, spec: BucketSpec) -> str:
         return str(spec.extra_config.get("endpoint_url") or default_endpoint(cls._account(spec)))
+
+    def endpoints(self, spec: BucketSpec) -> tuple[tuple[str, str], ...]:
+        return (("extra_config.endpoint_url", self._endpoint(spec)),)
+
+    def location(self, spec: BucketSpec) -> Location:
+        return Location.at("azure", self._endpoint(spec), join_prefix(spec.name, spec.prefix))
 
     # --- credentials ---
 

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
+from urllib.parse import urlsplit
 
 import icechunk
 
 from floe.models import TempCredentials
+from floe.storage import egress
+from floe.storage.egress import EgressPolicy
 
 _TRUE = {"true", "1", "yes", "on"}
 _FALSE = {"false", "0", "no", "off"}
@@ -64,9 +68,80 @@ class BucketSpec:
 
 @dataclass(frozen=True)
 class StoragePolicy:
-    """Server-side limits on what bucket configs may point at."""
+    """Server-side limits on what bucket configs may point at and where the server may connect.
+
+    ``file_roots`` are the folders ``file`` bucket configs may point inside (on a server, an org's
+    own folders). ``egress`` is the outbound-request policy; ``None`` (in clients) checks nothing.
+    ``server_credentials``: whether the server may use credentials from its own environment for
+    ``from_env`` bucket configs (an operator's choice; clients always use their own).
+    """
 
     file_roots: tuple[Path, ...] = ()
+    egress: EgressPolicy | None = None
+    server_credentials: bool = True
+
+    def with_file_roots(self, roots: tuple[Path, ...]) -> StoragePolicy:
+        return replace(self, file_roots=roots)
+
+
+@dataclass(frozen=True)
+class Location:
+    """Where a bucket config (or repo) keeps its objects, comparable across orgs and platforms.
+
+    ``store`` names the namespace (an S3 endpoint, a GCS endpoint, an Azure blob service, the
+    server's filesystem) and ``path`` the bucket and prefix inside it, '/'-separated.
+    """
+
+    store: str
+    path: str
+    aliases: frozenset[str] = frozenset()  # the addresses the store's host resolves to
+
+    @classmethod
+    def at(cls, kind: str, endpoint: str, path: str) -> Location:
+        """The location ``path`` on the store at ``endpoint``. Endpoints that name the same store
+        differently (``localhost`` and ``127.0.0.1``, AWS's regional hosts) compare equal."""
+        parts = urlsplit(endpoint)
+        host = (parts.hostname or "").lower()
+        if host == "amazonaws.com" or host.endswith(".amazonaws.com"):
+            return cls(store=f"{kind}:amazonaws.com", path=path)
+        try:
+            port = parts.port or (443 if parts.scheme == "https" else 80)
+        except ValueError:
+            port = 0
+        where = parts.path.rstrip("/")
+        aliases = frozenset(f"{kind}:{address}:{port}{where}" for address in resolve_cached(host, port))
+        return cls(store=f"{kind}:{host}:{port}{where}", path=path, aliases=aliases)
+
+    def same_store(self, other: Location) -> bool:
+        return self.store == other.store or bool(self.aliases & other.aliases)
+
+    def overlaps(self, other: Location) -> bool:
+        """Same store, and one path is the other or contains it."""
+        if not self.same_store(other):
+            return False
+        a, b = self.path.strip("/"), other.path.strip("/")
+        return a == b or not a or not b or a.startswith(b + "/") or b.startswith(a + "/")
+
+    def contains(self, other: Location) -> bool:
+        """Same store, and ``other`` is this location or inside it."""
+        a, b = self.path.strip("/"), other.path.strip("/")
+        return self.same_store(other) and (a == b or not a or b.startswith(a + "/"))
+
+
+_RESOLVED: dict[tuple[str, int], tuple[float, tuple[str, ...]]] = {}
+
+
+def resolve_cached(host: str, port: int, ttl: float = 60.0) -> tuple[str, ...]:
+    """The addresses ``host`` resolves to (none if it does not), remembered for ``ttl`` seconds."""
+    now = time.monotonic()
+    hit = _RESOLVED.get((host, port))
+    if hit is not None and hit[0] > now:
+        return hit[1]
+    found = tuple(sorted({str(a) for a in egress.resolve(host, port)}))
+    if len(_RESOLVED) > 1024:
+        _RESOLVED.clear()
+    _RESOLVED[(host, port)] = (now + ttl, found)
+    return found
 
 
 Refresher = Callable[[], TempCredentials]
@@ -165,3 +240,9 @@ class PlatformAdapter(Protocol):
 
     def object_store(self, spec: BucketSpec) -> ObjectStore:
         """A server-side handle on the bucket, using the spec's own auth."""
+
+    def endpoints(self, spec: BucketSpec) -> tuple[tuple[str, str], ...]:
+        """``(field, URL)`` of every endpoint the config names that the server would contact."""
+
+    def location(self, spec: BucketSpec) -> Location | None:
+        """Where the spec's objects live (``None``: nowhere the server or other orgs can reach)."""

@@ -20,6 +20,7 @@ returns and accepts is the generation number, as a string.
 
 from __future__ import annotations
 
+import contextvars
 import ipaddress
 import json
 import re
@@ -35,7 +36,7 @@ import icechunk
 
 from floe.errors import NotFoundError, PermissionDeniedError, StorageError
 from floe.models import GSCredentials, TempCredentials
-from floe.storage.base import BucketSpec, PreconditionFailed, Refresher, StoragePolicy
+from floe.storage.base import BucketSpec, Location, PreconditionFailed, Refresher, StoragePolicy, join_prefix
 
 GCS_READ_ONLY = "https://www.googleapis.com/auth/devstorage.read_only"
 GCS_READ_WRITE = "https://www.googleapis.com/auth/devstorage.read_write"
@@ -274,6 +275,16 @@ class GcsAdapter:
     @staticmethod
     def endpoint(spec: BucketSpec) -> str:
         return str(spec.extra_config.get("endpoint_url") or DEFAULT_ENDPOINT)
+
+    def endpoints(self, spec: BucketSpec) -> tuple[tuple[str, str], ...]:
+        found = [("extra_config.endpoint_url", self.endpoint(spec))]
+        key = (spec.auth or {}).get("service_account_key")
+        if isinstance(key, Mapping) and key.get("token_uri"):
+            found.append(("auth_config.service_account_key.token_uri", str(key["token_uri"])))
+        return tuple(found)
+
+    def location(self, spec: BucketSpec) -> Location:
+        return Location.at("gs", self.endpoint(spec), join_prefix(spec.name, spec.prefix))
 
     def credentials(self, spec: BucketSpec, *, prefix: str | None, read_only: bool) -> GSCredentials | None:
         # An OAuth scope narrows to reading, not to a prefix: every token covers the bucket (and
@@ -566,5 +577,7 @@ class GcsObjectStore:
             found = self._request("DELETE", self._object_path(name), doing, missing="ok")
             return 0 if found is None else 1
 
+        context = contextvars.copy_context()  # the outbound-request guard applies in the workers too
+
         with ThreadPoolExecutor(max_workers=8) as pool:
-            return sum(pool.map(remove, names))
+            return sum(pool.map(lambda name: context.copy().run(remove, name), names))

@@ -9,8 +9,9 @@ from pathlib import Path
 
 import icechunk
 
+from floe.files import make_private_dirs
 from floe.models import TempCredentials
-from floe.storage.base import BucketSpec, PreconditionFailed, Refresher, StoragePolicy
+from floe.storage.base import BucketSpec, Location, PreconditionFailed, Refresher, StoragePolicy
 
 
 def _within(path: Path, root: Path) -> bool:
@@ -47,6 +48,13 @@ class LocalAdapter:
 
     def credentials(self, spec: BucketSpec, *, prefix: str | None, read_only: bool) -> TempCredentials | None:
         return None
+
+    def endpoints(self, spec: BucketSpec) -> tuple[tuple[str, str], ...]:
+        return ()
+
+    def location(self, spec: BucketSpec) -> Location:
+        path = Path(os.path.realpath(Path(spec.name) / spec.prefix)) if spec.prefix else Path(spec.name)
+        return Location(store="file", path=str(path).strip("/"))
 
     def icechunk_storage(
         self,
@@ -88,7 +96,7 @@ class LocalObjectStore:
 
     def _file(self, key: str) -> Path:
         path = self._path(key)
-        path.parent.mkdir(parents=True, exist_ok=True)
+        make_private_dirs(path.parent)  # 0700 each, whatever the umask
         return path
 
     def put(self, key: str, data: bytes) -> str:

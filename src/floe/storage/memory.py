@@ -7,7 +7,7 @@ import threading
 import icechunk
 
 from floe.models import TempCredentials
-from floe.storage.base import BucketSpec, ObjectStore, Refresher, StoragePolicy
+from floe.storage.base import BucketSpec, Location, ObjectStore, Refresher, StoragePolicy
 
 _STORES: dict[tuple[str, str], icechunk.Storage] = {}
 _LOCK = threading.Lock()
@@ -33,6 +33,12 @@ class MemoryAdapter:
 
     def credentials(self, spec: BucketSpec, *, prefix: str | None, read_only: bool) -> TempCredentials | None:
         return None
+
+    def endpoints(self, spec: BucketSpec) -> tuple[tuple[str, str], ...]:
+        return ()
+
+    def location(self, spec: BucketSpec) -> Location | None:
+        return None  # each client process has its own memory: nothing to share or overlap
 
     def icechunk_storage(
         self,

@@ -52,6 +52,11 @@ class ProbeResult(BaseModel):
     can_write: bool | None = None
     conditional_create: bool | None = None
     conditional_update: bool | None = None
+    read_keys_can_read: bool | None = Field(default=None, description="the read-only key pair reads (hmac)")
+    read_keys_can_write: bool | None = Field(
+        default=None, description="the read-only key pair could write: it is not read-only (hmac)"
+    )
+    skipped: str | None = Field(default=None, description="why the server did not check the storage")
     error: str | None = Field(default=None, description="what is wrong and how to fix it, in plain words")
     error_kind: ErrorKind | None = None
     detail: str | None = Field(default=None, description="the store's own message for the error")
@@ -178,6 +183,40 @@ def probe(store: ObjectStore, prefix: str, *, writable: bool) -> ProbeResult:
             except Exception as exc:
                 result.notes.append(f"could not delete the probe object {name!r}: {exc}")
     return result
+
+
+def probe_read_keys(store: ObjectStore, reader: ObjectStore, prefix: str, result: ProbeResult) -> None:
+    """Check a read-only key pair: it must read what the write keys wrote, and should not write.
+
+    A pair that cannot read fails the probe; one that can write is recorded (and noted), since
+    readers would then hold keys that write.
+    """
+    key = join_prefix(prefix, PROBE_FOLDER, secrets.token_hex(8))
+    where = reader.describe()
+    store.put(key, _DATA[0])
+    try:
+        try:
+            result.read_keys_can_read = reader.get(key) == _DATA[0]
+        except Exception as exc:
+            result.read_keys_can_read = False
+            _, message = _describe_failure(exc, where, step="read")
+            result.error_kind = "access_denied"
+            result.error = f"the read-only key pair cannot read: {message}"
+            result.detail = str(exc) or None
+            return
+        try:
+            reader.put(key + "-reader", _DATA[1])
+        except Exception:
+            result.read_keys_can_write = False
+        else:
+            result.read_keys_can_write = True
+            result.notes.append(
+                "the read-only key pair can write: readers receive keys that write; give that pair read "
+                "permission only (for example the Reader role on IBM COS)"
+            )
+            store.delete(key + "-reader")
+    finally:
+        store.delete(key)
 
 
 _DATA = (b"floe probe 1", b"floe probe 2", b"floe probe 3", b"floe probe 4", b"floe probe 5")

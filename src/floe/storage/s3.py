@@ -11,9 +11,9 @@ from urllib.parse import urlparse
 
 import icechunk
 
-from floe.errors import StorageError
+from floe.errors import PermissionDeniedError, StorageError
 from floe.models import S3Credentials, TempCredentials
-from floe.storage.base import BucketSpec, Refresher, StoragePolicy, config_bool
+from floe.storage.base import BucketSpec, Location, Refresher, StoragePolicy, config_bool, join_prefix
 from floe.storage.s3_store import S3ObjectStore
 
 _BUCKET_RE = re.compile(r"[a-z0-9][a-z0-9.\-_]{1,61}[a-z0-9]")
@@ -80,7 +80,33 @@ class S3Adapter:
                 f"auth_config.method {auth.get('method')!r} is not supported for {spec.platform}: "
                 f"use one of {', '.join(self.auth_methods)}"
             )
+        if auth.get("method") == "hmac":
+            for optional in ("read_access_key_id", "read_secret_access_key", "readers_get_write_keys"):
+                if not auth.get(optional):
+                    auth.pop(optional, None)  # stored only when given
+            if bool(auth.get("read_access_key_id")) != bool(auth.get("read_secret_access_key")):
+                raise ValueError(
+                    "auth_config needs both read_access_key_id and read_secret_access_key for a read-only "
+                    "key pair, or neither"
+                )
+            if auth.get("read_access_key_id") and auth.get("read_access_key_id") == auth.get("access_key_id"):
+                raise ValueError(
+                    "auth_config.read_access_key_id is the same key as access_key_id: give a key that can "
+                    "only read (for example IBM COS service credentials with the Reader role)"
+                )
         return spec.with_changes(extra_config=extra, auth=auth)
+
+    def endpoints(self, spec: BucketSpec) -> tuple[tuple[str, str], ...]:
+        found = []
+        if spec.extra_config.get("endpoint_url"):
+            found.append(("extra_config.endpoint_url", str(spec.extra_config["endpoint_url"])))
+        if (spec.auth or {}).get("sts_endpoint_url"):
+            found.append(("auth_config.sts_endpoint_url", str((spec.auth or {})["sts_endpoint_url"])))
+        return tuple(found)
+
+    def location(self, spec: BucketSpec) -> Location:
+        endpoint = str(spec.extra_config.get("endpoint_url") or "https://s3.amazonaws.com")
+        return Location.at("s3", endpoint, join_prefix(spec.name, spec.prefix))
 
     # --- settings shared by the Icechunk storage and the boto3 handle ---
 
@@ -99,9 +125,7 @@ class S3Adapter:
         method = spec.auth_method
         auth = spec.auth or {}
         if method == "hmac":
-            return S3Credentials(
-                aws_access_key_id=auth["access_key_id"], aws_secret_access_key=auth["secret_access_key"]
-            )
+            return hmac_credentials(auth, read_only=read_only)
         if method == "aws_sts":
             return assume_role(spec, self._settings(spec), prefix=prefix, read_only=read_only)
         return None
@@ -159,6 +183,42 @@ class S3Adapter:
                 aws_access_key_id=auth["access_key_id"], aws_secret_access_key=auth["secret_access_key"]
             )
         return S3ObjectStore(spec, self._settings(spec), creds, from_env=spec.auth_method == "from_env")
+
+    def read_only_store(self, spec: BucketSpec) -> S3ObjectStore | None:
+        """A handle using the read-only key pair of an ``hmac`` config, if it has one (for the probe)."""
+        auth = spec.auth or {}
+        if spec.auth_method != "hmac" or not auth.get("read_access_key_id"):
+            return None
+        creds = S3Credentials(
+            aws_access_key_id=auth["read_access_key_id"], aws_secret_access_key=auth["read_secret_access_key"]
+        )
+        return S3ObjectStore(spec, self._settings(spec), creds)
+
+
+class ReaderKeysMissing(PermissionDeniedError):
+    """An ``hmac`` bucket config with no read-only key pair: readers get no keys."""
+
+
+def hmac_credentials(auth: dict[str, Any] | Any, *, read_only: bool) -> S3Credentials:
+    """The keys a caller receives from an ``hmac`` config: readers get the read-only pair.
+
+    Without a read-only pair, readers get the write keys only where an org admin allowed it
+    (``readers_get_write_keys``); otherwise :class:`ReaderKeysMissing` says how to fix it.
+    """
+    if read_only and auth.get("read_access_key_id"):
+        return S3Credentials(
+            aws_access_key_id=auth["read_access_key_id"], aws_secret_access_key=auth["read_secret_access_key"]
+        )
+    if read_only and not auth.get("readers_get_write_keys"):
+        raise ReaderKeysMissing(
+            "this repo's bucket config holds only keys that can write, and readers never receive those: "
+            "an org admin can add a read-only key pair (`floe bucket modify NICKNAME --access-key-id ... "
+            "--read-access-key-id ...`), or allow readers the write keys for that bucket config "
+            "(`floe bucket modify NICKNAME --access-key-id ... --readers-get-write-keys`)"
+        )
+    return S3Credentials(
+        aws_access_key_id=auth["access_key_id"], aws_secret_access_key=auth["secret_access_key"]
+    )
 
 
 class _S3Refresh:

@@ -11,7 +11,16 @@ from typing import Any
 import sqlalchemy as sa
 
 from floe.errors import NotFoundError, PermissionDeniedError
-from floe.models import ARRAYLAKE_PLATFORMS, BucketResponse, GrantLevel, Repo, RepoStatus, needs_leases
+from floe.models import (
+    ARRAYLAKE_PLATFORMS,
+    REDACTED,
+    BucketResponse,
+    GrantLevel,
+    OpenRepoResponse,
+    Repo,
+    RepoStatus,
+    needs_leases,
+)
 from floe.server.auth import Action, Principal, decide
 from floe.server.db import tables as t
 from floe.server.secrets import SecretBox
@@ -190,6 +199,46 @@ def repo_model(row: sa.Row, org_name: str, bucket: BucketResponse | None) -> Rep
     )
 
 
+# What the probe found that clients need to configure Icechunk; the rest is for bucket admins.
+CLIENT_CAPABILITIES = ("conditional_create", "conditional_update")
+
+
+def bucket_for_reader(bucket: BucketResponse, *, keep_auth: bool = False) -> BucketResponse:
+    """A bucket config as callers who do not administer buckets see it: where it is and its auth
+    method, not its credential settings (access key ids, account names ...; kept with ``keep_auth``
+    for answers that hand out credentials anyway) nor the probe's findings beyond conditional writes."""
+    caps = bucket.capabilities
+    shown = {k: caps[k] for k in CLIENT_CAPABILITIES if k in caps} if caps is not None else None
+    update: dict[str, Any] = {"capabilities": shown}
+    if not keep_auth:
+        update["auth_config"] = {"method": (bucket.auth_config or {}).get("method", "anonymous")}
+    return bucket.model_copy(update=update)
+
+
+def administers_buckets(principal: Principal, org_name: str) -> bool:
+    """Whether ``principal`` may read every setting of the bucket configs of ``org_name``."""
+    org_id = next((i for i, name in principal.org_names.items() if name == org_name), None)
+    return decide(principal, Action.BUCKET_ADMIN, org_id)
+
+
+def repo_as_seen_by(principal: Principal, repo: Repo, *, keep_auth: bool = False) -> Repo:
+    """``repo`` with its bucket config shown as ``principal`` may see it (see :func:`bucket_for_reader`)."""
+    if repo.bucket is None or administers_buckets(principal, repo.org):
+        return repo
+    return repo.model_copy(update={"bucket": bucket_for_reader(repo.bucket, keep_auth=keep_auth)})
+
+
+def open_as_seen_by(
+    principal: Principal, org_name: str, opened: OpenRepoResponse, *, keep_auth: bool = False
+) -> OpenRepoResponse:
+    """An ``open`` answer with its bucket configs shown as ``principal`` may see them."""
+    if administers_buckets(principal, org_name):
+        return opened
+    bucket = bucket_for_reader(opened.repo_bucket, keep_auth=keep_auth)
+    repo = opened.repo.model_copy(update={"bucket": bucket}) if opened.repo is not None else None
+    return opened.model_copy(update={"repo_bucket": bucket, "repo": repo})
+
+
 def _arraylake_auth(platform: str, auth: dict[str, Any]) -> dict[str, Any] | None:
     """Floe's auth config in the shape the arraylake client knows, or None if it has none.
 
@@ -199,7 +248,9 @@ def _arraylake_auth(platform: str, auth: dict[str, Any]) -> dict[str, Any] | Non
     method = auth.get("method")
     if method == "anonymous" and platform == "azure":
         return None  # that client cannot open anonymous Azure containers
-    if method in ("hmac", "anonymous"):
+    if method == "hmac":  # its model needs both keys: placeholders where they are not shown
+        return {"access_key_id": REDACTED, "secret_access_key": REDACTED, **auth}
+    if method == "anonymous":
         return auth
     if method == "aws_sts" and platform == "s3":
         arn = str(auth.get("role_arn", ""))

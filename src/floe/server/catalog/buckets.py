@@ -30,17 +30,31 @@ from floe.server.catalog.base import (
     org_row,
     repo_model,
 )
+from floe.server.catalog.locations import check_bucket_location, org_policy
 from floe.server.db import tables as t
-from floe.storage import BucketSpec, credentials_for, normalize, object_store
-from floe.storage.memory import ClientOnlyStore
-from floe.storage.probe import ProbeResult, probe
+from floe.storage import (
+    BucketSpec,
+    StoragePolicy,
+    check_endpoints,
+    credentials_for,
+    location_of,
+    normalize,
+    object_store,
+    read_only_store,
+    server_may_connect,
+)
+from floe.storage.probe import ProbeResult, probe, probe_read_keys
+from floe.storage.s3 import ReaderKeysMissing
 
 
-def _validated(cat: Catalog, spec: BucketSpec) -> BucketSpec:
+def _validated(cat: Catalog, conn: sa.Connection, org: sa.Row, spec: BucketSpec) -> BucketSpec:
+    """The canonical spec, confined to the org's own storage (folders, locations of no other org)."""
     try:
-        return normalize(spec, cat.policy)
+        spec = normalize(spec, org_policy(cat, conn, org))
     except ValueError as exc:
         raise ValidationError(str(exc)) from None
+    check_endpoints(spec, cat.policy)
+    return spec
 
 
 def _auth_columns(cat: Catalog, auth: dict[str, Any]) -> dict[str, Any]:
@@ -88,15 +102,27 @@ _REFUSED_AS: dict[str, type[FloeError]] = {
 }
 
 
-def check_storage(spec: BucketSpec) -> ProbeResult | None:
-    """Probe the store a spec points at (never inside a transaction: it talks to the store).
+def check_storage(spec: BucketSpec, policy: StoragePolicy) -> ProbeResult | None:
+    """Probe the store a spec points at (never inside a transaction: it talks to the store), and
+    its read-only key pair where it has one.
 
-    ``None`` for storage the server cannot reach by design (memory lives in the client).
+    ``None`` for storage the server cannot reach by design (memory lives in the client). When the
+    server may not use credentials of its own for it, the result says the checks were skipped.
     """
-    store = object_store(spec)
-    if isinstance(store, ClientOnlyStore):
+    why_not = server_may_connect(spec, policy)
+    if why_not:
+        return ProbeResult(checked_at=now().replace(microsecond=0), skipped=why_not, notes=[why_not])
+    store = object_store(spec, policy)
+    if location_of(spec) is None:
         return None
-    return probe(store, spec.prefix, writable=spec.auth_method != "anonymous")
+    result = probe(store, spec.prefix, writable=spec.auth_method != "anonymous")
+    reader = read_only_store(spec, policy)
+    if reader is not None and result.ok and result.can_write:
+        try:
+            probe_read_keys(store, reader, spec.prefix, result)
+        except FloeError as exc:
+            result.notes.append(f"could not check the read-only key pair: {exc.message}")
+    return result
 
 
 def refuse_unusable(spec: BucketSpec, result: ProbeResult | None) -> None:
@@ -108,6 +134,8 @@ def refuse_unusable(spec: BucketSpec, result: ProbeResult | None) -> None:
         return
     if spec.auth_method == "anonymous" and result.error_kind == "access_denied":
         return
+    if result.read_keys_can_read is False:
+        raise ValidationError(f"bucket config refused: {result.error}")
     cls = _REFUSED_AS.get(result.error_kind or "", StorageError)
     raise cls(f"bucket config refused: {result.error}")
 
@@ -131,24 +159,28 @@ def _nickname_free(conn: sa.Connection, org: sa.Row, nickname: str, *, except_id
 
 
 def create_bucket(cat: Catalog, principal: Principal, org_name: str, body: BucketCreate) -> BucketResponse:
-    """Register a bucket config once the probe found the storage usable; nothing is stored otherwise."""
-    spec = _validated(
-        cat,
-        BucketSpec(
-            platform=body.platform,
-            name=body.name,
-            prefix=body.prefix,
-            extra_config=body.extra_config,
-            auth=body.auth_config.model_dump() if body.auth_config else None,
-        ),
+    """Register a bucket config once the probe found the storage usable; nothing is stored otherwise.
+
+    The location must be the org's own (see :mod:`floe.server.catalog.locations`) and its endpoints
+    allowed by the server's outbound-request policy; nothing is sent anywhere before both hold.
+    """
+    requested = BucketSpec(
+        platform=body.platform,
+        name=body.name,
+        prefix=body.prefix,
+        extra_config=body.extra_config,
+        auth=body.auth_config.model_dump(exclude_none=True) if body.auth_config else None,
     )
     with cat.read() as conn:
         org = org_row(conn, principal, org_name, Action.BUCKET_ADMIN)
         _nickname_free(conn, org, body.nickname)
-    result = check_storage(spec)
+        spec = _validated(cat, conn, org, requested)
+        check_bucket_location(cat, conn, org, spec)
+    result = check_storage(spec, cat.policy)
     refuse_unusable(spec, result)
     with cat.tx() as conn:
         org = org_row(conn, principal, org_name, Action.BUCKET_ADMIN)
+        check_bucket_location(cat, conn, org, spec)  # another org may have registered it meanwhile
         created = insert_bucket(
             conn,
             cat,
@@ -239,7 +271,7 @@ def modify_bucket(
         org = org_row(conn, principal, org_name, Action.BUCKET_ADMIN)
         row = _find(conn, org, bucket, "id")
         spec, needs_probe = _modified_spec(cat, conn, org, row, changes)
-    result = check_storage(spec) if needs_probe else None
+    result = check_storage(spec, cat.policy) if needs_probe else None
     refuse_unusable(spec, result)
     with cat.tx() as conn:
         org = org_row(conn, principal, org_name, Action.BUCKET_ADMIN)
@@ -285,6 +317,8 @@ def _modified_spec(
             )
     spec = _validated(
         cat,
+        conn,
+        org,
         current.with_changes(
             platform=changes.get("platform", current.platform),
             name=changes.get("name", current.name),
@@ -293,6 +327,7 @@ def _modified_spec(
             auth=changes.get("auth_config", current.auth),
         ),
     )
+    check_bucket_location(cat, conn, org, spec, except_id=row.id)
     _nickname_free(conn, org, changes.get("nickname", row.nickname), except_id=row.id)
     where = (spec.platform, spec.name, spec.prefix, dict(spec.extra_config))
     moved = where != (current.platform, current.name, current.prefix, dict(current.extra_config))
@@ -304,7 +339,7 @@ def check_bucket(cat: Catalog, principal: Principal, org_name: str, bucket: str)
     with cat.read() as conn:
         org = org_row(conn, principal, org_name, Action.BUCKET_ADMIN)
         row = _find(conn, org, bucket, "id")
-    result = check_storage(bucket_spec(cat.box, row))
+    result = check_storage(bucket_spec(cat.box, row), cat.policy)
     with cat.tx() as conn:
         org = org_row(conn, principal, org_name, Action.BUCKET_ADMIN)
         current = bucket_row_by_id(conn, org, row.id)
@@ -358,9 +393,16 @@ def bucket_credentials(
     with cat.tx() as conn:
         org = org_row(conn, principal, org_name, Action.BUCKET_USE)
         row = _find(conn, org, bucket, "id")
-        creds = credentials_for(bucket_spec(cat.box, row), read_only=True)
+        spec = bucket_spec(cat.box, row)
+        read_only = True
+        try:
+            creds = credentials_for(spec, read_only=True, policy=cat.policy)
+        except ReaderKeysMissing:
+            # members may write to the org's storage anyway: without a read-only pair they get the keys
+            read_only = False
+            creds = credentials_for(spec, read_only=False, policy=cat.policy)
         if creds is not None:
-            record_vend(conn, principal, org, f"{org.name}/buckets/{row.nickname}", row, read_only=True)
+            record_vend(conn, principal, org, f"{org.name}/buckets/{row.nickname}", row, read_only=read_only)
     return creds
 
 

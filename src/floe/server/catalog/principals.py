@@ -86,9 +86,10 @@ def _renew_hint(what: str) -> str:
 
 
 def principal_for_token(
-    cat: Catalog, token: str | None, *, session_kind: Literal["cli", "web"] = "cli"
+    cat: Catalog, token: str | None, *, session_kind: Literal["cli", "web"] = "cli", touch: bool = True
 ) -> Principal:
-    """The principal a token stands for; 401 with the reason otherwise.
+    """The principal a token stands for; 401 with the reason otherwise. Its use is recorded
+    (``last_used``) unless ``touch`` is off: a lookup on someone else's behalf is no use.
 
     Tokens are looked up by their SHA-256 hash, and the stored hash is compared again in
     constant time, so response times say nothing about how much of a token was right.
@@ -101,17 +102,18 @@ def principal_for_token(
         raise AuthenticationError(f"invalid token: Floe tokens start with {TOKEN_PREFIX!r}")
     digest = hash_token(token)
     if token.startswith(SESSION_PREFIX):
-        return _session_principal(cat, digest, session_kind)
+        return _session_principal(cat, digest, session_kind, touch=touch)
     with cat.read() as conn:
         row = conn.execute(_CLIENT_BY_HASH, {"token_hash": digest}).first()
     if row is None or not hmac.compare_digest(row.token_hash, digest):
         raise AuthenticationError(UNKNOWN_TOKEN)
     _check_live(row.revoked, row.expiration, "token")
-    _touch(cat, t.api_clients, row.id, row.last_used)
+    if touch:
+        _touch(cat, t.api_clients, row.id, row.last_used)
     return client_principal_from_row(row)
 
 
-def _session_principal(cat: Catalog, digest: str, kind: str) -> Principal:
+def _session_principal(cat: Catalog, digest: str, kind: str, *, touch: bool) -> Principal:
     with cat.read() as conn:
         row = conn.execute(_SESSION_BY_HASH, {"token_hash": digest}).first()
         if row is None or not hmac.compare_digest(row.token_hash, digest) or row.kind != kind:
@@ -120,7 +122,8 @@ def _session_principal(cat: Catalog, digest: str, kind: str) -> Principal:
         if row.disabled is not None:
             raise AuthenticationError("this account is disabled; ask a site admin")
         principal = user_principal(conn, row, session_id=row.session_id, expiration=row.expires)
-    _touch(cat, t.sessions, row.session_id, row.last_used)
+    if touch:
+        _touch(cat, t.sessions, row.session_id, row.last_used)
     return principal
 
 

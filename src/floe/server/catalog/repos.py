@@ -47,10 +47,21 @@ from floe.server.catalog.base import (
     repo_model,
     repo_row,
 )
+from floe.server.catalog.locations import check_repo_location
 from floe.server.catalog.virtual import container_credentials
 from floe.server.db import tables as t
-from floe.storage import BucketSpec, credentials_for, icechunk_storage, join_prefix, object_store
+from floe.storage import (
+    BucketSpec,
+    ServerCredentialsOff,
+    check_endpoints,
+    credentials_for,
+    icechunk_storage,
+    join_prefix,
+    object_store,
+    server_may_connect,
+)
 from floe.storage.probe import icechunk_config_for
+from floe.storage.s3 import ReaderKeysMissing
 
 MAX_PAGE_SIZE = 1000
 
@@ -85,23 +96,9 @@ def _target_bucket(conn: sa.Connection, org: sa.Row, nickname: str | None) -> sa
     return conn.execute(sa.select(t.buckets).where(t.buckets.c.id == org.default_bucket_id)).one()
 
 
-def _check_prefix_free(conn: sa.Connection, bucket: sa.Row, prefix: str) -> None:
-    """No two repos may share a prefix, or sit one inside the other."""
-    others = conn.execute(
-        sa.select(t.repos.c.name, t.repos.c.prefix).where(
-            t.repos.c.bucket_id == bucket.id,
-            sa.or_(
-                t.repos.c.prefix == prefix,
-                t.repos.c.prefix.startswith(prefix + "/", autoescape=True),
-                sa.literal(prefix).startswith(t.repos.c.prefix + "/"),
-            ),
-        )
-    ).first()
-    if others:
-        raise ConflictError(
-            f"prefix {prefix!r} of bucket config {bucket.nickname!r} overlaps repo {others.name!r} "
-            f"(prefix {others.prefix!r}); choose another prefix"
-        )
+def _check_prefix_free(cat: Catalog, conn: sa.Connection, org: sa.Row, bucket: sa.Row, prefix: str) -> None:
+    """No two repos anywhere in the catalog may share a location, or sit one inside the other."""
+    check_repo_location(cat, conn, org, bucket_spec(cat.box, bucket, decrypt=False), prefix)
 
 
 def _location(spec: BucketSpec, prefix: str) -> str:
@@ -195,20 +192,27 @@ def create_repo(cat: Catalog, principal: Principal, org_name: str, body: RepoCre
     spec = bucket_spec(cat.box, bucket)
     prefix = join_prefix(spec.prefix, body.prefix or f"{secrets.token_hex(6)}-{body.name}")
     with cat.read() as conn:
-        _check_prefix_free(conn, bucket, prefix)
+        _check_prefix_free(cat, conn, org, bucket, prefix)
     if spec.auth_method == "anonymous":
         raise ValidationError(
             f"bucket config {bucket.nickname!r} uses anonymous access, which is read-only: repos cannot be "
             "created there; import an existing repo instead, or give the bucket config credentials"
         )
-    store = object_store(spec)
-    if not _storage_call(f"checking {_location(spec, prefix)}", store.is_empty, prefix):
+    why_not = server_may_connect(spec, cat.policy)
+    if why_not and body.create_mode == "create":
+        raise ServerCredentialsOff(
+            f"the server cannot create the Icechunk repo: {why_not}; register the repo and create it from "
+            "the client (the default create_mode)"
+        )
+    # From_env without the operator's consent: the server cannot look, and cannot delete either.
+    store = None if why_not else object_store(spec, cat.policy)
+    if store is not None and not _storage_call(f"checking {_location(spec, prefix)}", store.is_empty, prefix):
         raise ConflictError(
             f"{_location(spec, prefix)} already holds data; to register an existing Icechunk repo use "
             "import (`floe repo import`), or choose another prefix"
         )
-    if body.create_mode == "create":
-        storage = icechunk_storage(spec, prefix, credentials_for(spec, prefix=prefix))
+    if body.create_mode == "create" and store is not None:
+        storage = icechunk_storage(spec, prefix, credentials_for(spec, prefix=prefix, policy=cat.policy))
         try:
             _storage_call(
                 f"creating the Icechunk repo at {_location(spec, prefix)}",
@@ -222,7 +226,7 @@ def create_repo(cat: Catalog, principal: Principal, org_name: str, body: RepoCre
     try:
         return _register(cat, principal, org_name, bucket, body, prefix)
     except FloeError:
-        if body.create_mode == "create":
+        if body.create_mode == "create" and store is not None:
             store.delete_prefix(prefix)
         raise
 
@@ -235,11 +239,17 @@ def import_repo(cat: Catalog, principal: Principal, org_name: str, body: RepoImp
         _ensure_name_free(conn, org, body.name)
         spec = bucket_spec(cat.box, bucket)
         prefix = join_prefix(spec.prefix, body.prefix)
-        _check_prefix_free(conn, bucket, prefix)
-    storage = icechunk_storage(spec, prefix, credentials_for(spec, prefix=prefix, read_only=True))
-    where = _location(spec, prefix)
-    if not _storage_call(f"looking for an Icechunk repo at {where}", icechunk.Repository.exists, storage):
-        raise NotFoundError(f"no Icechunk repo found at {where}; check the bucket config and prefix")
+        _check_prefix_free(cat, conn, org, bucket, prefix)
+    if server_may_connect(spec, cat.policy) is None:
+        check_endpoints(spec, cat.policy)
+        try:
+            creds = credentials_for(spec, prefix=prefix, read_only=True, policy=cat.policy)
+        except ReaderKeysMissing:  # the server's own look: it may use the keys it keeps
+            creds = credentials_for(spec, prefix=prefix, policy=cat.policy)
+        storage = icechunk_storage(spec, prefix, creds)
+        where = _location(spec, prefix)
+        if not _storage_call(f"looking for an Icechunk repo at {where}", icechunk.Repository.exists, storage):
+            raise NotFoundError(f"no Icechunk repo found at {where}; check the bucket config and prefix")
     return _register(cat, principal, org_name, bucket, body, prefix)
 
 
@@ -256,7 +266,7 @@ def _register(
         with cat.tx() as conn:
             org = org_row(conn, principal, org_name, Action.REPO_WRITE)
             _ensure_name_free(conn, org, body.name)
-            _check_prefix_free(conn, bucket, prefix)
+            _check_prefix_free(cat, conn, org, bucket, prefix)
             repo = _insert_repo(
                 conn,
                 org,
@@ -446,9 +456,20 @@ def delete_repo(
     deleted = 0
     if not keep_data:
         spec = bucket_spec(cat.box, bucket)
+        try:
+            store = object_store(spec, cat.policy)
+        except ServerCredentialsOff as exc:
+            _set_online(cat, row.id)  # nothing was deleted: the repo stays as it was
+            raise ServerCredentialsOff(
+                f"cannot delete the objects of {org_name}/{name}: {exc.message}; delete the catalog entry "
+                "only (keep_data, `floe repo delete --keep-data`) and remove the objects yourself"
+            ) from None
+        except FloeError:
+            _set_online(cat, row.id)
+            raise
         deleted = _storage_call(
             f"deleting the objects of {org_name}/{name} at {_location(spec, row.prefix)}",
-            object_store(spec).delete_prefix,
+            store.delete_prefix,
             row.prefix,
         )
     with cat.tx() as conn:
@@ -464,12 +485,26 @@ def delete_repo(
     return deleted
 
 
-def repo_credentials(cat: Catalog, principal: Principal, org_name: str, name: str) -> TempCredentials | None:
+def _set_online(cat: Catalog, repo_id: str) -> None:
+    with cat.tx() as conn:
+        conn.execute(
+            sa.update(t.repos)
+            .where(t.repos.c.id == repo_id)
+            .values(status_mode=RepoMode.online.value, status_message=None)
+        )
+
+
+def repo_credentials(
+    cat: Catalog, principal: Principal, org_name: str, name: str, *, read_only: bool = False
+) -> TempCredentials | None:
+    """Credentials for one repo: read-only ones unless the caller may write and did not ask to read only."""
     with cat.tx() as conn:
         org, row = org_and_repo(conn, principal, org_name, name, Action.REPO_READ)
         bucket = conn.execute(sa.select(t.buckets).where(t.buckets.c.id == row.bucket_id)).one()
-        read_only = not may(conn, principal, Action.REPO_WRITE, org.id, row.id)
-        creds = credentials_for(bucket_spec(cat.box, bucket), prefix=row.prefix, read_only=read_only)
+        read_only = read_only or not may(conn, principal, Action.REPO_WRITE, org.id, row.id)
+        creds = credentials_for(
+            bucket_spec(cat.box, bucket), prefix=row.prefix, read_only=read_only, policy=cat.policy
+        )
         if creds is not None:
             record_vend(conn, principal, org, f"{org_name}/{name}", bucket, read_only=read_only)
     return creds
@@ -485,8 +520,13 @@ _OPEN_QUERY = (
 )
 
 
-def open_repo(cat: Catalog, principal: Principal, org_name: str, name: str) -> OpenRepoResponse:
-    """Everything needed to open a repo, from one query and no storage round trip."""
+def open_repo(
+    cat: Catalog, principal: Principal, org_name: str, name: str, *, read_only: bool = False
+) -> OpenRepoResponse:
+    """Everything needed to open a repo, from one query and no storage round trip.
+
+    Readers, and callers asking for ``read_only``, receive credentials that can only read.
+    """
     with cat.read() as conn:
         found = conn.execute(_OPEN_QUERY, {"org": org_name, "name": name}).first()
         if found is None:
@@ -506,12 +546,15 @@ def open_repo(cat: Catalog, principal: Principal, org_name: str, name: str) -> O
         containers = container_credentials(cat, conn, repo.id, org_name)
         can_write = may(conn, principal, Action.REPO_WRITE, repo.org_id, repo.id)
     bucket_resp = bucket_model(bucket, mapping[t.orgs.c.default_bucket_id])
-    creds = credentials_for(bucket_spec(cat.box, bucket), prefix=repo.prefix, read_only=not can_write)
+    reading = read_only or not can_write
+    creds = credentials_for(
+        bucket_spec(cat.box, bucket), prefix=repo.prefix, read_only=reading, policy=cat.policy
+    )
     if creds is not None or containers:
         with cat.tx() as conn:
             resource = f"{org_name}/{name}"
             if creds is not None:
-                record_vend(conn, principal, org, resource, bucket, read_only=not can_write)
+                record_vend(conn, principal, org, resource, bucket, read_only=reading)
             if containers:
                 record(
                     conn,
@@ -545,8 +588,17 @@ def for_arraylake_client(cat: Catalog, principal: Principal, repo: Repo) -> Repo
     """
     bucket = arraylake_compatible(repo.bucket)
     if bucket is not None and bucket.auth_config and bucket.auth_config.get("method") == "hmac":
-        creds = repo_credentials(cat, principal, repo.org, repo.name)
+        try:
+            creds = repo_credentials(cat, principal, repo.org, repo.name)
+        except ReaderKeysMissing:
+            creds = None  # a reader of a config without a read-only pair: no keys at all
         if creds is not None:
-            auth = {**bucket.auth_config, "secret_access_key": creds.aws_secret_access_key}
+            auth = {
+                **bucket.auth_config,
+                "access_key_id": creds.aws_access_key_id,
+                "secret_access_key": creds.aws_secret_access_key,
+            }
+            for field in ("read_access_key_id", "read_secret_access_key", "readers_get_write_keys"):
+                auth.pop(field, None)
             bucket = bucket.model_copy(update={"auth_config": auth})
     return repo.model_copy(update={"bucket": bucket})

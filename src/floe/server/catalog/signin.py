@@ -34,8 +34,10 @@ from floe.server.passwords import hash_password, needs_rehash, verify_password
 from floe.server.secrets import hash_token, new_session_token
 
 WRONG_CREDENTIALS = "email or password is wrong"
-ACCOUNT_LIMIT = 5  # failed sign-ins per account ...
-ADDRESS_LIMIT = 30  # ... and per network address ...
+# Failed sign-ins are limited per (account, address) and per address, never per account alone: a
+# stranger guessing someone's password from elsewhere must not lock that person out.
+ACCOUNT_LIMIT = 5  # failed sign-ins for one account from one network address ...
+ADDRESS_LIMIT = 30  # ... and from one network address, whatever the accounts ...
 WINDOW = timedelta(minutes=15)  # ... within this window
 MAX_PASSWORD = 1024  # longer ones are refused unhashed (argon2 of megabytes is a denial of service)
 
@@ -50,16 +52,21 @@ def _needs_rehash(stored: str) -> bool:
 # --- failed attempts --------------------------------------------------------------------------
 
 
-def account_key(email: str) -> str:
-    return "account:" + email[:320]
+def account_key(email: str, address: str | None) -> str:
+    """The counter of one account's failures from one address."""
+    return f"account:{_address(address) or '-'} {email[:320]}"
+
+
+def _address(address: str | None) -> str:
+    return (address or "")[:64].replace(" ", "_")  # keys fit the column; the email follows a space
 
 
 def address_key(address: str | None) -> str | None:
-    return f"address:{address}" if address else None
+    return f"address:{_address(address)}" if address else None
 
 
 def _limits(email: str | None, address: str | None) -> dict[str, int]:
-    keys = {account_key(email): ACCOUNT_LIMIT} if email is not None else {}
+    keys = {account_key(email, address): ACCOUNT_LIMIT} if email is not None else {}
     by_address = address_key(address)
     if by_address:
         keys[by_address] = ADDRESS_LIMIT
@@ -114,8 +121,8 @@ def record_failures(
         if _count_failure(conn, key) == limit:
             scope = key.partition(":")[0]
             detail = {"scope": scope, "failures": limit, "minutes": int(WINDOW.total_seconds() // 60)}
-            if scope == "account":
-                detail["email"] = key.partition(":")[2]
+            if scope == "account":  # that account, from this address (the event's address)
+                detail["email"] = key.partition(" ")[2]
             record(conn, None, "sign_in.locked", detail=detail, address=address)
 
 
@@ -209,7 +216,9 @@ def sign_in_password(
             record_failures(conn, limits, email=shown, address=address, method="password")
         raise AuthenticationError(WRONG_CREDENTIALS)
     with cat.tx() as conn:
-        conn.execute(sa.delete(t.sign_in_failures).where(t.sign_in_failures.c.key == account_key(key_email)))
+        conn.execute(
+            sa.delete(t.sign_in_failures).where(t.sign_in_failures.c.key == account_key(key_email, address))
+        )
         if _needs_rehash(stored):
             conn.execute(
                 sa.update(t.users)

@@ -159,15 +159,18 @@ def revoke_api_client(cat: Catalog, principal: Principal, org_name: str, client:
 def authenticate_token(
     cat: Catalog, principal: Principal, org_name: str, token: str
 ) -> ApiClientAuthenticated:
-    """Which API client of ``org_name`` a token belongs to (the arraylake ``authenticate`` route)."""
+    """Which API client (or member's session) of ``org_name`` a token belongs to (the arraylake
+    ``authenticate`` route). Every token that is not a live one of this org gets the same 404 (unknown,
+    revoked, expired, another org's), and looking a token up never counts as its use (``last_used``)."""
     with cat.read() as conn:
         org = org_row(conn, principal, org_name, Action.ORG_READ)
+    missing = NotFoundError(f"no API client or member of org {org_name!r} has that token")
     try:
-        subject = principal_for_token(cat, token)
-    except AuthenticationError as exc:
-        raise NotFoundError(f"no API client in org {org_name!r} has that token ({exc.message})") from None
+        subject = principal_for_token(cat, token, touch=False)
+    except AuthenticationError:
+        raise missing from None
     if org.id not in subject.roles:
-        raise NotFoundError(f"no API client or member of org {org_name!r} has that token")
+        raise missing
     with cat.read() as conn:
         if subject.kind == "user":  # a person's session: their user id, and the session's times
             row = conn.execute(sa.select(t.sessions).where(t.sessions.c.id == subject.session_id)).one()

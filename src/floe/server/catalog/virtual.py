@@ -19,6 +19,7 @@ from floe.server.catalog.base import (
 )
 from floe.server.db import tables as t
 from floe.storage import credentials_for
+from floe.storage.s3 import ReaderKeysMissing
 from floe.storage.virtual import check_url_prefix
 
 
@@ -98,7 +99,10 @@ def container_credentials(cat: Catalog, conn: sa.Connection, repo_id: str, org_n
     out: dict[str, Any] = {}
     for row in rows:
         spec = bucket_spec(cat.box, row)
-        creds = credentials_for(spec, prefix=None, read_only=True)
+        try:
+            creds = credentials_for(spec, prefix=None, read_only=True, policy=cat.policy)
+        except ReaderKeysMissing:
+            creds = None  # only keys that write: readers of virtual chunks get none (the fix is a read pair)
         out[row.url_prefix] = {
             "credentials": creds.model_dump(mode="json") if creds is not None else None,
             "org": org_name,

@@ -9,6 +9,8 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy.engine import make_url
 
+from floe.files import create_private_file
+
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
@@ -29,10 +31,22 @@ def describe_url(url: str) -> str:
     return make_url(url).render_as_string(hide_password=True)
 
 
+def _create_sqlite_file(url: str) -> None:
+    """Create a missing SQLite database file with mode 0600 before SQLite does: SQLite gives its
+    ``-wal`` and ``-shm`` files the database file's mode, so all three are the owner's only."""
+    database = make_url(url).database
+    if database and database != ":memory:" and not database.startswith("file:"):
+        path = Path(database)
+        if path.parent.is_dir():
+            create_private_file(path)
+
+
 def create_engine(url: str) -> sa.Engine:
-    """An engine for the catalog database; SQLite gets WAL, foreign keys and a busy timeout."""
+    """An engine for the catalog database; SQLite gets WAL, foreign keys and a busy timeout
+    (and a new database file is made 0600)."""
     url = normalize_url(url)
     if url.startswith("sqlite"):
+        _create_sqlite_file(url)
         engine = sa.create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
 
         @sa.event.listens_for(engine, "connect")

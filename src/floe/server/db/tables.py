@@ -224,3 +224,19 @@ sign_in_failures = sa.Table(
     sa.Column("failures", sa.Integer, nullable=False),
     sa.Column("window_start", Timestamp, nullable=False),
 )
+
+# --- tenant boundaries (migration 0006) ---------------------------------------------------
+
+shared_locations = sa.Table(
+    "shared_locations",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("org_id", sa.String(36), sa.ForeignKey("orgs.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("platform", sa.String(32), nullable=False),
+    sa.Column("name", sa.String(1024), nullable=False),
+    sa.Column("prefix", sa.String(256), nullable=False),
+    sa.Column("extra_config", sa.JSON, nullable=False),
+    sa.Column("created", Timestamp, nullable=False),
+    sa.Column("created_by", sa.String(36)),
+    sa.Index("ix_shared_locations_org_id", "org_id"),
+)

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Response
 from floe.errors import NotFoundError
 from floe.models import BucketCreate, BucketModify, BucketResponse, Repo, TempCredentials
 from floe.server.catalog import buckets
-from floe.server.catalog.base import arraylake_compatible
+from floe.server.catalog.base import arraylake_compatible, repo_as_seen_by
 from floe.server.deps import ArraylakeDep, CatalogDep, PrincipalDep
 
 router = APIRouter(prefix="/orgs/{org}/buckets", tags=["buckets"])
@@ -80,7 +80,7 @@ def check_bucket(org: str, bucket: str, cat: CatalogDep, principal: PrincipalDep
 def repos_for_bucket(
     org: str, bucket: str, cat: CatalogDep, principal: PrincipalDep, arraylake: ArraylakeDep
 ) -> list[Repo]:
-    repos = buckets.repos_for_bucket(cat, principal, org, bucket)
+    repos = [repo_as_seen_by(principal, r) for r in buckets.repos_for_bucket(cat, principal, org, bucket)]
     if arraylake:
         repos = [r.model_copy(update={"bucket": arraylake_compatible(r.bucket)}) for r in repos]
     return repos

@@ -12,8 +12,10 @@ from floe.models import (
     Org,
     OrgCreate,
     PermissionCheck,
+    SharedLocation,
+    SharedLocationCreate,
 )
-from floe.server.catalog import orgs, permissions, tokens
+from floe.server.catalog import locations, orgs, permissions, tokens
 from floe.server.deps import CatalogDep, PrincipalDep
 
 router = APIRouter()
@@ -37,6 +39,27 @@ def get_org(org: str, cat: CatalogDep, principal: PrincipalDep) -> Org:
 @router.delete("/orgs/{org}", status_code=204, tags=["orgs"])
 def delete_org(org: str, cat: CatalogDep, principal: PrincipalDep) -> Response:
     orgs.delete_org(cat, principal, org)
+    return Response(status_code=204)
+
+
+@router.get("/orgs/{org}/locations", response_model=list[SharedLocation], tags=["orgs"])
+def list_shared_locations(org: str, cat: CatalogDep, principal: PrincipalDep) -> list[SharedLocation]:
+    """Storage locations a site admin has shared with the org (org admins and site admins)."""
+    return locations.list_shared(cat, principal, org)
+
+
+@router.post("/orgs/{org}/locations", response_model=SharedLocation, status_code=201, tags=["orgs"])
+def share_location(
+    org: str, body: SharedLocationCreate, cat: CatalogDep, principal: PrincipalDep
+) -> SharedLocation:
+    """Let the org use a location outside its own folders, or one other orgs use too (site admins)."""
+    return locations.share_location(cat, principal, org, body)
+
+
+@router.delete("/orgs/{org}/locations/{location_id}", status_code=204, tags=["orgs"])
+def unshare_location(org: str, location_id: str, cat: CatalogDep, principal: PrincipalDep) -> Response:
+    """Stop sharing a location (site admins); 409 while the org's bucket configs lie in it."""
+    locations.unshare_location(cat, principal, org, location_id)
     return Response(status_code=204)
 
 

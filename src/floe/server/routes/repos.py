@@ -19,11 +19,19 @@ from floe.models import (
     TempCredentials,
     VirtualContainersPatch,
 )
-from floe.server.catalog import repos, virtual
-from floe.server.catalog.base import arraylake_compatible
+from floe.server.auth import Principal
+from floe.server.catalog import Catalog, repos, virtual
+from floe.server.catalog.base import arraylake_compatible, open_as_seen_by, repo_as_seen_by
 from floe.server.deps import ArraylakeDep, CatalogDep, PrincipalDep
 
 router = APIRouter(tags=["repos"])
+
+
+def _shown(cat: Catalog, principal: Principal, repo: Repo, arraylake: bool) -> Repo:
+    """The repo as the caller may see it; the arraylake client's answer carries its bucket's keys."""
+    if arraylake:
+        return repo_as_seen_by(principal, repos.for_arraylake_client(cat, principal, repo), keep_auth=True)
+    return repo_as_seen_by(principal, repo)
 
 
 @router.get("/orgs/{org}/repos/paginated", response_model=Paginated[Repo])
@@ -45,6 +53,7 @@ def list_repos(
         size=size,
         filter_metadata=repos.parse_metadata_filter(filter_metadata),
     )
+    result.items = [repo_as_seen_by(principal, r) for r in result.items]
     if arraylake:
         result.items = [r.model_copy(update={"bucket": arraylake_compatible(r.bucket)}) for r in result.items]
     return result
@@ -55,8 +64,7 @@ def create_repo(
     org: str, body: RepoCreate, cat: CatalogDep, principal: PrincipalDep, arraylake: ArraylakeDep
 ) -> Repo:
     """Register a repo at an empty prefix (``create_mode=create`` also writes the Icechunk repo)."""
-    repo = repos.create_repo(cat, principal, org, body)
-    return repos.for_arraylake_client(cat, principal, repo) if arraylake else repo
+    return _shown(cat, principal, repos.create_repo(cat, principal, org, body), arraylake)
 
 
 @router.post("/orgs/{org}/repos/import", response_model=Repo, status_code=201)
@@ -64,26 +72,30 @@ def import_repo(
     org: str, body: RepoImport, cat: CatalogDep, principal: PrincipalDep, arraylake: ArraylakeDep
 ) -> Repo:
     """Register an Icechunk repo that already exists at a prefix."""
-    repo = repos.import_repo(cat, principal, org, body)
-    return repos.for_arraylake_client(cat, principal, repo) if arraylake else repo
+    return _shown(cat, principal, repos.import_repo(cat, principal, org, body), arraylake)
 
 
 @router.get("/repos/{org}/{repo}", response_model=Repo)
 def get_repo(org: str, repo: str, cat: CatalogDep, principal: PrincipalDep, arraylake: ArraylakeDep) -> Repo:
-    found = repos.get_repo(cat, principal, org, repo)
-    return repos.for_arraylake_client(cat, principal, found) if arraylake else found
+    return _shown(cat, principal, repos.get_repo(cat, principal, org, repo), arraylake)
 
 
 @router.get("/repos/{org}/{repo}/open", response_model=OpenRepoResponse)
 async def open_repo(
-    org: str, repo: str, cat: CatalogDep, principal: PrincipalDep, arraylake: ArraylakeDep
+    org: str,
+    repo: str,
+    cat: CatalogDep,
+    principal: PrincipalDep,
+    arraylake: ArraylakeDep,
+    read_only: bool = False,
 ) -> Response:
     """Everything a client needs to open the repo: bucket, prefix, credentials, author, status.
 
     The hot path: it runs on the event loop (one query, no storage call; a thread-pool hop would
     cost more) and answers without FastAPI re-validating the response model.
     """
-    opened = repos.open_repo(cat, principal, org, repo)
+    opened = repos.open_repo(cat, principal, org, repo, read_only=read_only)
+    opened = open_as_seen_by(principal, org, opened, keep_auth=arraylake)
     if arraylake:
         shown = arraylake_compatible(opened.repo_bucket)
         if shown is None:
@@ -97,14 +109,17 @@ async def open_repo(
 
 
 @router.get("/repos/{org}/{repo}/bucket-credentials", response_model=TempCredentials | None)
-def repo_credentials(org: str, repo: str, cat: CatalogDep, principal: PrincipalDep) -> TempCredentials | None:
-    """Credentials for the repo's bucket (a credential route)."""
-    return repos.repo_credentials(cat, principal, org, repo)
+def repo_credentials(
+    org: str, repo: str, cat: CatalogDep, principal: PrincipalDep, read_only: bool = False
+) -> TempCredentials | None:
+    """Credentials for the repo's bucket (a credential route); read-only ones for readers and with
+    ``read_only``."""
+    return repos.repo_credentials(cat, principal, org, repo, read_only=read_only)
 
 
 @router.patch("/orgs/{org}/{repo}", response_model=Repo)
 def modify_repo(org: str, repo: str, body: RepoModify, cat: CatalogDep, principal: PrincipalDep) -> Repo:
-    return repos.modify_repo(cat, principal, org, repo, body)
+    return repo_as_seen_by(principal, repos.modify_repo(cat, principal, org, repo, body))
 
 
 @router.put("/orgs/{org}/{repo}/status", response_model=RepoStatus)

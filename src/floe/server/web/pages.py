@@ -142,12 +142,7 @@ def render(request: Request, template: str, status_code: int = 200, **context: A
     return response
 
 
-_NO_STORE = {
-    "Cache-Control": "no-store",
-    "X-Frame-Options": "DENY",
-    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'",
-    "Referrer-Policy": "same-origin",
-}
+_NO_STORE = {"Cache-Control": "no-store"}  # CSP, framing and referrer headers: middleware.SecurityHeaders
 
 
 def message(request: Request, title: str, text: str, status_code: int) -> HTMLResponse:
