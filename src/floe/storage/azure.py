@@ -423,6 +423,7 @@ class AzureObjectStore:
         options: dict[str, Any] = {
             "connection_timeout": 5,
             "read_timeout": 30,
+            "permit_redirects": False,  # the server follows no redirects (its egress policy)
             # the SDK's storage retry waits 15 s and more between tries: fail fast instead
             "retry_total": 2,
             "retry_connect": 1,

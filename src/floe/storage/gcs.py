@@ -429,7 +429,7 @@ class GcsObjectStore:
         self._who = who
         self._token_uri = token_uri
         self._lock = threading.Lock()
-        self._client = httpx.Client(timeout=_TIMEOUT)
+        self._client = httpx.Client(timeout=_TIMEOUT, follow_redirects=False)  # egress: no redirects
         self._bucket_path = f"/b/{quote(spec.name, safe='')}"
 
     def describe(self) -> str:
