@@ -220,7 +220,7 @@ audit_events = sa.Table(
 sign_in_failures = sa.Table(
     "sign_in_failures",
     metadata,
-    sa.Column("key", sa.String(400), primary_key=True),  # account:<email> | address:<ip>
+    sa.Column("key", sa.String(400), primary_key=True),  # account:<ip> <email> | address:<ip>
     sa.Column("failures", sa.Integer, nullable=False),
     sa.Column("window_start", Timestamp, nullable=False),
 )
