@@ -27,7 +27,7 @@ from floe.storage.base import (
 from floe.storage.gcs import GcsAdapter
 from floe.storage.local import LocalAdapter
 from floe.storage.memory import MemoryAdapter
-from floe.storage.s3 import R2Adapter, S3Adapter, TigrisAdapter
+from floe.storage.s3 import R2Adapter, ReaderKeysMissing, S3Adapter, TigrisAdapter
 from floe.storage.uri import parse_uri
 
 _ADAPTERS: tuple[PlatformAdapter, ...] = (
@@ -49,6 +49,7 @@ __all__ = [
     "Location",
     "ObjectStore",
     "PreconditionFailed",
+    "ReaderKeysMissing",
     "Refresher",
     "ServerCredentialsOff",
     "StoragePolicy",
@@ -62,6 +63,7 @@ __all__ = [
     "object_store",
     "parse_uri",
     "read_only_store",
+    "reading_credentials",
     "server_may_connect",
 ]
 
@@ -136,6 +138,18 @@ def icechunk_storage(
     arraylake wire format. ``refresh`` fetches new credentials when the given ones expire.
     """
     return adapter_for(spec.platform).icechunk_storage(spec, prefix, credentials, refresh)
+
+
+def reading_credentials(
+    spec: BucketSpec, *, policy: StoragePolicy, prefix: str | None = None
+) -> tuple[TempCredentials | None, bool]:
+    """Credentials for reading, for callers who may write anyway (the server itself, members): the
+    read-only ones where the config has them, else its full keys. Returns them and whether they are
+    read-only."""
+    try:
+        return credentials_for(spec, prefix=prefix, read_only=True, policy=policy), True
+    except ReaderKeysMissing:
+        return credentials_for(spec, prefix=prefix, policy=policy), False
 
 
 def object_store(spec: BucketSpec, policy: StoragePolicy | None = None) -> ObjectStore:

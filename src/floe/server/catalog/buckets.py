@@ -36,15 +36,14 @@ from floe.storage import (
     BucketSpec,
     StoragePolicy,
     check_endpoints,
-    credentials_for,
     location_of,
     normalize,
     object_store,
     read_only_store,
+    reading_credentials,
     server_may_connect,
 )
 from floe.storage.probe import ProbeResult, probe, probe_read_keys
-from floe.storage.s3 import ReaderKeysMissing
 
 
 def _validated(cat: Catalog, conn: sa.Connection, org: sa.Row, spec: BucketSpec) -> BucketSpec:
@@ -112,9 +111,9 @@ def check_storage(spec: BucketSpec, policy: StoragePolicy) -> ProbeResult | None
     why_not = server_may_connect(spec, policy)
     if why_not:
         return ProbeResult(checked_at=now().replace(microsecond=0), skipped=why_not, notes=[why_not])
-    store = object_store(spec, policy)
     if location_of(spec) is None:
         return None
+    store = object_store(spec, policy)
     result = probe(store, spec.prefix, writable=spec.auth_method != "anonymous")
     reader = read_only_store(spec, policy)
     if reader is not None and result.ok and result.can_write:
@@ -393,14 +392,8 @@ def bucket_credentials(
     with cat.tx() as conn:
         org = org_row(conn, principal, org_name, Action.BUCKET_USE)
         row = _find(conn, org, bucket, "id")
-        spec = bucket_spec(cat.box, row)
-        read_only = True
-        try:
-            creds = credentials_for(spec, read_only=True, policy=cat.policy)
-        except ReaderKeysMissing:
-            # members may write to the org's storage anyway: without a read-only pair they get the keys
-            read_only = False
-            creds = credentials_for(spec, read_only=False, policy=cat.policy)
+        # members may write to the org's storage anyway: without a read-only pair they get the keys
+        creds, read_only = reading_credentials(bucket_spec(cat.box, row), policy=cat.policy)
         if creds is not None:
             record_vend(conn, principal, org, f"{org.name}/buckets/{row.nickname}", row, read_only=read_only)
     return creds

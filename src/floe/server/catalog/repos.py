@@ -52,16 +52,17 @@ from floe.server.catalog.virtual import container_credentials
 from floe.server.db import tables as t
 from floe.storage import (
     BucketSpec,
+    ReaderKeysMissing,
     ServerCredentialsOff,
     check_endpoints,
     credentials_for,
     icechunk_storage,
     join_prefix,
     object_store,
+    reading_credentials,
     server_may_connect,
 )
 from floe.storage.probe import icechunk_config_for
-from floe.storage.s3 import ReaderKeysMissing
 
 MAX_PAGE_SIZE = 1000
 
@@ -242,10 +243,7 @@ def import_repo(cat: Catalog, principal: Principal, org_name: str, body: RepoImp
         _check_prefix_free(cat, conn, org, bucket, prefix)
     if server_may_connect(spec, cat.policy) is None:
         check_endpoints(spec, cat.policy)
-        try:
-            creds = credentials_for(spec, prefix=prefix, read_only=True, policy=cat.policy)
-        except ReaderKeysMissing:  # the server's own look: it may use the keys it keeps
-            creds = credentials_for(spec, prefix=prefix, policy=cat.policy)
+        creds, _ = reading_credentials(spec, prefix=prefix, policy=cat.policy)  # the server's own look
         storage = icechunk_storage(spec, prefix, creds)
         where = _location(spec, prefix)
         if not _storage_call(f"looking for an Icechunk repo at {where}", icechunk.Repository.exists, storage):

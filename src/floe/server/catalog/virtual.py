@@ -18,8 +18,7 @@ from floe.server.catalog.base import (
     org_and_repo,
 )
 from floe.server.db import tables as t
-from floe.storage import credentials_for
-from floe.storage.s3 import ReaderKeysMissing
+from floe.storage import ReaderKeysMissing, credentials_for
 from floe.storage.virtual import check_url_prefix
 
 
