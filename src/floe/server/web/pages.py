@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import secrets
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 from urllib.parse import quote
@@ -14,8 +16,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from floe import __version__
-from floe.errors import AuthenticationError
-from floe.server.auth import Principal
+from floe.errors import AuthenticationError, FloeError, PermissionDeniedError
+from floe.server.auth import Action, Principal, decide
 from floe.server.catalog.principals import principal_for_token
 from floe.server.settings import Settings
 
@@ -167,3 +169,62 @@ def set_session_cookie(request: Request, response: Response, token: str) -> None
 
 def clear_session_cookie(request: Request, response: Response) -> None:
     response.delete_cookie(SESSION_COOKIE, httponly=True, samesite="lax", secure=is_https(request), path="/")
+
+
+# --- pages behind sign-in --------------------------------------------------------------------------
+
+
+class SignInRequired(Exception):
+    """Raised by :func:`signed_in` when the browser has no session; :func:`html_page` redirects."""
+
+
+def signed_in(request: Request) -> Principal:
+    """The signed-in person, or :class:`SignInRequired` (sent to the sign-in page, then back)."""
+    principal = current_principal(request)
+    if principal is None:
+        raise SignInRequired
+    return principal
+
+
+def check_csrf(request: Request, submitted: str | None) -> None:
+    """403 unless a posted form carries this browser's CSRF token."""
+    if not csrf_ok(request, submitted):
+        raise PermissionDeniedError(CSRF_REFUSED)
+
+
+_ERROR_TITLES = {400: "Bad request", 403: "Not allowed", 404: "Not found", 409: "Conflict", 422: "Cannot do that"}
+
+
+def error_page(request: Request, exc: FloeError) -> HTMLResponse:
+    """A page saying what went wrong, with the status the API would answer."""
+    title = _ERROR_TITLES.get(exc.status_code, "Something went wrong")
+    return message(request, title, exc.message, exc.status_code)
+
+
+def html_page(view: Callable[..., Response]) -> Callable[..., Response]:
+    """Wrap a page view: no session -> the sign-in page (then back here); a FloeError -> an error page
+    with its status (403, 404, ...), never a JSON body in the browser."""
+
+    @functools.wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Response:
+        request = kwargs.get("request") or next(a for a in args if isinstance(a, Request))
+        try:
+            return view(*args, **kwargs)
+        except SignInRequired:
+            target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+            return redirect(login_url(target))
+        except FloeError as exc:
+            return error_page(request, exc)
+
+    return wrapper
+
+
+def org_abilities(principal: Principal, org_id: str) -> dict[str, bool]:
+    """What the org's pages may offer ``principal``, decided by the API's own permission function."""
+    return {
+        "write": decide(principal, Action.REPO_WRITE, org_id),
+        "admin": decide(principal, Action.ORG_ADMIN, org_id),
+        "buckets": decide(principal, Action.BUCKET_ADMIN, org_id),
+        "audit": decide(principal, Action.AUDIT_READ, org_id),
+        "owner": decide(principal, Action.ORG_OWNER, org_id),
+    }
