@@ -2,8 +2,8 @@
 # Install what the test suite needs and run it: scripts/test.sh [pytest args...]
 #
 # Works on a fresh Debian machine, as root or as a normal user:
-#   * installs PostgreSQL (and python3-venv if needed) with apt-get when missing and we are root or have
-#     passwordless sudo -- the Debian cluster is not started; the tests start their own servers;
+#   * installs PostgreSQL, Chromium (the web app's browser tests) and python3-venv if needed, with apt-get
+#     when missing and we are root or have passwordless sudo -- the Debian cluster is not started; the tests start their own servers;
 #   * creates/reuses a virtualenv at ${FLOE_VENV:-.venv} and installs the package with its test extras;
 #   * installs Azurite (the Azure Blob Storage emulator) from the npm registry into ${FLOE_NPM_PREFIX:-.cache/npm}
 #     when node and npm are available -- its tests are then required to run (FLOE_REQUIRE_AZURITE=1);
@@ -13,7 +13,8 @@
 # Environment: FLOE_VENV (virtualenv path), PYTHON (interpreter used to create it),
 #              FLOE_REQUIRE_POSTGRES (default 1 when PostgreSQL is usable: its tests must not skip),
 #              FLOE_NPM_PREFIX (where npm packages go), FLOE_AZURITE (azurite-blob executable; set here),
-#              FLOE_REQUIRE_AZURITE (default 1 when Azurite is installed).
+#              FLOE_REQUIRE_AZURITE (default 1 when Azurite is installed),
+#              FLOE_REQUIRE_CHROMIUM (default 1 when /usr/bin/chromium is there: browser tests must not skip).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -77,6 +78,9 @@ packages=()
 if ! find_pg_bindir >/dev/null; then
     packages+=(postgresql)
 fi
+if [[ ! -x /usr/bin/chromium ]]; then
+    packages+=(chromium)  # the web app's browser tests (Playwright drives Debian's Chromium)
+fi
 if ! command -v wrk >/dev/null 2>&1; then
     packages+=(wrk)  # the load generator of `python -m bench` (it falls back to Python without it)
 fi
@@ -103,6 +107,11 @@ if pg_bindir="$(find_pg_bindir)"; then
     fi
 else
     warn "PostgreSQL not found: PostgreSQL tests will be skipped"
+fi
+
+# Chromium drives the web app's browser tests (tests/test_web_browser.py): when installed, they must not skip.
+if [[ -x /usr/bin/chromium ]]; then
+    export FLOE_REQUIRE_CHROMIUM="${FLOE_REQUIRE_CHROMIUM:-1}"
 fi
 
 # ---------------------------------------------------------------------------------------- virtualenv

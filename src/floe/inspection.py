@@ -19,7 +19,7 @@ import icechunk
 import numpy as np
 import zarr
 
-from floe.errors import NotFoundError, ValidationError
+from floe.errors import NotFoundError, StorageError, ValidationError
 from floe.models.versions import (
     HistoryPage,
     NodeInfo,
@@ -33,6 +33,7 @@ MAX_HISTORY_PAGE = 500
 MAX_SIZED_CHUNKS = 100_000  # arrays with more chunks in their grid get no stored size (it lists every chunk)
 MAX_TREE_NODES = 5_000
 PREVIEW_BYTES = 16 * 2**20  # the most a preview reads, counted in whole decoded chunks
+_BULLET = re.compile("^[x\u00d7] +")  # icechunk's error reports start with a cross
 _SNAPSHOT_ID = re.compile(r"[0-9A-HJKMNP-TV-Z]{20}")  # icechunk ids: 12 bytes, Crockford base32
 
 
@@ -45,11 +46,17 @@ class Ref:
     snapshot_id: str
 
 
+def describe_error(exc: BaseException) -> str:
+    """The gist of an icechunk error: its first line, without the report's bullet."""
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return _BULLET.sub("", text).strip()[:300]
+
+
 def _icechunk(doing: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
     try:
         return fn(*args, **kwargs)
     except icechunk.IcechunkError as exc:
-        raise NotFoundError(f"{doing}: {str(exc).strip().splitlines()[0]}") from None
+        raise StorageError(f"{doing} failed: {describe_error(exc)}") from None
 
 
 def resolve(repo: icechunk.Repository, ref: str) -> Ref:
@@ -171,7 +178,7 @@ def _codec_names(metadata: Any) -> list[str]:
 
 def _json_safe(value: Any) -> Any:
     if isinstance(value, np.generic):
-        return value.item()
+        value = value.item()  # then as a Python value: a NaN fill value is still not JSON
     if isinstance(value, float) and not math.isfinite(value):
         return str(value)
     if isinstance(value, bytes):
@@ -237,6 +244,8 @@ def tree(
 ) -> TreeListing:
     """The node at ``path`` in ``ref`` and, for a group, its members ``depth`` levels down (None: all,
     at most ``MAX_TREE_NODES``). An array node carries its stored size where it can be counted."""
+    if depth is not None and depth < 0:
+        raise ValidationError(f"depth must be 0 or more, not {depth}")
     target = resolve(repo, ref)
     where = normalize_path(path)
     node = _open_node(_session(repo, target), where)
@@ -260,11 +269,18 @@ def walk(node: NodeInfo) -> Iterator[NodeInfo]:
 def diff(repo: icechunk.Repository, from_ref: str, to_ref: str) -> SnapshotDiff:
     """What changed from ``from_ref`` to ``to_ref`` (the first must be an ancestor of the second)."""
     start, end = resolve(repo, from_ref), resolve(repo, to_ref)
+    if start.snapshot_id == end.snapshot_id:  # icechunk refuses to compare a snapshot with itself
+        return SnapshotDiff(
+            from_ref=from_ref,
+            to_ref=to_ref,
+            from_snapshot_id=start.snapshot_id,
+            to_snapshot_id=end.snapshot_id,
+        )
     try:
         found = repo.diff(from_snapshot_id=start.snapshot_id, to_snapshot_id=end.snapshot_id)
     except icechunk.IcechunkError as exc:
         raise ValidationError(
-            f"cannot compare {from_ref!r} with {to_ref!r}: {str(exc).strip().splitlines()[0]} "
+            f"cannot compare {from_ref!r} with {to_ref!r}: {describe_error(exc)} "
             "(the first must be an ancestor of the second)"
         ) from None
     return SnapshotDiff(
@@ -373,7 +389,24 @@ def _fit(
     return fitted, clipped
 
 
-def _selection_text(selection: list[int | slice]) -> str:
+def plan_selection(
+    shape: tuple[int, ...],
+    chunks: tuple[int, ...],
+    itemsize: int,
+    selection: str | None,
+    limit: int = PREVIEW_BYTES,
+) -> tuple[list[int | slice], bool]:
+    """What a preview of an array of this shape reads for ``selection`` (None: the default), and
+    whether it had to shrink it to stay within ``limit`` bytes of decoded chunks. Reads nothing."""
+    if not shape:
+        raise ValidationError("a single value has nothing to draw")
+    wanted = _parse_selection(selection, shape) if selection else _default_selection(shape)
+    fitted, clipped = _fit(wanted, chunks, itemsize, limit)
+    return fitted, clipped or fitted != wanted
+
+
+def selection_text(selection: list[int | slice]) -> str:
+    """A selection as a person writes it: ``3, 0:180, 0:360``."""
     return ", ".join(str(s) if isinstance(s, int) else f"{s.start}:{s.stop}" for s in selection)
 
 
@@ -418,8 +451,7 @@ def read_preview(
         raise ValidationError(f"{where} holds {node.dtype} values; a preview draws numbers only")
     if node.ndim == 0:
         raise ValidationError(f"{where} holds a single value: {node[()]!r}")
-    wanted = _parse_selection(selection, node.shape) if selection else _default_selection(node.shape)
-    fitted, clipped = _fit(wanted, tuple(node.chunks), node.dtype.itemsize, limit)
+    fitted, clipped = plan_selection(node.shape, tuple(node.chunks), node.dtype.itemsize, selection, limit)
     data = np.asarray(node[tuple(fitted)])
     attrs = dict(node.attrs)
     info = _array_info(node, where, sized=False)
@@ -440,10 +472,10 @@ def read_preview(
     return Preview(
         path=where,
         data=data,
-        selection=_selection_text(fitted),
+        selection=selection_text(fitted),
         title=_label(attrs, info.name),
         units=attrs.get("units"),
         axes=axes,
         fixed=fixed,
-        clipped=clipped or fitted != wanted,
+        clipped=clipped,
     )

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 import typer
 from rich.markup import escape
 
+from floe.cli import versions
 from floe.cli.common import (
     JsonOpt,
     YesOpt,
@@ -361,3 +362,8 @@ def revoke_grant(name: NameArg, principal: PrincipalArg, json_out: JsonOpt = Fal
         emit_json({"revoked": "grant", "repo": name, "principal": principal})
     else:
         note(f"Removed the grant of {escape(principal)} on [bold]{escape(name)}[/].")
+
+
+# --- version history: log, branches, tags, tree, diff (floe/cli/versions.py) ----------------
+
+versions.register(app)

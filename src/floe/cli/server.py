@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -220,25 +222,71 @@ def admin_token(
     ] = False,
 ) -> None:
     """Print a new org-admin token on stdout, and nothing else (run on the server: it opens the database)."""
-    from sqlalchemy.exc import SQLAlchemyError
-
     from floe.models import check_name
     from floe.server.bootstrap import admin_token as make_token
-    from floe.server.catalog import Catalog
-    from floe.server.db.engine import create_engine, describe_url, migrate
-    from floe.server.secrets import SecretBox
 
     try:
         check_name(org, entity="org", max_length=64)
     except ValueError as exc:
         fail(str(exc), code=2)
-    settings = _settings(data_dir, database_url)
+    with _catalog(_settings(data_dir, database_url)) as cat:
+        typer.echo(make_token(cat, org, site_admin=site_admin))
+
+
+@contextmanager
+def _catalog(settings: Any) -> Iterator[Any]:
+    """The catalog of the server's database (migrated), for admin commands run beside the server."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from floe.server.catalog import Catalog
+    from floe.server.db.engine import create_engine, describe_url, migrate
+    from floe.server.secrets import SecretBox
+
     try:
         engine = create_engine(settings.database_url)
         migrate(engine)
-        cat = Catalog(engine=engine, box=SecretBox(settings.secret_keys), policy=settings.storage_policy)
-        typer.echo(make_token(cat, org, site_admin=site_admin))
+        yield Catalog(engine=engine, box=SecretBox(settings.secret_keys), policy=settings.storage_policy)
     except SQLAlchemyError as exc:
         fail(
             f"cannot open the catalog database {describe_url(settings.database_url)}: {str(exc).splitlines()[0]}"
         )
+
+
+@admin_app.command("login-link")
+def login_link(
+    email: Annotated[
+        str, typer.Option(help="Who signs in; created as a site admin if no such person exists yet.")
+    ],
+    name: Annotated[str | None, typer.Option(help="Their name, for a new person.")] = None,
+    url: Annotated[
+        str | None,
+        typer.Option(
+            help="The server's address as a browser reaches it (default: --public-url, else where "
+            "`floe serve` last said it serves this data dir)."
+        ),
+    ] = None,
+    data_dir: DataDirOpt = None,
+    database_url: DatabaseOpt = None,
+) -> None:
+    """Print a one-time browser sign-in link (15 minutes), no password needed (run on the server)."""
+    from floe.client.config import read_user_config
+    from floe.errors import FloeError
+    from floe.server.catalog.login_links import create_login_link
+
+    settings = _settings(data_dir, database_url)
+    saved = read_user_config()
+    base = url or settings.public_url
+    if not base and saved.get("data_dir") == str(settings.data_dir):
+        base = saved.get("service_uri")
+    base = (base or "http://127.0.0.1:7800").rstrip("/")
+    if not base.startswith(("http://", "https://")):
+        fail(f"invalid --url {base!r}: it must start with http:// or https://", code=2)
+    with _catalog(settings) as cat:
+        try:
+            link, created = create_login_link(cat, email, name=name)
+        except (FloeError, ValueError) as exc:
+            fail(getattr(exc, "message", None) or str(exc), code=2)
+    if created:
+        console.print(f"Created [bold]{email}[/] as a site admin.", highlight=False)
+    console.print("Open this link in a browser within 15 minutes; it works once:")
+    typer.echo(f"{base}/login/link?token={link.token}")

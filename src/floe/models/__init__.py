@@ -35,8 +35,22 @@ def check_name(value: str, *, entity: str, max_length: int = MAX_REPO_NAME_LENGT
     return value
 
 
+# The web app shows an org at /{org}: no org may take the name of a top-level path of the server
+# (tests/test_web.py checks that every route's first segment is here).
+RESERVED_ORG_NAMES = frozenset(
+    {
+        "account", "admin", "api", "api-clients", "assets", "audit", "auth", "compute", "device", "docs",
+        "favicon.ico", "health", "login", "logout", "metrics", "new", "openapi.json", "orgs", "redoc",
+        "repos", "robots.txt", "services", "sessions", "settings", "static", "user", "users",
+    }
+)  # fmt: skip
+
+
 def _org_name(v: str) -> str:
-    return check_name(v, entity="org", max_length=MAX_NICKNAME_LENGTH)
+    check_name(v, entity="org", max_length=MAX_NICKNAME_LENGTH)
+    if v.lower() in RESERVED_ORG_NAMES:
+        raise ValueError(f"the org name {v!r} is reserved (the web app uses /{v}); pick another name")
+    return v
 
 
 def _repo_name(v: str) -> str:

@@ -65,6 +65,7 @@ def create_app(settings: Settings, *, run_migrations: bool = True) -> FastAPI:
     for module in (meta, orgs, buckets, repos, leases, people, auth, web):
         app.include_router(module.router)
     install_docs(app)
+    app.include_router(web.browse_router)  # last: it catches /{org} and /{org}/{repo}
     app.add_middleware(DefaultJsonContentType)
     app.add_middleware(CatchUnexpectedErrors)
     app.add_middleware(SecurityHeaders)

@@ -323,9 +323,11 @@ def list_repos(
     page: int = 1,
     size: int = 50,
     filter_metadata: dict[str, Any] | None = None,
+    name_contains: str | None = None,
 ) -> Paginated[Repo]:
     """One page of an org's repos, by name; ``filter_metadata`` keeps repos whose metadata
-    has every given key with the given value (or, for list-valued metadata, containing it)."""
+    has every given key with the given value (or, for list-valued metadata, containing it), and
+    ``name_contains`` those whose name contains it (ignoring case)."""
     if page < 1:
         raise ValidationError("page must be 1 or more")
     if not 1 <= size <= MAX_PAGE_SIZE:
@@ -333,6 +335,9 @@ def list_repos(
     with cat.read() as conn:
         org = org_row(conn, principal, org_name, Action.REPO_READ)
         where = [t.repos.c.org_id == org.id]
+        if name_contains:
+            escaped = name_contains.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            where.append(sa.func.lower(t.repos.c.name).like(f"%{escaped}%", escape="\\"))
         for key, value in (filter_metadata or {}).items():
             for item in value if isinstance(value, list) else [value]:
                 md = t.repo_metadata

@@ -155,7 +155,7 @@ def create_session(
     conn: sa.Connection,
     user: sa.Row,
     *,
-    kind: Literal["cli", "web"],
+    kind: Literal["cli", "web", "link"],
     lifetime: timedelta,
     client: str | None = None,
     address: str | None = None,
@@ -253,7 +253,11 @@ def list_sessions(cat: Catalog, principal: Principal) -> list[Session]:
     with cat.read() as conn:
         rows = conn.execute(
             sa.select(t.sessions)
-            .where(t.sessions.c.user_id == principal.id, t.sessions.c.revoked.is_(None))
+            .where(
+                t.sessions.c.user_id == principal.id,
+                t.sessions.c.revoked.is_(None),
+                t.sessions.c.kind != "link",  # one-time sign-in links (login_links.py) are not sessions
+            )
             .order_by(t.sessions.c.created.desc())
         ).all()
     return [

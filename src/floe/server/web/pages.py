@@ -192,7 +192,13 @@ def check_csrf(request: Request, submitted: str | None) -> None:
         raise PermissionDeniedError(CSRF_REFUSED)
 
 
-_ERROR_TITLES = {400: "Bad request", 403: "Not allowed", 404: "Not found", 409: "Conflict", 422: "Cannot do that"}
+_ERROR_TITLES = {
+    400: "Bad request",
+    403: "Not allowed",
+    404: "Not found",
+    409: "Conflict",
+    422: "Cannot do that",
+}
 
 
 def error_page(request: Request, exc: FloeError) -> HTMLResponse:

@@ -1,4 +1,4 @@
-"""Browser pages: sign in and out, approve a device (``floe auth login``), the account page."""
+"""Browser pages: sign in and out, approve a device (``floe auth login``), the home page (orgs, sessions)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 
 from floe.errors import AuthenticationError, NotFoundError, TooManyRequestsError
-from floe.server.catalog import devices, signin
+from floe.server.catalog import devices, login_links, signin
+from floe.server.catalog.orgs import list_orgs
 from floe.server.web.pages import (
     CSRF_REFUSED,
     address_of,
@@ -75,6 +76,47 @@ def login(
     return response
 
 
+@router.get("/favicon.ico")
+def favicon() -> Response:
+    """Browsers ask for it before any page says where the icon is: not an org, just the icon."""
+    return redirect("/static/favicon.svg")
+
+
+@router.get("/robots.txt")
+def robots() -> Response:
+    """A catalog of private data: nothing for crawlers."""
+    return Response("User-agent: *\nDisallow: /\n", media_type="text/plain")
+
+
+@router.get("/login/link")
+def login_link_page(request: Request, token: str = "") -> Response:
+    """A one-time sign-in link (``floe admin login-link``): shown with a button, used only when posted."""
+    try:
+        email = login_links.peek_login_link(request.app.state.catalog, token)
+    except AuthenticationError as exc:
+        return message(request, "Sign-in link", exc.message, 401)
+    return render(request, "login_link.html", token=token, email=email)
+
+
+@router.post("/login/link")
+def login_link(request: Request, token: str = Form(""), csrf: str = Form("")) -> Response:
+    if not csrf_ok(request, csrf):
+        return _refused(request)
+    try:
+        session = login_links.redeem_login_link(
+            request.app.state.catalog,
+            token,
+            lifetime=session_lifetime(request),
+            address=address_of(request),
+            client=request.headers.get("user-agent", "")[:200] or None,
+        )
+    except AuthenticationError as exc:
+        return message(request, "Sign-in link", exc.message, 401)
+    response = redirect("/")
+    set_session_cookie(request, response, session.token)
+    return response
+
+
 @router.get("/logout")
 def logout_page(request: Request) -> Response:
     principal = current_principal(request)
@@ -96,7 +138,7 @@ def logout(request: Request, csrf: str = Form("")) -> Response:
     return response
 
 
-# --- the account page --------------------------------------------------------------------------------
+# --- the home page: your orgs and sessions ------------------------------------------------------------
 
 
 @router.get("/")
@@ -104,7 +146,9 @@ def account(request: Request) -> Response:
     principal = current_principal(request)
     if principal is None:
         return redirect(login_url("/"))
-    orgs = sorted((principal.org_names[org_id], role.value) for org_id, role in principal.roles.items())
+    cat = request.app.state.catalog
+    roles = {principal.org_names[org_id]: role.value for org_id, role in principal.roles.items()}
+    orgs = sorted((org.name, roles.get(org.name, "site admin")) for org in list_orgs(cat, principal))
     sessions = signin.list_sessions(request.app.state.catalog, principal)
     return render(request, "account.html", principal=principal, orgs=orgs, sessions=sessions)
 
