@@ -21,7 +21,7 @@ sys.path.insert(0, str(ROOT / "tests"))  # the real-service starters the tests u
 from bench import sections  # noqa: E402
 from services import start_moto, start_postgres  # noqa: E402
 
-SECTIONS = ("open", "data", "throughput", "size", "leases")
+SECTIONS = ("open", "data", "services", "throughput", "size", "leases")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -54,6 +54,8 @@ def main(argv: list[str] | None = None) -> int:
             results["open"] = sections.open_overhead(ctx)
         if "data" in chosen:
             results["data"] = sections.data_path(ctx)
+        if "services" in chosen:
+            results["services"] = sections.data_services(ctx)
         if "throughput" in chosen:
             results["throughput"] = sections.throughput(ctx)
         if "size" in chosen:

@@ -451,6 +451,91 @@ def _race(server: Any, name: str, *, leases: bool) -> tuple[list[str], int]:
 # --- report -------------------------------------------------------------------------------------
 
 
+# --- data services -------------------------------------------------------------------------------
+
+
+def data_services(ctx: Context) -> dict[str, Any]:
+    """An EDR point query and a Zarr-over-HTTP read through Floe's data services, against reading the
+    same repo directly through icechunk (``floe.Client.get_repo``, then xarray), alternating."""
+    import xarray as xr
+
+    rounds = 7 if ctx.quick else 21
+    server = ctx.floe_server("services")
+    try:
+        client = floe.Client(service_uri=server.url, token=server.token)
+        repo = client.create_repo("default/svc")
+        times, lats, lons = 24, 90, 180
+        ds = xr.Dataset(
+            {
+                "temp": (
+                    ("time", "lat", "lon"),
+                    np.random.default_rng(0).random((times, lats, lons), dtype="f4"),
+                )
+            },
+            coords={
+                "time": np.arange(times, dtype="f8"),
+                "lat": np.linspace(-89, 89, lats),
+                "lon": np.linspace(0, 358, lons),
+            },
+        )
+        ds.lat.attrs.update(units="degrees_north", standard_name="latitude", axis="Y")
+        ds.lon.attrs.update(units="degrees_east", standard_name="longitude", axis="X")
+        ds.time.attrs.update(units="hours since 2020-01-01", standard_name="time", axis="T")
+        ds.temp.attrs.update(units="K")
+        session = repo.writable_session("main")
+        encoding = {"temp": {"chunks": (1, lats, lons)}}
+        ds.to_zarr(session.store, consolidated=False, zarr_format=3, encoding=encoding)
+        session.commit("bench dataset")
+        headers = {"authorization": f"Bearer {server.token}"}
+        urls = {}
+        for protocol in ("edr", "zarr"):
+            body = {"service_type": protocol, "org": "default", "is_public": False}
+            answer = httpx.post(
+                f"{server.url}/compute/orgs/default/services", json=body, headers=headers, timeout=60
+            )
+            answer.raise_for_status()
+            urls[protocol] = answer.json()["url"]
+        http = httpx.Client(headers=headers, timeout=60)
+        point = {"coords": "POINT(100 10)", "parameter-name": "temp"}
+
+        def edr_point() -> None:
+            got = http.get(f"{urls['edr']}/svc/main/edr/position", params=point)
+            got.raise_for_status()
+            assert got.json()["ranges"]["temp"]["values"]
+
+        def direct_point() -> None:
+            opened = client.get_repo("default/svc")
+            data = xr.open_zarr(opened.readonly_session("main").store, consolidated=False)
+            assert data.temp.sel(lat=10, lon=100, method="nearest").values.size == times
+
+        def zarr_http() -> None:
+            store = zarr.storage.FsspecStore.from_url(
+                f"{urls['zarr']}/svc/main/zarr", storage_options={"headers": headers}, read_only=True
+            )
+            assert xr.open_zarr(store).temp.values.shape == (times, lats, lons)
+
+        def direct_read() -> None:
+            opened = client.get_repo("default/svc")
+            data = xr.open_zarr(opened.readonly_session("main").store, consolidated=False)
+            assert data.temp.values.shape == (times, lats, lons)
+
+        samples = alternate(
+            {"edr": edr_point, "direct point": direct_point, "zarr": zarr_http, "direct read": direct_read},
+            rounds,
+            warmup=2,
+        )
+        http.close()
+        client.close()
+    finally:
+        server.stop()
+    return {
+        "dataset": f"temp float32 {times}x{lats}x{lons} ({times * lats * lons * 4 / 2**20:.1f} MiB), local folder",
+        **{label: sample.as_dict() for label, sample in samples.items()},
+        "edr_point_ratio": samples["edr"].median / samples["direct point"].median,
+        "zarr_read_ratio": samples["zarr"].median / samples["direct read"].median,
+    }
+
+
 def markdown(results: dict[str, Any]) -> str:
     lines = [f"# Floe benchmarks ({'quick' if results.get('quick') else 'full'} run)", ""]
     if "open" in results:
@@ -514,6 +599,22 @@ def markdown(results: dict[str, Any]) -> str:
             r = le[mode]
             lines.append(f"| {mode} | {r['commits_reported']} | {r['lost']} | {r['writers_failed']} |")
         lines.append("")
+    if "services" in results:
+        sv = results["services"]
+        lines += [
+            f"## Data services vs reading the repo directly: {sv['dataset']}",
+            "",
+            "| contender | median ms (IQR) |",
+            "|---|---|",
+        ]
+        for label in ("edr", "direct point", "zarr", "direct read"):
+            r = sv[label]
+            lines.append(f"| {label} | {_ms(r['median_s'])} ({_ms(r['p25_s'])}-{_ms(r['p75_s'])}) |")
+        lines += [
+            f"| EDR point / direct point | {sv['edr_point_ratio']:.2f}x |",
+            f"| Zarr over HTTP / direct read | {sv['zarr_read_ratio']:.2f}x |",
+            "",
+        ]
     if "size" in results:
         lines += [
             "## Catalog size: median latency (ms) by number of repos",

@@ -11,6 +11,6 @@ if [[ ! -x "$venv/bin/python" ]]; then
     }
 fi
 "$venv/bin/python" -m pip install --quiet --upgrade pip
-"$venv/bin/python" -m pip install --quiet -e .
+"$venv/bin/python" -m pip install --quiet -e ".[services]"  # with the data services (xpublish)
 echo "==> Floe installed in $venv (activate it with: source $venv/bin/activate)"
 exec "$venv/bin/floe" serve "$@"

@@ -237,6 +237,20 @@ def _new_bucket(world: World, who: str) -> None:
     )
 
 
+def _service_body(name: str) -> dict:
+    return {"service_type": "zarr", "org": ORG, "deployment_name": name}
+
+
+def _service(name: str) -> Callable[[World, str], None]:
+    """Enable the service ``name`` (``{who}`` in it: one per caller) unless it is there already."""
+
+    def prepare(world: World, who: str) -> None:
+        service = name.format(who=who.replace("_", "-"))
+        world.admin("POST", f"/compute/orgs/{ORG}/services", ok=(201, 409), json=_service_body(service))
+
+    return prepare
+
+
 LEASE = {"holder": "matrix", "ttl_seconds": 5}
 
 ROUTES: list[Route] = [
@@ -401,6 +415,18 @@ ROUTES: list[Route] = [
     ),
     Route("DELETE", "/repos/{org}/{repo}/leases/branch.{who}/0123abcd", "member", ok=204),
     Route("DELETE", "/repos/{org}/{repo}/leases/branch.nobody", "admin", ok=404),
+    # data services: org admins enable and disable them and read their logs, anyone in the org lists them
+    Route("GET", "/compute/orgs/{org}/services", "viewer"),
+    Route(
+        "POST",
+        "/compute/orgs/{org}/services",
+        "admin",
+        ok=201,
+        body=lambda w, p: _service_body(f"m-{p.replace('_', '-')}"),
+    ),
+    Route("GET", "/compute/orgs/{org}/services/shown", "viewer", prepare=_service("shown")),
+    Route("GET", "/compute/orgs/{org}/services/shown/logs", "admin", prepare=_service("shown")),
+    Route("DELETE", "/compute/orgs/{org}/services/d-{who}", "admin", prepare=_service("d-{who}")),
     # last: ends each person's session
     Route("POST", "/auth/logout", "signed_in", ok=204),
 ]

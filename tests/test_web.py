@@ -311,3 +311,20 @@ def test_login_link_signs_in_once(site):
     )  # fmt: skip
     assert bad.returncode == 2 and bad.stderr.strip().startswith("error: invalid email address")
     assert "Traceback" not in bad.stderr
+
+
+def test_every_posted_form_carries_the_csrf_token():
+    """Each form that posts, in every template, sends the CSRF field (the routes refuse it otherwise)."""
+    from importlib.resources import files
+
+    templates = files("floe.server.web") / "templates"
+    forms_found = 0
+    for template in templates.iterdir():
+        text = template.read_text()
+        for found in re.finditer(r'<form[^>]*method="post"[^>]*>(.*?)</form>', text, re.S):
+            forms_found += 1
+            assert 'name="{{ csrf_field }}" value="{{ csrf }}"' in found.group(1), (
+                template.name,
+                found.group(0)[:200],
+            )
+    assert forms_found >= 20

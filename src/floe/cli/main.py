@@ -7,7 +7,7 @@ import sys
 import typer
 
 from floe import __version__
-from floe.cli import audit, auth, buckets, members, orgs, repos, server, tokens, users
+from floe.cli import audit, auth, buckets, members, orgs, repos, server, services, tokens, users
 
 # Recent typer versions vendor click (as ``typer._click``); reach its exception classes through a
 # public name so this works whichever click typer uses.
@@ -30,6 +30,7 @@ app.add_typer(buckets.app, name="bucket")
 app.add_typer(repos.app, name="repo")
 app.add_typer(tokens.app, name="token")
 app.add_typer(audit.app, name="audit")
+app.add_typer(services.app, name="services")
 
 
 @app.command("version")

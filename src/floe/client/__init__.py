@@ -24,6 +24,7 @@ from floe.client._transport import (
 )
 from floe.client.config import resolve
 from floe.client.repository import FloeRepository
+from floe.client.services import AsyncServicesClient, ServicesClient
 
 __all__ = ["AsyncClient", "Client", "FloeRepository"]
 
@@ -178,6 +179,10 @@ class Client(_ClientBase):
             raise unreachable(self.service_uri, exc) from None
         return finish(call, response)
 
+    def get_services(self, org: str) -> ServicesClient:
+        """The data services of ``org``: enable, list, status, logs, disable (see ``floe.client.services``)."""
+        return ServicesClient(self, org)
+
     def iter_audit_events(
         self,
         org: str | None = None,
@@ -222,6 +227,10 @@ class AsyncClient(_ClientBase):
         except httpx.TransportError as exc:
             raise unreachable(self.service_uri, exc) from None
         return finish(call, response)
+
+    def get_services(self, org: str) -> AsyncServicesClient:
+        """The data services of ``org``, awaitable: enable, list, status, logs, disable."""
+        return AsyncServicesClient(self, org)
 
     async def iter_audit_events(
         self,

@@ -8,7 +8,7 @@ from fastapi.responses import JSONResponse
 
 from floe import __version__
 from floe.errors import FloeError
-from floe.server import web
+from floe.server import serving, web
 from floe.server.catalog import Catalog
 from floe.server.db.engine import create_engine, migrate
 from floe.server.docs import install_docs
@@ -18,8 +18,9 @@ from floe.server.middleware import (
     SecurityHeaders,
     install_log_redaction,
 )
-from floe.server.routes import auth, buckets, leases, meta, orgs, people, repos
+from floe.server.routes import auth, buckets, leases, meta, orgs, people, repos, services
 from floe.server.secrets import SecretBox
+from floe.server.service_logs import ServiceLogs
 from floe.server.settings import Settings
 
 
@@ -46,6 +47,7 @@ def create_app(settings: Settings, *, run_migrations: bool = True) -> FastAPI:
     )
     app.state.settings = settings
     app.state.database_kind = engine.dialect.name
+    app.state.service_logs = ServiceLogs(settings.data_dir / "service-logs")
     app.state.catalog = Catalog(
         engine=engine,
         box=SecretBox(settings.secret_keys),
@@ -62,9 +64,10 @@ def create_app(settings: Settings, *, run_migrations: bool = True) -> FastAPI:
             {"detail": _describe_validation(exc), "error": "validation_error"}, status_code=422
         )
 
-    for module in (meta, orgs, buckets, repos, leases, people, auth, web):
+    for module in (meta, orgs, buckets, repos, leases, people, auth, services, web):
         app.include_router(module.router)
     install_docs(app)
+    serving.install(app)
     app.include_router(web.browse_router)  # last: it catches /{org} and /{org}/{repo}
     app.add_middleware(DefaultJsonContentType)
     app.add_middleware(CatchUnexpectedErrors)

@@ -240,3 +240,19 @@ shared_locations = sa.Table(
     sa.Column("created_by", sa.String(36)),
     sa.Index("ix_shared_locations_org_id", "org_id"),
 )
+
+# --- data services (migration 0007) ----------------------------------------------------------
+
+services = sa.Table(
+    "services",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("org_id", sa.String(36), sa.ForeignKey("orgs.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("name", sa.String(16), nullable=False),  # the deployment name, in URLs
+    sa.Column("protocol", sa.String(8), nullable=False),
+    sa.Column("is_public", sa.Boolean, nullable=False),
+    sa.Column("config", sa.JSON, nullable=False),  # the ServiceConfig as enabled
+    sa.Column("created", Timestamp, nullable=False),
+    sa.Column("created_by", sa.String(36)),
+    sa.UniqueConstraint("org_id", "name", name="uq_services_org_id_name"),
+)
