@@ -249,8 +249,9 @@ def history_page(request: Request, org: str, repo: str, ref: str = "main", page:
         ref=ref,
         found=found,
         page=number,
-        branches=inspection.list_branches(repository),
-        tags=inspection.list_tags(repository),
+        # names only, for the ref picker: no snapshot lookup per ref
+        branches=sorted(repository.list_branches(), key=lambda name: (name != "main", name)),
+        tags=sorted(repository.list_tags()),
         repo_href=repo_href,
         crumbs=repo_crumbs(org, repo, ("History", None)),
         tabs=repo_tabs(org, repo, "history", settings=can["write"] or can["admin"]),
