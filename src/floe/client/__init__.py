@@ -88,8 +88,15 @@ _OPERATIONS = (
 )
 
 
+# The modules that define the operations named above (each operation in exactly one of them).
+_OPERATION_MODULES = (ops, access_ops)
+
+
 def _operation(name: str) -> Callable[..., Flow[Any]]:
-    return getattr(ops, name, None) or getattr(access_ops, name)
+    found = [getattr(module, name) for module in _OPERATION_MODULES if hasattr(module, name)]
+    if len(found) != 1:
+        raise RuntimeError(f"client operation {name!r} is defined {len(found)} times")
+    return found[0]
 
 
 class _ClientBase:

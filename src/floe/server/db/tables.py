@@ -30,6 +30,7 @@ orgs = sa.Table(
     sa.Column("description", sa.Text),
     sa.Column("default_bucket_id", sa.String(36)),
     sa.Column("created", Timestamp, nullable=False),
+    sa.Column("trash_retention_days", sa.Integer),  # None: the server's default (migration 0008)
 )
 
 api_clients = sa.Table(
@@ -255,4 +256,53 @@ services = sa.Table(
     sa.Column("created", Timestamp, nullable=False),
     sa.Column("created_by", sa.String(36)),
     sa.UniqueConstraint("org_id", "name", name="uq_services_org_id_name"),
+)
+
+# --- sharing and recovery (migration 0008) -------------------------------------------------
+
+# A deleted repo, or the old location of a moved one: its objects stay until purged.
+trashed_repos = sa.Table(
+    "trashed_repos",
+    metadata,
+    sa.Column("id", sa.String(24), primary_key=True),  # the trash entry
+    sa.Column("org_id", sa.String(36), sa.ForeignKey("orgs.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("repo_id", sa.String(24), nullable=False),  # the repo it was (a restore keeps the id)
+    sa.Column("name", sa.String(128), nullable=False),
+    sa.Column("bucket_id", sa.String(36), sa.ForeignKey("buckets.id"), nullable=False),
+    sa.Column("prefix", sa.String(1024), nullable=False),
+    sa.Column("reason", sa.String(16), nullable=False),  # deleted | moved
+    sa.Column("description", sa.Text),
+    sa.Column("metadata", sa.JSON),
+    sa.Column("grants", sa.JSON, nullable=False),  # the repo's grants, given back on restore
+    sa.Column("containers", sa.JSON, nullable=False),  # its virtual chunk containers, likewise
+    sa.Column("created", Timestamp, nullable=False),
+    sa.Column("created_by", sa.String(36)),
+    sa.Column("trashed", Timestamp, nullable=False),
+    sa.Column("trashed_by", sa.String(36)),
+    sa.Column("trashed_by_name", sa.String(320)),
+    sa.Column("purge_after", Timestamp, nullable=False),
+    sa.UniqueConstraint("bucket_id", "prefix", name="uq_trashed_repos_bucket_prefix"),
+    sa.Index("ix_trashed_repos_org_id", "org_id"),
+    sa.Index("ix_trashed_repos_purge_after", "purge_after"),
+)
+
+# Read-only, expiring, revocable links to one repo.
+share_links = sa.Table(
+    "share_links",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("org_id", sa.String(36), sa.ForeignKey("orgs.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("repo_id", sa.String(24), sa.ForeignKey("repos.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("token_hash", sa.String(64), nullable=False, unique=True),
+    sa.Column("ref", sa.String(300)),
+    sa.Column("note", sa.String(200)),
+    sa.Column("created", Timestamp, nullable=False),
+    sa.Column("created_by", sa.String(36)),
+    sa.Column("created_by_name", sa.String(320)),
+    sa.Column("expires", Timestamp, nullable=False),
+    sa.Column("revoked", Timestamp),
+    sa.Column("revoked_by", sa.String(36)),
+    sa.Column("uses", sa.Integer, nullable=False, default=0),
+    sa.Column("last_used", Timestamp),
+    sa.Index("ix_share_links_repo_id", "repo_id"),
 )
