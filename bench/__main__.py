@@ -21,7 +21,7 @@ sys.path.insert(0, str(ROOT / "tests"))  # the real-service starters the tests u
 from bench import sections  # noqa: E402
 from services import start_moto, start_postgres  # noqa: E402
 
-SECTIONS = ("open", "data", "services", "throughput", "size", "leases")
+SECTIONS = ("open", "data", "services", "throughput", "size", "leases", "copy")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -62,6 +62,8 @@ def main(argv: list[str] | None = None) -> int:
             results["size"] = sections.catalog_size(ctx)
         if "leases" in chosen:
             results["leases"] = sections.leases(ctx)
+        if "copy" in chosen:
+            results["copy"] = sections.copy_repo(ctx)
     finally:
         moto.stop()
         if postgres is not None:

@@ -536,6 +536,94 @@ def data_services(ctx: Context) -> dict[str, Any]:
     }
 
 
+# --- copy ---------------------------------------------------------------------------------------
+
+
+def copy_repo(ctx: Context) -> dict[str, Any]:
+    """``Client.copy_repo`` (verified, journaled, refs last) vs a plain object-for-object copy of the
+    same repo between the same two locations (local folder -> S3 test server), same concurrency."""
+    import concurrent.futures as cf
+
+    import obstore
+
+    from floe.client.objects import ObjectLocation, open_store
+
+    mib = 32 if ctx.quick else 256
+    rounds = 3 if ctx.quick else 5
+    concurrency = 8
+    server = ctx.floe_server("copy")
+    try:
+        client = floe.Client(service_uri=server.url, token=server.token)
+        bucket = ctx.moto.create_bucket(f"bench-copy-{secrets.token_hex(4)}")
+        client.create_bucket_config(
+            org="default",
+            nickname="moto",
+            uri=f"s3://{bucket}",
+            extra_config={"endpoint_url": ctx.moto.endpoint, "region_name": "us-east-1"},
+            auth_config={"method": "hmac", "access_key_id": "testing", "secret_access_key": "testing"},
+        )
+        repo = client.create_repo("default/copy-src")
+        rng = np.random.default_rng(0)
+        per_commit = mib // 4
+        for i in range(4):  # four commits of 256 KiB chunks
+            session = repo.writable_session("main")
+            data = rng.random(per_commit * 1024 * 1024 // 8)
+            zarr.create_array(session.store, name=f"v{i}", shape=data.shape, chunks=(32768,), dtype="f8")[
+                :
+            ] = data
+            session.commit(f"part {i}")
+        opened = OpenRepoResponse.model_validate(client._http.get("/repos/default/copy-src/open").json())
+        source = ObjectLocation.from_open(opened)
+        src = open_store(source)
+        moto_bucket = client.get_bucket_config(org="default", nickname="moto")
+        creds = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
+        from floe.models import S3Credentials
+
+        counter = {"n": 0}
+        summaries: list[Any] = []
+
+        def via_floe() -> None:
+            counter["n"] += 1
+            result = client.copy_repo(
+                "default/copy-src",
+                f"default/copy-{counter['n']}",
+                bucket_config_nickname="moto",
+                prefix=f"floe-{counter['n']}",
+                concurrency=concurrency,
+            )
+            summaries.append(result)
+
+        def plain() -> None:
+            counter["n"] += 1
+            dst = open_store(ObjectLocation(moto_bucket, f"plain-{counter['n']}", S3Credentials(**creds)))
+            keys = [m["path"] for batch in obstore.list(src) for m in batch]
+
+            def one(key: str) -> None:
+                obstore.put(dst, key, obstore.get(src, key).bytes(), use_multipart=False)
+
+            with cf.ThreadPoolExecutor(concurrency) as pool:
+                list(pool.map(one, keys))
+
+        samples = alternate({"copy_repo": via_floe, "plain copy": plain}, rounds)
+        last = summaries[-1]
+        total = last.bytes
+        out = {
+            "size_mib": round(total / 2**20, 1),
+            "objects": last.objects,
+            "concurrency": concurrency,
+            "storage": "local folder -> S3 test server (moto)",
+            "copy_repo": samples["copy_repo"].as_dict(),
+            "plain": samples["plain copy"].as_dict(),
+            "copy_repo_mb_per_s": round(total / 1e6 / samples["copy_repo"].median, 1),
+            "plain_mb_per_s": round(total / 1e6 / samples["plain copy"].median, 1),
+            "throughput_ratio": samples["plain copy"].median / samples["copy_repo"].median,
+        }
+        client.close()
+    finally:
+        server.stop()
+    return out
+
+
 def markdown(results: dict[str, Any]) -> str:
     lines = [f"# Floe benchmarks ({'quick' if results.get('quick') else 'full'} run)", ""]
     if "open" in results:
@@ -613,6 +701,18 @@ def markdown(results: dict[str, Any]) -> str:
         lines += [
             f"| EDR point / direct point | {sv['edr_point_ratio']:.2f}x |",
             f"| Zarr over HTTP / direct read | {sv['zarr_read_ratio']:.2f}x |",
+            "",
+        ]
+    if "copy" in results:
+        cp = results["copy"]
+        lines += [
+            f"## Copy: `Client.copy_repo` vs a plain object copy, {cp['size_mib']} MiB in {cp['objects']} objects ({cp['storage']}, {cp['concurrency']} in flight)",
+            "",
+            "| contender | median s (IQR) | MB/s |",
+            "|---|---|---|",
+            f"| copy_repo (checksums, journal, refs last, verify, register) | {cp['copy_repo']['median_s']:.2f} ({cp['copy_repo']['p25_s']:.2f}-{cp['copy_repo']['p75_s']:.2f}) | {cp['copy_repo_mb_per_s']} |",
+            f"| plain object copy | {cp['plain']['median_s']:.2f} ({cp['plain']['p25_s']:.2f}-{cp['plain']['p75_s']:.2f}) | {cp['plain_mb_per_s']} |",
+            f"| copy_repo / plain throughput | {cp['throughput_ratio']:.3f}x | |",
             "",
         ]
     if "size" in results:

@@ -371,6 +371,7 @@ ROUTES: list[Route] = [
     Route("POST", "/orgs/{org}/buckets/{bucket}/check", "admin"),
     Route("GET", "/orgs/{org}/buckets/{bucket}/repos", "viewer"),
     Route("GET", "/orgs/{org}/buckets/{bucket}/credentials", "member", credentials=True),
+    Route("GET", "/orgs/{org}/buckets/{bucket}/discover", "member"),  # lists the storage: bucket:use
     # repos
     Route("GET", "/orgs/{org}/repos/paginated", "viewer"),
     Route(
@@ -407,6 +408,18 @@ ROUTES: list[Route] = [
     Route("GET", "/repos/icechunk/{org}/{repo}/virtual-chunk-containers", "viewer"),
     Route("PATCH", "/repos/icechunk/{org}/{repo}/virtual-chunk-containers", "member", body=lambda w, p: {}),
     Route("POST", "/repos/icechunk/{org}/{repo}/virtual-chunk-containers", "member", body=lambda w, p: {}),
+    # the trash: members see it and restore what they deleted; purging is for org admins (the entry id
+    # here names nothing, so permitted callers get as far as looking it up)
+    Route("GET", "/orgs/{org}/trash", "member"),
+    Route("POST", "/orgs/{org}/trash/" + "0" * 24 + "/restore", "member", ok=404, body=lambda w, p: {}),
+    Route("DELETE", "/orgs/{org}/trash/" + "0" * 24, "admin", ok=404),
+    Route("PATCH", "/orgs/{org}", "admin", body=lambda w, p: {"trash_retention_days": 7}),
+    # share links: repo admins manage them; anyone holding one opens it without a token. The bucket
+    # config's read-only pair can write on this (IAM-less) moto, so the probe said so and links are refused.
+    Route("POST", "/repos/{org}/{repo}/shares", "admin", ok=422, body=lambda w, p: {"expires_in": "1h"}),
+    Route("GET", "/repos/{org}/{repo}/shares", "admin"),
+    Route("DELETE", "/repos/{org}/{repo}/shares/" + str(uuid.uuid4()), "admin", ok=404),
+    Route("GET", "/shared/fls_never-issued/open", "public", ok=404),
     # commit leases
     Route("GET", "/repos/{org}/{repo}/leases", "viewer"),
     Route("POST", "/repos/{org}/{repo}/leases/branch.{who}", "member", ok=201, body=lambda w, p: LEASE),
@@ -427,6 +440,31 @@ ROUTES: list[Route] = [
     Route("GET", "/compute/orgs/{org}/services/shown", "viewer", prepare=_service("shown")),
     Route("GET", "/compute/orgs/{org}/services/shown/logs", "admin", prepare=_service("shown")),
     Route("DELETE", "/compute/orgs/{org}/services/d-{who}", "admin", prepare=_service("d-{who}")),
+    # copying and moving repos (floe/server/routes/transfers.py): the answers carry both ends' credentials
+    Route(
+        "POST",
+        "/orgs/{org}/repos/copy-{who}/copy-target",
+        "member",
+        body=lambda w, p: {"source": f"{ORG}/shared", "bucket_nickname": "store"},
+        credentials=True,
+    ),
+    Route(
+        "POST",
+        "/orgs/{org}/repos/{repo}/copy-complete",
+        "admin",
+        ok=409,
+        body=lambda w, p: {"source": f"{ORG}/x"},
+    ),
+    Route(
+        "POST",
+        "/orgs/{org}/repos/mv-{who}/move-target",
+        "admin",
+        body=lambda w, p: {"bucket_nickname": "store"},
+        prepare=_new_repo("mv"),
+        credentials=True,
+    ),
+    Route("POST", "/orgs/{org}/repos/{repo}/move-complete", "admin", ok=409),
+    Route("POST", "/orgs/{org}/repos/{repo}/move-abort", "admin", ok=409),
     # last: ends each person's session
     Route("POST", "/auth/logout", "signed_in", ok=204),
 ]
@@ -557,6 +595,7 @@ def _cli_sweep(world: World, tmp_path) -> None:
         ["bucket", "list", "--org", ORG],
         ["bucket", "get", "store", "--org", ORG],
         ["bucket", "repos", "store", "--org", ORG],
+        ["bucket", "ls", "store", "--org", ORG],
         ["repo", "list", ORG],
         ["repo", "get", f"{ORG}/shared"],
         ["repo", "leases", f"{ORG}/shared"],

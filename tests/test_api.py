@@ -263,7 +263,13 @@ def test_bucket_config_lifecycle_rules(floe_server_sqlite, moto, s3_bucket):
         )
         refused = http.delete("/orgs/default/buckets/moto")
         assert refused.status_code == 409 and "default/on-moto" in detail(refused)
-        assert http.delete("/orgs/default/on-moto").status_code == 204
+        trashed = http.delete("/orgs/default/on-moto")
+        assert trashed.status_code == 204
+        # in the trash its objects are kept, so the bucket config stays until it is purged
+        refused = http.delete("/orgs/default/buckets/moto")
+        assert refused.status_code == 409 and "default/on-moto (in the trash)" in detail(refused)
+        purged = http.delete(f"/orgs/default/trash/{trashed.headers['x-floe-trash-id']}")
+        assert purged.status_code == 200 and purged.json()["name"] == "on-moto"
         assert http.delete("/orgs/default/buckets/moto").status_code == 204
         org = http.get("/orgs/default").json()
         assert org["default_bucket_nickname"] is None
@@ -331,9 +337,11 @@ def test_duplicate_repo_and_delete_removes_objects(floe_server_sqlite):
         assert status.status_code == 200 and status.json()["initiated_by"]["name"].startswith("admin")
         assert http.get("/repos/default/made/open").status_code == 423
         deleted = http.delete("/orgs/default/made")
-        assert deleted.status_code == 204 and int(deleted.headers["x-floe-objects-deleted"]) > 0
-        assert not folder.exists()
+        assert deleted.status_code == 204 and folder.is_dir()  # into the trash: objects kept
         assert http.get("/repos/default/made").status_code == 404
+        purged = http.delete(f"/orgs/default/trash/{deleted.headers['x-floe-trash-id']}")
+        assert purged.status_code == 200 and purged.json()["objects_deleted"] > 0
+        assert not folder.exists()
 
 
 def test_org_delete_refused_while_repos_exist(floe_server_sqlite):
@@ -354,7 +362,11 @@ def test_org_delete_refused_while_repos_exist(floe_server_sqlite):
         assert site.post("/orgs/lab/repos", json={"name": "rx"}).status_code == 201
         refused = site.delete("/orgs/lab")
         assert refused.status_code == 409 and "lab/rx" in detail(refused)
-        assert site.delete("/orgs/lab/rx").status_code == 204
+        trashed = site.delete("/orgs/lab/rx")
+        assert trashed.status_code == 204
+        refused = site.delete("/orgs/lab")
+        assert refused.status_code == 409 and "in its trash (lab/rx)" in detail(refused)
+        assert site.delete(f"/orgs/lab/trash/{trashed.headers['x-floe-trash-id']}").status_code == 200
         assert site.delete("/orgs/lab").status_code == 204
     with api(floe_server_sqlite, lab_admin) as http:
         assert http.get("/user").status_code == 401

@@ -70,6 +70,11 @@ def test_arraylake_client_full_flow(floe_server, moto, s3_bucket):
 
     client.delete_repo("default/al-flow", imsure=True, imreallysure=True)
     assert "al-flow" not in [r.name for r in client.list_repos("default")]
+    # Floe keeps a deleted repo's objects in the org's trash until it is purged
+    with floe.Client(service_uri=floe_server.url, token=floe_server.token) as floe_client:
+        assert [e.name for e in floe_client.list_trash("default")] == ["al-flow"]
+        assert moto.s3_client().list_objects_v2(Bucket=s3_bucket).get("Contents")
+        floe_client.purge_repo("default/al-flow", imsure=True, imreallysure=True)
     remaining = moto.s3_client().list_objects_v2(Bucket=s3_bucket).get("Contents", [])
     assert remaining == []
     client.delete_bucket_config(org="default", nickname="moto-s3", imsure=True, imreallysure=True)

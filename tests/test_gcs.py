@@ -484,11 +484,13 @@ def test_catalog_keeps_the_key_and_vends_scoped_tokens(
     assert isinstance(refreshed, GSCredentials)
     assert gcs_token_endpoint.token_info(refreshed.access_token)["scope"] == GCS_READ_ONLY
 
-    # deleting the repo deletes its objects through the server's handle, and nothing else
+    # deleting the repo trashes it; purging deletes its objects through the server's handle, and nothing else
     for name in ("refs/branch.main/ref.json", "snapshots/A", "chunks/B"):
         gcs_emulator.put(gcs_bucket, f"{prefix}/{name}", b"data")
     gcs_emulator.put(gcs_bucket, "lab/not-floe/keep", b"data")
     admin.delete_repo("default/era5", imsure=True, imreallysure=True)
+    assert len(gcs_emulator.list_keys(gcs_bucket, "lab/")) == 4
+    assert admin.purge_repo("default/era5", imsure=True, imreallysure=True).objects_deleted == 3
     assert gcs_emulator.list_keys(gcs_bucket, "lab/") == ["lab/not-floe/keep"]
     admin.delete_bucket_config(org="default", nickname="gcs", imsure=True, imreallysure=True)
     log = server.log_text()

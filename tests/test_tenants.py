@@ -423,10 +423,14 @@ def test_from_env_configs_do_not_use_the_servers_credentials_without_consent(
             http.post("/orgs/default/repos", json={"name": "e1", "bucket_nickname": "envy"}).status_code
             == 201
         )
-        kept = http.delete("/orgs/default/e1")
+        # deleting only trashes it; purging would delete objects with the server's own credentials
+        trashed = http.delete("/orgs/default/e1")
+        assert trashed.status_code == 204
+        entry = trashed.headers["x-floe-trash-id"]
+        kept = http.delete(f"/orgs/default/trash/{entry}")
         assert kept.status_code == 422 and "--keep-data" in kept.json()["detail"]
-        assert http.get("/repos/default/e1").json()["status"]["mode"] == "online"
-        assert http.delete("/orgs/default/e1", params={"keep_data": True}).status_code == 204
+        assert [e["id"] for e in http.get("/orgs/default/trash").json()] == [entry]
+        assert http.delete(f"/orgs/default/trash/{entry}", params={"keep_data": True}).status_code == 200
     consenting = start_floe(
         tmp_path / "consenting",
         extra_args=["--allow-server-credentials"],

@@ -255,6 +255,40 @@ def test_delete_needs_the_full_name(ada: Browser, site: httpx.Client):
     assert folder.exists()  # only the catalog entry went
 
 
+def test_trash_page_restores_and_purges(ada: Browser, mel: Browser, vic: Browser, site: httpx.Client):
+    made = _register(site, "binned", create_mode="create")
+    folder = Path(made["bucket"]["name"]) / made["prefix"]
+    page = _page(ada, f"/{ORG}/binned/-/settings")
+    assert "trash" in page.text
+    assert _post(ada, page, f"/{ORG}/binned/-/delete", confirm="default/binned").status_code == 303
+    assert folder.exists()  # in the trash: the objects stay
+
+    trash = _page(ada, f"/{ORG}/-/trash")
+    assert "binned" in trash.text and "Purge binned" in trash.text
+    assert _page(mel, f"/{ORG}/-/trash").text.count("Purge binned") == 0  # members restore, admins purge
+    assert _page(vic, f"/{ORG}/-/trash", 403)
+    (entry,) = [e for e in _api(site, f"/orgs/{ORG}/trash") if e["name"] == "binned"]
+    restore_action = f"/{ORG}/-/trash/{entry['id']}/restore"
+    back = _post(ada, trash, restore_action)
+    assert back.status_code == 303 and back.headers["location"] == f"/{ORG}/binned"
+    assert _api(site, f"/repos/{ORG}/binned")["prefix"] == made["prefix"]
+
+    page = _page(ada, f"/{ORG}/binned/-/settings")
+    assert _post(ada, page, f"/{ORG}/binned/-/delete", confirm="default/binned").status_code == 303
+    (entry,) = [e for e in _api(site, f"/orgs/{ORG}/trash") if e["name"] == "binned"]
+    trash = _page(ada, f"/{ORG}/-/trash")
+    purge_action = f"/{ORG}/-/trash/{entry['id']}/purge"
+    wrong = _post(ada, trash, purge_action, confirm="binned")
+    assert wrong.status_code == 422 and "type default/binned to purge it" in error_text(wrong)
+    assert folder.exists()
+    mel_trash = _page(mel, f"/{ORG}/-/trash")  # a forged purge, with mel's own CSRF token
+    mel_csrf = form(mel_trash, f"/{ORG}/-/trash/{entry['id']}/restore")["fields"]
+    assert mel.post(purge_action, data={**mel_csrf, "confirm": "default/binned"}).status_code == 403
+    purged = _post(ada, trash, purge_action, confirm="default/binned")
+    assert purged.status_code == 303 and not folder.exists()
+    assert "binned" not in [e["name"] for e in _api(site, f"/orgs/{ORG}/trash")]
+
+
 # --- bucket configs ---------------------------------------------------------------------------------
 
 

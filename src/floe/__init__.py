@@ -9,11 +9,13 @@ __version__ = "0.1.0"
 
 from floe.client import AsyncClient, Client, FloeRepository
 from floe.client.direct import open_uri, storage_for_uri
+from floe.client.shared import open_shared
 from floe.errors import (
     AuthenticationError,
     BadRequestError,
     ConflictError,
     FloeError,
+    GoneError,
     NotFoundError,
     PermissionDeniedError,
     RepoUnavailableError,
@@ -31,6 +33,7 @@ __all__ = [
     "ConflictError",
     "FloeError",
     "FloeRepository",
+    "GoneError",
     "NotFoundError",
     "PermissionDeniedError",
     "RepoUnavailableError",
@@ -39,6 +42,7 @@ __all__ = [
     "TooManyRequestsError",
     "ValidationError",
     "__version__",
+    "open_shared",
     "open_uri",
     "storage_for_uri",
 ]

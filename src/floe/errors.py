@@ -67,6 +67,13 @@ class ConflictError(FloeError):
     code = "conflict"
 
 
+class GoneError(FloeError):
+    """410: it existed, and no longer works (an expired or revoked share link); the message says why."""
+
+    status_code = 410
+    code = "gone"
+
+
 class TooManyRequestsError(FloeError):
     """Too many failed attempts from this account or address; wait and retry (429)."""
 
@@ -111,6 +118,7 @@ _BY_CODE: dict[str, type[FloeError]] = {
         PermissionDeniedError,
         NotFoundError,
         ConflictError,
+        GoneError,
         TooManyRequestsError,
         RepoUnavailableError,
         StorageError,
@@ -125,6 +133,7 @@ _BY_STATUS: dict[int, type[FloeError]] = {
     403: PermissionDeniedError,
     404: NotFoundError,
     409: ConflictError,
+    410: GoneError,
     422: ValidationError,
     423: RepoUnavailableError,
     429: TooManyRequestsError,

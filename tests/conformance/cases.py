@@ -29,9 +29,14 @@ class Storage:
 
 @dataclass(frozen=True)
 class Case:
+    """``skip_reason`` skips the round trip through Floe and Icechunk; ``store_skip_reason`` the
+    contract of the server's own object-store handle (``test_store_contract.py``), which needs no
+    Icechunk and so can run where Icechunk cannot (the GCS emulator)."""
+
     id: str
     make: Callable[[pytest.FixtureRequest], Storage]
     skip_reason: str | None = None
+    store_skip_reason: str | None = None
 
 
 def _moto_keys(moto, bucket: str) -> Callable[[str], list[str]]:

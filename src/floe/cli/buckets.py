@@ -12,6 +12,7 @@ from typing import Annotated, Any, get_args
 import typer
 from rich.markup import escape
 
+from floe.cli import discover
 from floe.cli.common import (
     JsonOpt,
     OrgOpt,
@@ -525,3 +526,6 @@ def bucket_repos(nickname: NicknameArg, org: OrgOpt = None, json_out: JsonOpt = 
         emit_json(repos)
     else:
         emit_table(repo_rows(repos), REPO_COLUMNS, title=f"Repos using {nickname}")
+
+
+discover.register(app)  # floe bucket ls: the Icechunk repos stored under a bucket config

@@ -48,10 +48,11 @@ def resolve_org(org: str | None) -> str:
     return os.environ.get(ENV_ORG) or read_user_config().get("org") or DEFAULT_ORG
 
 
-def require_yes(yes: bool, what: str) -> None:
-    """Refuse (exit 2) to delete ``what`` unless ``--yes`` was given."""
+def require_yes(yes: bool, what: str, *, undo: str | None = None) -> None:
+    """Refuse (exit 2) to delete ``what`` unless ``--yes`` was given; ``undo`` says how to undo it."""
     if not yes:
-        fail(f"deleting {what} cannot be undone: add --yes to confirm", code=2)
+        consequence = f"it can be undone with {undo}" if undo else "it cannot be undone"
+        fail(f"deleting {what}: {consequence}; add --yes to confirm", code=2)
 
 
 @contextmanager

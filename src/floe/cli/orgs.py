@@ -8,7 +8,7 @@ import typer
 from rich.markup import escape
 
 from floe.cli.common import JsonOpt, YesOpt, connect, group, require_yes
-from floe.cli.output import emit_json, emit_record, emit_table, note
+from floe.cli.output import emit_json, emit_record, emit_table, fail, note
 
 app = group("Orgs: who owns bucket configs, repos and tokens.")
 
@@ -58,6 +58,34 @@ def create_org(
         emit_json(org)
     else:
         note(f"Created org [bold]{escape(org.name)}[/].")
+        emit_record(org, fields=ORG_FIELDS)
+
+
+@app.command("modify")
+def modify_org(
+    name: NameArg,
+    description: Annotated[str | None, typer.Option(help="What the org is for.")] = None,
+    trash_days: Annotated[
+        int | None,
+        typer.Option(
+            "--trash-days",
+            help="Days the trash keeps a deleted repo's objects before purging them (0: purge at the next "
+            "round, about hourly).",
+            min=0,
+            max=3650,
+        ),
+    ] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Change an org's description or trash retention (org admins)."""
+    if description is None and trash_days is None:
+        fail("nothing to change: give --description and/or --trash-days", code=2)
+    with connect() as client:
+        org = client.modify_org(name, description=description, trash_retention_days=trash_days)
+    if json_out:
+        emit_json(org)
+    else:
+        note(f"Updated org [bold]{escape(org.name)}[/].")
         emit_record(org, fields=ORG_FIELDS)
 
 

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import typer
 from rich.markup import escape
 
-from floe.cli import versions
+from floe.cli import copying, ingest, sharing, trash, versions
 from floe.cli.common import (
     JsonOpt,
     YesOpt,
@@ -249,19 +249,28 @@ def delete_repo(
     name: NameArg,
     yes: YesOpt = False,
     keep_data: Annotated[
-        bool, typer.Option("--keep-data", help="Remove only the catalog entry; keep the objects.")
+        bool,
+        typer.Option(
+            "--keep-data", help="Only unregister it: no trash entry, the objects stay where they are."
+        ),
     ] = False,
     json_out: JsonOpt = False,
 ) -> None:
-    """Delete a repo: its catalog entry and (unless --keep-data) its data."""
-    require_yes(yes, f"repo {name}")
+    """Delete a repo: it moves to the org's trash, objects kept until purged (`floe repo restore` undoes it)."""
+    require_yes(yes, f"repo {name}", undo=None if keep_data else f"`floe repo restore {name}`")
     with connect() as client:
         client.delete_repo(name, imsure=True, imreallysure=True, keep_data=keep_data)
+        org_name = name.split("/")[0]
+        days = None if keep_data else client.get_org(org_name).trash_retention_days
     if json_out:
-        emit_json({"deleted": "repo", "name": name, "kept_data": keep_data})
+        emit_json({"deleted": "repo", "name": name, "kept_data": keep_data, "trash_retention_days": days})
+    elif keep_data:
+        note(f"Unregistered repo [bold]{escape(name)}[/]; its objects were left where they are.")
     else:
-        kept = " (its data was kept)" if keep_data else ""
-        note(f"Deleted repo [bold]{escape(name)}[/]{kept}.")
+        note(
+            f"Moved repo [bold]{escape(name)}[/] to the trash of {escape(org_name)}: its objects are kept for "
+            f"{days:g} days. Undo with `floe repo restore {escape(name)}`; `floe repo purge` deletes it now."
+        )
 
 
 @app.command("leases")
@@ -367,3 +376,7 @@ def revoke_grant(name: NameArg, principal: PrincipalArg, json_out: JsonOpt = Fal
 # --- version history: log, branches, tags, tree, diff (floe/cli/versions.py) ----------------
 
 versions.register(app)
+sharing.register(app)  # share, shares, unshare (floe/cli/sharing.py)
+trash.register(app)
+ingest.register(app)  # ingest files, export a plain copy (floe/cli/ingest.py)
+copying.register(app)  # copy, move (floe/cli/copying.py)

@@ -10,7 +10,11 @@ from typing import Any
 import httpx
 
 from floe.client import _access as access_ops
+from floe.client import _copy as copy_ops
+from floe.client import _discover as discover_ops
 from floe.client import _operations as ops
+from floe.client import _sharing as sharing_ops
+from floe.client import _trash as trash_ops
 from floe.client._transport import (
     Call,
     ClientInfo,
@@ -85,15 +89,35 @@ _OPERATIONS = (
     "grant",
     "revoke_grant",
     "list_audit_events",
+    # the trash (``_trash``)
+    "list_trash",
+    "restore_repo",
+    "purge_repo",
+    "modify_org",
+    # share links (``_sharing``)
+    "share_repo",
+    "list_repo_shares",
+    "unshare_repo",
+    # copying and moving repos (``_copy``)
+    "copy_repo",
+    "move_repo",
+    # finding the repos in a bucket (``_discover``)
+    "list_bucket_repos",
+    "import_bucket_repos",
 )
 
 
 # The modules that define the operations named above (each operation in exactly one of them).
-_OPERATION_MODULES = (ops, access_ops)
+_OPERATION_MODULES = (ops, access_ops, trash_ops, sharing_ops, copy_ops, discover_ops)
 
 
 def _operation(name: str) -> Callable[..., Flow[Any]]:
-    found = [getattr(module, name) for module in _OPERATION_MODULES if hasattr(module, name)]
+    found = [
+        getattr(module, name)
+        for module in _OPERATION_MODULES
+        if getattr(getattr(module, name, None), "__module__", None)
+        == module.__name__  # defined, not imported
+    ]
     if len(found) != 1:
         raise RuntimeError(f"client operation {name!r} is defined {len(found)} times")
     return found[0]

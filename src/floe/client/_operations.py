@@ -65,9 +65,11 @@ def split_name(name: str) -> tuple[str, str]:
     return parts[0], parts[1]
 
 
-def _confirm(what: str, imsure: bool, imreallysure: bool) -> None:
+def confirm(what: str, imsure: bool, imreallysure: bool, *, undo: str | None = None) -> None:
+    """Refuse a deletion unless both confirmations are given; ``undo`` says how it can be undone."""
     if not (imsure and imreallysure):
-        raise BadRequestError(f"deleting {what} cannot be undone: pass imsure=True and imreallysure=True")
+        consequence = f"it can be undone with {undo}" if undo else "it cannot be undone"
+        raise BadRequestError(f"deleting {what}: {consequence}; pass imsure=True and imreallysure=True")
 
 
 def _icechunk_call(doing: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
@@ -380,9 +382,15 @@ def set_repo_status(name: str, *, mode: str, message: str | None = None) -> Flow
 def delete_repo(
     name: str, *, imsure: bool = False, imreallysure: bool = False, keep_data: bool = False
 ) -> Flow[None]:
-    """Delete a repo: its catalog entry and its objects (``keep_data=True`` keeps the objects)."""
+    """Delete a repo: it moves to the org's trash, its objects kept until purged (see ``restore_repo``,
+    ``purge_repo``); ``keep_data=True`` only unregisters it, leaving the objects and no trash entry."""
     org, repo = split_name(name)
-    _confirm(f"repo {name}", imsure, imreallysure)
+    confirm(
+        f"repo {name}",
+        imsure,
+        imreallysure,
+        undo=None if keep_data else "restore_repo while it is in the trash",
+    )
     info: ClientInfo = yield CLIENT_INFO
     info.cache.drop(f"{org}/{repo}")
     yield Call("DELETE", f"/orgs/{org}/{repo}", params={"keep_data": "true" if keep_data else None})
@@ -587,7 +595,7 @@ def delete_bucket_config(
     *, org: str, nickname: str, imsure: bool = False, imreallysure: bool = False
 ) -> Flow[None]:
     """Delete a bucket config (never the bucket itself); refused while repos use it."""
-    _confirm(f"bucket config {nickname}", imsure, imreallysure)
+    confirm(f"bucket config {nickname}", imsure, imreallysure)
     yield Call("DELETE", f"/orgs/{org}/buckets/{nickname}")
 
 
@@ -635,7 +643,7 @@ def get_org(name: str) -> Flow[Org]:
 
 def delete_org(name: str, *, imsure: bool = False, imreallysure: bool = False) -> Flow[None]:
     """Delete an org with its bucket configs and tokens; refused while it has repos."""
-    _confirm(f"org {name}", imsure, imreallysure)
+    confirm(f"org {name}", imsure, imreallysure)
     yield Call("DELETE", f"/orgs/{name}")
 
 

@@ -41,7 +41,7 @@ RESERVED_ORG_NAMES = frozenset(
     {
         "account", "admin", "api", "api-clients", "assets", "audit", "auth", "compute", "device", "docs",
         "favicon.ico", "health", "login", "logout", "metrics", "new", "openapi.json", "orgs", "redoc",
-        "repos", "robots.txt", "services", "sessions", "settings", "static", "user", "users",
+        "repos", "robots.txt", "services", "sessions", "settings", "shared", "static", "user", "users",
     }
 )  # fmt: skip
 
@@ -136,6 +136,8 @@ class Org(BaseModel):
     description: str | None = None
     created: datetime
     default_bucket_nickname: str | None = None
+    # days a deleted repo's objects are kept in the trash before they are purged
+    trash_retention_days: float | None = None
 
 
 # --- auth config -------------------------------------------------------------------------

@@ -2,6 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+
+import anyio.to_thread
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -10,6 +17,7 @@ from floe import __version__
 from floe.errors import FloeError
 from floe.server import serving, web
 from floe.server.catalog import Catalog
+from floe.server.catalog import trash as trash_catalog
 from floe.server.db.engine import create_engine, migrate
 from floe.server.docs import install_docs
 from floe.server.middleware import (
@@ -18,10 +26,15 @@ from floe.server.middleware import (
     SecurityHeaders,
     install_log_redaction,
 )
-from floe.server.routes import auth, buckets, leases, meta, orgs, people, repos, services
+from floe.server.routes import auth, buckets, leases, meta, orgs, people, repos, services, trash
+from floe.server.routes import discover as bucket_discovery
+from floe.server.routes import shares as share_links
+from floe.server.routes import transfers as repo_transfers
 from floe.server.secrets import SecretBox
 from floe.server.service_logs import ServiceLogs
 from floe.server.settings import Settings
+
+_log = logging.getLogger("floe.trash")
 
 
 def _describe_validation(exc: RequestValidationError) -> str:
@@ -33,12 +46,45 @@ def _describe_validation(exc: RequestValidationError) -> str:
     return "; ".join(parts) or "invalid request"
 
 
+def _purging_trash(cat: Catalog, interval: float) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
+    """A lifespan that purges expired trash entries every ``interval`` seconds, off the event loop."""
+
+    async def purge_forever() -> None:
+        while True:
+            try:
+                purged = await anyio.to_thread.run_sync(trash_catalog.purge_expired, cat)
+                for result in purged:
+                    _log.info("purged %s from the trash (%d objects)", result.name, result.objects_deleted)
+            except Exception:  # the job must outlive a database hiccup; the next round retries
+                _log.exception("purging the trash failed")
+            await asyncio.sleep(interval)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        task = asyncio.create_task(purge_forever())
+        try:
+            yield
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    return lifespan
+
+
 def create_app(settings: Settings, *, run_migrations: bool = True) -> FastAPI:
     """Build the app: connect the database (migrating it), wire the routes and error handling."""
     engine = create_engine(settings.database_url)
     if run_migrations:
         migrate(engine)
+    catalog = Catalog(
+        engine=engine,
+        box=SecretBox(settings.secret_keys),
+        policy=settings.storage_policy,
+        trash_retention_days=settings.trash_retention_days,
+    )
     app = FastAPI(
+        lifespan=_purging_trash(catalog, settings.trash_purge_interval_seconds),
         title="Floe",
         version=__version__,
         description="Catalog service for versioned, cloud-native scientific array data on Icechunk.",
@@ -48,11 +94,7 @@ def create_app(settings: Settings, *, run_migrations: bool = True) -> FastAPI:
     app.state.settings = settings
     app.state.database_kind = engine.dialect.name
     app.state.service_logs = ServiceLogs(settings.data_dir / "service-logs")
-    app.state.catalog = Catalog(
-        engine=engine,
-        box=SecretBox(settings.secret_keys),
-        policy=settings.storage_policy,
-    )
+    app.state.catalog = catalog
 
     @app.exception_handler(FloeError)
     async def _floe_error(_request: Request, exc: FloeError) -> JSONResponse:
@@ -64,8 +106,11 @@ def create_app(settings: Settings, *, run_migrations: bool = True) -> FastAPI:
             {"detail": _describe_validation(exc), "error": "validation_error"}, status_code=422
         )
 
-    for module in (meta, orgs, buckets, repos, leases, people, auth, services, web):
+    for module in (meta, orgs, buckets, repos, trash, leases, people, auth, services, web):
         app.include_router(module.router)
+    app.include_router(repo_transfers.router)
+    app.include_router(bucket_discovery.router)
+    app.include_router(share_links.router)  # before browse_router: /shared/{token} is no org
     install_docs(app)
     serving.install(app)
     app.include_router(web.browse_router)  # last: it catches /{org} and /{org}/{repo}
@@ -73,6 +118,7 @@ def create_app(settings: Settings, *, run_migrations: bool = True) -> FastAPI:
     app.add_middleware(CatchUnexpectedErrors)
     app.add_middleware(SecurityHeaders)
     install_log_redaction()
+    share_links.install_log_redaction()  # share link tokens sit in URL paths
     return app
 
 

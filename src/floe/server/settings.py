@@ -43,6 +43,10 @@ class Settings:
     allowed_endpoint_networks: tuple[str, ...] = ()
     # whether from_env bucket configs may use credentials from the server's own environment
     allow_server_credentials: bool = False
+    # the trash: days a deleted repo's objects are kept (an org may set its own), how often expired
+    # entries are purged
+    trash_retention_days: float = 7.0
+    trash_purge_interval_seconds: float = 3600.0
 
     @property
     def storage_policy(self) -> StoragePolicy:
@@ -76,6 +80,8 @@ class Settings:
             "FLOE_DEVICE_INTERVAL_SECONDS": str(self.device_interval_seconds),
             "FLOE_ALLOWED_ENDPOINT_NETWORKS": ",".join(self.allowed_endpoint_networks),
             "FLOE_ALLOW_SERVER_CREDENTIALS": "1" if self.allow_server_credentials else "0",
+            "FLOE_TRASH_RETENTION_DAYS": repr(self.trash_retention_days),
+            "FLOE_TRASH_PURGE_INTERVAL_SECONDS": repr(self.trash_purge_interval_seconds),
         }
         optional = {
             "FLOE_PUBLIC_URL": self.public_url,
@@ -102,6 +108,7 @@ class Settings:
         oidc_name: str | None = None,
         allowed_endpoint_networks: list[str] | None = None,
         allow_server_credentials: bool | None = None,
+        trash_retention_days: float | None = None,
     ) -> Settings:
         """Resolve options, then ``FLOE_*`` environment variables, then defaults.
 
@@ -195,6 +202,12 @@ class Settings:
             ),
             allowed_endpoint_networks=tuple(dict.fromkeys(networks)),
             allow_server_credentials=allow_server_credentials,
+            trash_retention_days=_positive(
+                trash_retention_days, "FLOE_TRASH_RETENTION_DAYS", 7.0, "the trash retention (days)"
+            ),
+            trash_purge_interval_seconds=_positive(
+                None, "FLOE_TRASH_PURGE_INTERVAL_SECONDS", 3600.0, "the trash purge interval (seconds)"
+            ),
         )
 
 

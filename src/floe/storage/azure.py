@@ -22,7 +22,7 @@ import base64
 import binascii
 import os
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs, urlparse
@@ -32,13 +32,17 @@ import icechunk
 from floe.errors import FloeError, NotFoundError, PermissionDeniedError, StorageError
 from floe.models import AzureCredentials, TempCredentials
 from floe.storage.base import (
+    MAX_LISTED,
     BucketSpec,
+    Listing,
     Location,
     PreconditionFailed,
     Refresher,
     StoragePolicy,
+    collect_listing,
     config_bool,
     join_prefix,
+    listed_prefix,
 )
 
 # 3-63 characters of lower-case letters, digits and single hyphens, starting and ending with a letter or digit
@@ -397,6 +401,8 @@ class AzureObjectStore:
     ``AZURE_STORAGE_KEY`` / ``AZURE_STORAGE_ACCOUNT_KEY``, else ``AZURE_STORAGE_SAS_TOKEN``.
     """
 
+    list_page_size = 5000  # entries per listing request (the most the service returns)
+
     def __init__(self, spec: BucketSpec, account: str, endpoint: str) -> None:
         self.spec = spec
         self.account = account
@@ -619,6 +625,26 @@ class AzureObjectStore:
             ),
         )
         return str(done["etag"])
+
+    def list_dir(self, prefix: str, *, recursive: bool = False, limit: int = MAX_LISTED) -> Listing:
+        from azure.storage.blob import BlobPrefix
+
+        start = listed_prefix(prefix) or None
+        per_page = min(self.list_page_size, limit + 1)
+
+        def entries() -> Iterator[tuple[str, int | None]]:
+            client = self._client()
+            if recursive:
+                for blob in client.list_blobs(name_starts_with=start, results_per_page=per_page):
+                    yield blob.name, blob.size
+                return
+            for item in client.walk_blobs(name_starts_with=start, delimiter="/", results_per_page=per_page):
+                if isinstance(item, BlobPrefix):
+                    yield item.name.removesuffix("/"), None
+                elif item.name != start:  # a "folder" marker blob is not an object of its own
+                    yield item.name, item.size
+
+        return self._call(f"listing {prefix!r}", collect_listing, entries(), limit)
 
     def delete_prefix(self, prefix: str) -> int:
         if not prefix:

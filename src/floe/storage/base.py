@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
@@ -177,6 +177,60 @@ def error_kind(exc: BaseException) -> str | None:
     return kind if isinstance(kind, str) else None
 
 
+# At most this many entries per ``list_dir`` call unless the caller asks for fewer.
+MAX_LISTED = 10_000
+
+
+@dataclass(frozen=True)
+class ListedObject:
+    """One object found by ``list_dir``: its full key inside the bucket and its size in bytes."""
+
+    key: str
+    size: int
+
+
+@dataclass(frozen=True)
+class Listing:
+    """What ``ObjectStore.list_dir`` found under a prefix.
+
+    ``prefixes``: the child "folders" (full paths inside the bucket, without the trailing '/'),
+    sorted; empty for recursive listings. ``objects``: the objects, sorted by key. ``truncated``:
+    there were more entries than the limit, and only the first ones are here.
+    """
+
+    prefixes: tuple[str, ...] = ()
+    objects: tuple[ListedObject, ...] = ()
+    truncated: bool = False
+
+
+def collect_listing(entries: Iterable[tuple[str, int | None]], limit: int) -> Listing:
+    """A :class:`Listing` of at most ``limit`` entries from ``(key, size)`` pairs (size ``None`` for
+    a child prefix), consumed lazily: a store's pages are fetched only while they are needed."""
+    if limit < 1:
+        raise ValueError(f"the listing limit must be at least 1, got {limit}")
+    prefixes: list[str] = []
+    objects: list[ListedObject] = []
+    truncated = False
+    for key, size in entries:
+        if len(prefixes) + len(objects) >= limit:
+            truncated = True
+            break
+        if size is None:
+            prefixes.append(key)
+        else:
+            objects.append(ListedObject(key, int(size)))
+    return Listing(
+        prefixes=tuple(sorted(set(prefixes))),
+        objects=tuple(sorted(objects, key=lambda o: o.key)),
+        truncated=truncated,
+    )
+
+
+def listed_prefix(prefix: str) -> str:
+    """What a listing of ``prefix`` asks the store for: ``prefix/``, or '' for the bucket root."""
+    return f"{prefix}/" if prefix else ""
+
+
 class ObjectStore(Protocol):
     """The server's handle on a bucket: enough to probe it and to check, clear and inspect prefixes.
 
@@ -210,6 +264,12 @@ class ObjectStore(Protocol):
 
     def put_if_match(self, key: str, data: bytes, etag: str) -> str:
         """Overwrite only if the current ETag is ``etag`` (``If-Match``); raise PreconditionFailed otherwise."""
+
+    def list_dir(self, prefix: str, *, recursive: bool = False, limit: int = MAX_LISTED) -> Listing:
+        """What lies directly under ``prefix`` ('' for the bucket root): its child prefixes and its
+        objects with their sizes (a delimited listing). With ``recursive``, every object under it at
+        any depth, and no prefixes. Pages are read one after another up to ``limit`` entries; the
+        listing says ``truncated`` when there were more. Nothing under ``prefix``: an empty listing."""
 
 
 class PlatformAdapter(Protocol):

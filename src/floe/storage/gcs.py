@@ -25,7 +25,7 @@ import ipaddress
 import json
 import re
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -36,7 +36,18 @@ import icechunk
 
 from floe.errors import NotFoundError, PermissionDeniedError, StorageError
 from floe.models import GSCredentials, TempCredentials
-from floe.storage.base import BucketSpec, Location, PreconditionFailed, Refresher, StoragePolicy, join_prefix
+from floe.storage.base import (
+    MAX_LISTED,
+    BucketSpec,
+    Listing,
+    Location,
+    PreconditionFailed,
+    Refresher,
+    StoragePolicy,
+    collect_listing,
+    join_prefix,
+    listed_prefix,
+)
 
 GCS_READ_ONLY = "https://www.googleapis.com/auth/devstorage.read_only"
 GCS_READ_WRITE = "https://www.googleapis.com/auth/devstorage.read_write"
@@ -414,6 +425,8 @@ class GcsObjectStore:
     for anonymous access.
     """
 
+    list_page_size = 1000  # entries per listing request (the most the service returns)
+
     def __init__(
         self,
         spec: BucketSpec,
@@ -566,6 +579,35 @@ class GcsObjectStore:
             # GCS matches generations (what put() returns), never ETags: no object has this one.
             raise PreconditionFailed(f"conditionally updating {key!r}: {etag!r} is not a GCS generation")
         return self._upload(key, data, f"conditionally updating {key!r}", generation)
+
+    def list_dir(self, prefix: str, *, recursive: bool = False, limit: int = MAX_LISTED) -> Listing:
+        start = listed_prefix(prefix)
+        params: dict[str, Any] = {
+            "prefix": start,
+            "fields": "items(name,size),prefixes,nextPageToken",
+            "maxResults": min(self.list_page_size, limit + 1),
+        }
+        if not recursive:
+            params["delimiter"] = "/"
+
+        def entries() -> Iterator[tuple[str, int | None]]:
+            while True:
+                response = self._request(
+                    "GET", f"/storage/v1{self._bucket_path}/o", f"listing {prefix!r}", params=params
+                )
+                assert response is not None
+                body = response.json()
+                for child in body.get("prefixes", []):
+                    yield child.removesuffix("/"), None
+                for item in body.get("items", []):
+                    if item["name"] != start:  # a "folder" marker object is not an object of its own
+                        yield item["name"], int(item.get("size", 0))
+                token = body.get("nextPageToken")
+                if not token:
+                    return
+                params["pageToken"] = token
+
+        return collect_listing(entries(), limit)
 
     def delete_prefix(self, prefix: str) -> int:
         if not prefix:

@@ -5,13 +5,24 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import icechunk
 
 from floe.files import make_private_dirs
 from floe.models import TempCredentials
-from floe.storage.base import BucketSpec, Location, PreconditionFailed, Refresher, StoragePolicy
+from floe.storage.base import (
+    MAX_LISTED,
+    BucketSpec,
+    Listing,
+    Location,
+    PreconditionFailed,
+    Refresher,
+    StoragePolicy,
+    collect_listing,
+    join_prefix,
+)
 
 
 def _within(path: Path, root: Path) -> bool:
@@ -94,6 +105,12 @@ class LocalObjectStore:
         shutil.rmtree(path)
         return count
 
+    def list_dir(self, prefix: str, *, recursive: bool = False, limit: int = MAX_LISTED) -> Listing:
+        base = self._path(prefix) if prefix else Path(os.path.realpath(self.root))
+        if not base.is_dir():
+            return Listing()
+        return collect_listing(_walk(base, prefix) if recursive else _children(base, prefix), limit)
+
     def _file(self, key: str) -> Path:
         path = self._path(key)
         make_private_dirs(path.parent)  # 0700 each, whatever the umask
@@ -101,7 +118,7 @@ class LocalObjectStore:
 
     def put(self, key: str, data: bytes) -> str:
         path = self._file(key)
-        tmp = path.with_name(path.name + ".floe-tmp")
+        tmp = path.with_name(path.name + _TMP_SUFFIX)
         tmp.write_bytes(data)
         os.replace(tmp, path)
         return _etag(data)
@@ -134,6 +151,47 @@ class LocalObjectStore:
     def put_if_match(self, key: str, data: bytes, etag: str) -> str:
         # A folder has no atomic compare-and-swap: report it, so the probe records the gap.
         raise NotImplementedError("a local folder cannot update an object conditionally")
+
+
+def _children(base: Path, prefix: str) -> Iterator[tuple[str, int | None]]:
+    """The entries of one folder, as a delimited listing sees them. Symbolic links are left out
+    (they could lead outside the bucket config's folder), and so are writes still in progress."""
+    with os.scandir(base) as found:
+        entries = sorted(found, key=lambda e: e.name)
+    for entry in entries:
+        if entry.is_symlink() or entry.name.endswith(_TMP_SUFFIX):
+            continue
+        if entry.is_dir(follow_symlinks=False):
+            yield join_prefix(prefix, entry.name), None
+        elif entry.is_file(follow_symlinks=False):
+            size = _size(Path(entry.path))
+            if size is not None:
+                yield join_prefix(prefix, entry.name), size
+
+
+def _walk(base: Path, prefix: str) -> Iterator[tuple[str, int | None]]:
+    """Every file under ``base`` (no symbolic links followed or listed), in key order per folder."""
+    for folder, dirnames, filenames in os.walk(base):  # never follows links to folders
+        dirnames.sort()
+        relative = Path(folder).relative_to(base)
+        for name in sorted(filenames):
+            path = Path(folder) / name
+            if name.endswith(_TMP_SUFFIX) or path.is_symlink():
+                continue
+            size = _size(path)
+            if size is not None:
+                yield join_prefix(prefix, *relative.parts, name), size
+
+
+def _size(path: Path) -> int | None:
+    """A file's size, or None when it went away meanwhile (deleted between listing and looking)."""
+    try:
+        return path.stat(follow_symlinks=False).st_size
+    except FileNotFoundError:
+        return None
+
+
+_TMP_SUFFIX = ".floe-tmp"
 
 
 def _etag(data: bytes) -> str:

@@ -7,7 +7,7 @@ import threading
 import icechunk
 
 from floe.models import TempCredentials
-from floe.storage.base import BucketSpec, Location, ObjectStore, Refresher, StoragePolicy
+from floe.storage.base import MAX_LISTED, BucketSpec, Listing, Location, ObjectStore, Refresher, StoragePolicy
 
 _STORES: dict[tuple[str, str], icechunk.Storage] = {}
 _LOCK = threading.Lock()
@@ -69,6 +69,9 @@ class ClientOnlyStore:
 
     def delete_prefix(self, prefix: str) -> int:
         return 0
+
+    def list_dir(self, prefix: str, *, recursive: bool = False, limit: int = MAX_LISTED) -> Listing:
+        return Listing()
 
     def _refuse(self, *args: object) -> str:
         raise ValueError("memory storage lives in the client process only: the server cannot reach it")

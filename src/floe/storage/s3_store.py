@@ -19,11 +19,21 @@ from botocore.exceptions import (
 
 from floe.errors import NotFoundError, PermissionDeniedError, StorageError
 from floe.models import S3Credentials
-from floe.storage.base import BucketSpec, PreconditionFailed, with_kind
+from floe.storage.base import (
+    MAX_LISTED,
+    BucketSpec,
+    Listing,
+    PreconditionFailed,
+    collect_listing,
+    listed_prefix,
+    with_kind,
+)
 
 
 class S3ObjectStore:
     """boto3 handle on one S3 bucket, with errors translated into plain messages."""
+
+    list_page_size = 1000  # entries per listing request (the most the service returns)
 
     def __init__(
         self,
@@ -141,6 +151,32 @@ class S3ObjectStore:
         return self._call(
             f"conditionally updating {key!r}", self._client.put_object, Key=key, Body=data, IfMatch=etag
         )["ETag"]
+
+    def list_dir(self, prefix: str, *, recursive: bool = False, limit: int = MAX_LISTED) -> Listing:
+        start = listed_prefix(prefix)
+        query: dict[str, Any] = {"Prefix": start, "MaxKeys": min(self.list_page_size, limit + 1)}
+        if not recursive:
+            query["Delimiter"] = "/"
+
+        def entries() -> Any:
+            token = None
+            while True:
+                page = self._call(
+                    f"listing {prefix!r}",
+                    self._client.list_objects_v2,
+                    **query,
+                    **({"ContinuationToken": token} if token else {}),
+                )
+                for common in page.get("CommonPrefixes", []):
+                    yield common["Prefix"].removesuffix("/"), None
+                for obj in page.get("Contents", []):
+                    if obj["Key"] != start:  # a zero-byte "folder" marker is not an object of its own
+                        yield obj["Key"], obj.get("Size", 0)
+                token = page.get("NextContinuationToken")
+                if not page.get("IsTruncated") or not token:
+                    return
+
+        return collect_listing(entries(), limit)
 
     def delete_prefix(self, prefix: str) -> int:
         if not prefix:

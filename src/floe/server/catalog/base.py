@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+import icechunk
 import sqlalchemy as sa
 
-from floe.errors import NotFoundError, PermissionDeniedError
+from floe.errors import FloeError, NotFoundError, PermissionDeniedError, StorageError, ValidationError
 from floe.models import (
     ARRAYLAKE_PLATFORMS,
     REDACTED,
@@ -45,6 +47,7 @@ class Catalog:
     engine: sa.Engine
     box: SecretBox
     policy: StoragePolicy
+    trash_retention_days: float = 7.0  # the default; an org may set its own
 
     @contextmanager
     def tx(self) -> Iterator[sa.Connection]:
@@ -285,3 +288,36 @@ def arraylake_compatible(bucket: BucketResponse | None) -> BucketResponse | None
     if auth is None:
         return None
     return bucket if auth == bucket.auth_config else bucket.model_copy(update={"auth_config": auth})
+
+
+# --- shared by repo operations ------------------------------------------------------------
+
+
+def metadata_rows(repo_id: str, metadata: dict[str, Any] | None) -> list[dict[str, str]]:
+    """One row per (key, scalar) so metadata filters use an index; lists give one row per item."""
+    rows = []
+    for key, value in (metadata or {}).items():
+        for item in value if isinstance(value, list) else [value]:
+            rows.append({"repo_id": repo_id, "key": key, "value": json.dumps(item)})
+    return rows
+
+
+def write_metadata(conn: sa.Connection, repo_id: str, metadata: dict[str, Any] | None) -> None:
+    conn.execute(sa.delete(t.repo_metadata).where(t.repo_metadata.c.repo_id == repo_id))
+    rows = metadata_rows(repo_id, metadata)
+    if rows:
+        conn.execute(sa.insert(t.repo_metadata), rows)
+
+
+def storage_call(what: str, fn: Any, *args: Any) -> Any:
+    """Run a storage operation; turn anything unexpected into a 502 that says what failed."""
+    try:
+        return fn(*args)
+    except FloeError:
+        raise
+    except icechunk.IcechunkError as exc:
+        raise StorageError(f"{what} failed: {str(exc).splitlines()[0][:300]}") from None
+    except ValueError as exc:
+        raise ValidationError(f"{what}: {exc}") from None
+    except OSError as exc:
+        raise StorageError(f"{what} failed: {exc.strerror or exc}") from None

@@ -31,6 +31,7 @@ from floe.server.catalog.base import (
     repo_model,
 )
 from floe.server.catalog.locations import check_bucket_location, org_policy
+from floe.server.catalog.trash import trash_usage
 from floe.server.db import tables as t
 from floe.storage import (
     BucketSpec,
@@ -71,20 +72,25 @@ def _auth_columns(cat: Catalog, auth: dict[str, Any]) -> dict[str, Any]:
 
 
 def _repos_using(conn: sa.Connection, bucket_id: str) -> list[str]:
-    return list(
+    """The repos stored in a bucket config, those in the trash included (their objects are still there)."""
+    live = list(
         conn.execute(
             sa.select(t.repos.c.name).where(t.repos.c.bucket_id == bucket_id).order_by(t.repos.c.name)
         )
         .scalars()
         .all()
     )
+    return live + [f"{name} (in the trash)" for name in trash_usage(conn, bucket_id=bucket_id)]
 
 
 def _in_use_message(org_name: str, nickname: str, repos: list[str], doing: str) -> str:
     shown = ", ".join(f"{org_name}/{r}" for r in repos[:20]) + (
         f" and {len(repos) - 20} more" if len(repos) > 20 else ""
     )
-    return f"cannot {doing} bucket config {nickname!r}: it is used by {len(repos)} repo(s): {shown}; delete those first"
+    return (
+        f"cannot {doing} bucket config {nickname!r}: it is used by {len(repos)} repo(s): {shown}; delete "
+        "those first (and purge them from the trash: `floe repo purge ORG/REPO`)"
+    )
 
 
 # Probe failures that refuse a bucket config, and the error each becomes; any other is a 502.

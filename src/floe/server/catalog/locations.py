@@ -102,25 +102,38 @@ def check_repo_location(
     here = location_of(spec.with_changes(prefix=prefix))
     if here is None:
         return
-    rows = conn.execute(
-        sa.select(
-            t.repos.c.name.label("repo_name"),
-            t.repos.c.org_id.label("repo_org_id"),
-            t.repos.c.prefix.label("repo_prefix"),
-            t.buckets,
-        )
-        .join(t.buckets, t.buckets.c.id == t.repos.c.bucket_id)
-        .where(sa.or_(t.buckets.c.name == spec.name, t.buckets.c.platform == "file"))
-    )
-    for row in rows:
-        bucket = bucket_spec(cat.box, row, decrypt=False)
-        there = location_of(bucket.with_changes(prefix=row.repo_prefix))
-        if there is None or not there.overlaps(here):
-            continue
-        whose = f"repo {org.name}/{row.repo_name}" if row.repo_org_id == org.id else "a repo of another org"
-        raise ConflictError(
-            f"prefix {prefix!r} overlaps {whose} (one prefix contains the other): choose another prefix"
-        )
+    near = sa.or_(t.buckets.c.name == spec.name, t.buckets.c.platform == "file")
+    live = sa.select(
+        t.repos.c.name.label("repo_name"),
+        t.repos.c.org_id.label("repo_org_id"),
+        t.repos.c.prefix.label("repo_prefix"),
+        sa.literal(False).label("in_trash"),
+        t.buckets,
+    ).join(t.buckets, t.buckets.c.id == t.repos.c.bucket_id)
+    # A trashed repo keeps its location until it is purged: nothing may be created over its objects.
+    trashed = sa.select(
+        t.trashed_repos.c.name.label("repo_name"),
+        t.trashed_repos.c.org_id.label("repo_org_id"),
+        t.trashed_repos.c.prefix.label("repo_prefix"),
+        sa.literal(True).label("in_trash"),
+        t.buckets,
+    ).join(t.buckets, t.buckets.c.id == t.trashed_repos.c.bucket_id)
+    for query in (live.where(near), trashed.where(near)):
+        for row in conn.execute(query):
+            bucket = bucket_spec(cat.box, row, decrypt=False)
+            there = location_of(bucket.with_changes(prefix=row.repo_prefix))
+            if there is None or not there.overlaps(here):
+                continue
+            whose = (
+                f"repo {org.name}/{row.repo_name}" if row.repo_org_id == org.id else "a repo of another org"
+            )
+            if row.in_trash:
+                whose += (
+                    f" in the trash (its objects are kept until purged: `floe repo purge {org.name}/...`)"
+                )
+            raise ConflictError(
+                f"prefix {prefix!r} overlaps {whose} (one prefix contains the other): choose another prefix"
+            )
 
 
 def _describe(spec: BucketSpec) -> str:

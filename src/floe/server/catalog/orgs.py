@@ -8,13 +8,15 @@ import sqlalchemy as sa
 
 from floe.errors import ConflictError, PermissionDeniedError
 from floe.models import Org, OrgCreate
+from floe.models.recovery import OrgModify
 from floe.server.auth import Action, Principal, decide
 from floe.server.catalog.audit import record
 from floe.server.catalog.base import Catalog, aware, now, org_row
+from floe.server.catalog.trash import trash_usage
 from floe.server.db import tables as t
 
 
-def _model(conn: sa.Connection, row: sa.Row) -> Org:
+def _model(cat: Catalog, conn: sa.Connection, row: sa.Row) -> Org:
     default = None
     if row.default_bucket_id:
         default = conn.execute(
@@ -26,6 +28,9 @@ def _model(conn: sa.Connection, row: sa.Row) -> Org:
         description=row.description,
         created=aware(row.created),
         default_bucket_nickname=default,
+        trash_retention_days=row.trash_retention_days
+        if row.trash_retention_days is not None
+        else cat.trash_retention_days,
     )
 
 
@@ -63,18 +68,29 @@ def create_org(cat: Catalog, principal: Principal, body: OrgCreate) -> Org:
             resource=org.name,
             detail={"description": body.description},
         )
-        return _model(conn, org)
+        return _model(cat, conn, org)
 
 
 def list_orgs(cat: Catalog, principal: Principal) -> list[Org]:
     with cat.read() as conn:
         rows = conn.execute(sa.select(t.orgs).order_by(t.orgs.c.name)).all()
-        return [_model(conn, r) for r in rows if decide(principal, Action.ORG_READ, r.id)]
+        return [_model(cat, conn, r) for r in rows if decide(principal, Action.ORG_READ, r.id)]
 
 
 def get_org(cat: Catalog, principal: Principal, name: str) -> Org:
     with cat.read() as conn:
-        return _model(conn, org_row(conn, principal, name))
+        return _model(cat, conn, org_row(conn, principal, name))
+
+
+def modify_org(cat: Catalog, principal: Principal, name: str, body: OrgModify) -> Org:
+    """Change an org's description or trash retention (org admins)."""
+    changes = body.model_dump(exclude_unset=True)
+    with cat.tx() as conn:
+        org = org_row(conn, principal, name, Action.ORG_ADMIN)
+        if changes:
+            conn.execute(sa.update(t.orgs).where(t.orgs.c.id == org.id).values(**changes))
+            record(conn, principal, "org.modify", org=org, resource=org.name, detail=changes)
+        return _model(cat, conn, conn.execute(sa.select(t.orgs).where(t.orgs.c.id == org.id)).one())
 
 
 def delete_org(cat: Catalog, principal: Principal, name: str) -> None:
@@ -89,6 +105,13 @@ def delete_org(cat: Catalog, principal: Principal, name: str) -> None:
         if repos:
             shown = ", ".join(f"{name}/{r}" for r in repos[:10]) + (" ..." if len(repos) > 10 else "")
             raise ConflictError(f"org {name!r} still has repos ({shown}); delete them first")
+        trashed = trash_usage(conn, org_id=org.id)
+        if trashed:
+            shown = ", ".join(f"{name}/{r}" for r in trashed[:10]) + (" ..." if len(trashed) > 10 else "")
+            raise ConflictError(
+                f"org {name!r} has repos in its trash ({shown}), whose objects are kept until purged: purge "
+                f"them first (`floe repo purge {name}/REPO`)"
+            )
         if principal.kind == "api_client" and org.id in principal.roles:
             raise ConflictError(f"refusing to delete org {name!r}: your own token belongs to it")
         record(conn, principal, "org.delete", org=org, resource=org.name)

@@ -15,7 +15,6 @@ from floe.errors import (
     FloeError,
     NotFoundError,
     RepoUnavailableError,
-    StorageError,
     ValidationError,
 )
 from floe.models import (
@@ -32,6 +31,7 @@ from floe.models import (
     TempCredentials,
 )
 from floe.server.auth import Action, Principal, decide
+from floe.server.catalog import trash
 from floe.server.catalog.audit import record, record_vend
 from floe.server.catalog.base import (
     Catalog,
@@ -46,6 +46,8 @@ from floe.server.catalog.base import (
     org_row,
     repo_model,
     repo_row,
+    storage_call,
+    write_metadata,
 )
 from floe.server.catalog.locations import check_repo_location
 from floe.server.catalog.virtual import container_credentials
@@ -70,23 +72,7 @@ MAX_PAGE_SIZE = 1000
 # --- helpers -----------------------------------------------------------------------------
 
 
-def _metadata_rows(repo_id: str, metadata: dict[str, Any] | None) -> list[dict[str, str]]:
-    """One row per (key, scalar) so metadata filters use an index; lists give one row per item."""
-    rows = []
-    for key, value in (metadata or {}).items():
-        for item in value if isinstance(value, list) else [value]:
-            rows.append({"repo_id": repo_id, "key": key, "value": json.dumps(item)})
-    return rows
-
-
-def _write_metadata(conn: sa.Connection, repo_id: str, metadata: dict[str, Any] | None) -> None:
-    conn.execute(sa.delete(t.repo_metadata).where(t.repo_metadata.c.repo_id == repo_id))
-    rows = _metadata_rows(repo_id, metadata)
-    if rows:
-        conn.execute(sa.insert(t.repo_metadata), rows)
-
-
-def _target_bucket(conn: sa.Connection, org: sa.Row, nickname: str | None) -> sa.Row:
+def target_bucket(conn: sa.Connection, org: sa.Row, nickname: str | None) -> sa.Row:
     if nickname:
         return bucket_row_by_nickname(conn, org, nickname)
     if org.default_bucket_id is None:
@@ -97,27 +83,13 @@ def _target_bucket(conn: sa.Connection, org: sa.Row, nickname: str | None) -> sa
     return conn.execute(sa.select(t.buckets).where(t.buckets.c.id == org.default_bucket_id)).one()
 
 
-def _check_prefix_free(cat: Catalog, conn: sa.Connection, org: sa.Row, bucket: sa.Row, prefix: str) -> None:
+def check_prefix_free(cat: Catalog, conn: sa.Connection, org: sa.Row, bucket: sa.Row, prefix: str) -> None:
     """No two repos anywhere in the catalog may share a location, or sit one inside the other."""
     check_repo_location(cat, conn, org, bucket_spec(cat.box, bucket, decrypt=False), prefix)
 
 
-def _location(spec: BucketSpec, prefix: str) -> str:
+def location_text(spec: BucketSpec, prefix: str) -> str:
     return f"{spec.platform}://{spec.name}/{prefix}"
-
-
-def _storage_call(what: str, fn: Any, *args: Any) -> Any:
-    """Run a storage operation; turn anything unexpected into a 502 that says what failed."""
-    try:
-        return fn(*args)
-    except FloeError:
-        raise
-    except icechunk.IcechunkError as exc:
-        raise StorageError(f"{what} failed: {str(exc).splitlines()[0][:300]}") from None
-    except ValueError as exc:
-        raise ValidationError(f"{what}: {exc}") from None
-    except OSError as exc:
-        raise StorageError(f"{what} failed: {exc.strerror or exc}") from None
 
 
 def _insert_repo(
@@ -150,7 +122,7 @@ def _insert_repo(
             created_by=principal.id,
         )
     )
-    _write_metadata(conn, repo_id, metadata)
+    write_metadata(conn, repo_id, metadata)
     row = conn.execute(sa.select(t.repos).where(t.repos.c.id == repo_id)).one()
     return repo_model(row, org.name, bucket_model(bucket, org.default_bucket_id))
 
@@ -188,12 +160,12 @@ def create_repo(cat: Catalog, principal: Principal, org_name: str, body: RepoCre
         )
     with cat.read() as conn:
         org = org_row(conn, principal, org_name, Action.REPO_WRITE)
-        bucket = _target_bucket(conn, org, body.bucket_nickname)
+        bucket = target_bucket(conn, org, body.bucket_nickname)
         _ensure_name_free(conn, org, body.name)
     spec = bucket_spec(cat.box, bucket)
     prefix = join_prefix(spec.prefix, body.prefix or f"{secrets.token_hex(6)}-{body.name}")
     with cat.read() as conn:
-        _check_prefix_free(cat, conn, org, bucket, prefix)
+        check_prefix_free(cat, conn, org, bucket, prefix)
     if spec.auth_method == "anonymous":
         raise ValidationError(
             f"bucket config {bucket.nickname!r} uses anonymous access, which is read-only: repos cannot be "
@@ -207,16 +179,18 @@ def create_repo(cat: Catalog, principal: Principal, org_name: str, body: RepoCre
         )
     # From_env without the operator's consent: the server cannot look, and cannot delete either.
     store = None if why_not else object_store(spec, cat.policy)
-    if store is not None and not _storage_call(f"checking {_location(spec, prefix)}", store.is_empty, prefix):
+    if store is not None and not storage_call(
+        f"checking {location_text(spec, prefix)}", store.is_empty, prefix
+    ):
         raise ConflictError(
-            f"{_location(spec, prefix)} already holds data; to register an existing Icechunk repo use "
+            f"{location_text(spec, prefix)} already holds data; to register an existing Icechunk repo use "
             "import (`floe repo import`), or choose another prefix"
         )
     if body.create_mode == "create" and store is not None:
         storage = icechunk_storage(spec, prefix, credentials_for(spec, prefix=prefix, policy=cat.policy))
         try:
-            _storage_call(
-                f"creating the Icechunk repo at {_location(spec, prefix)}",
+            storage_call(
+                f"creating the Icechunk repo at {location_text(spec, prefix)}",
                 icechunk.Repository.create,
                 storage,
                 icechunk_config_for(bucket.capabilities, None),
@@ -236,17 +210,17 @@ def import_repo(cat: Catalog, principal: Principal, org_name: str, body: RepoImp
     """Register an Icechunk repo that already exists at a prefix (relative to the bucket config's prefix)."""
     with cat.read() as conn:
         org = org_row(conn, principal, org_name, Action.REPO_WRITE)
-        bucket = _target_bucket(conn, org, body.bucket_nickname)
+        bucket = target_bucket(conn, org, body.bucket_nickname)
         _ensure_name_free(conn, org, body.name)
         spec = bucket_spec(cat.box, bucket)
         prefix = join_prefix(spec.prefix, body.prefix)
-        _check_prefix_free(cat, conn, org, bucket, prefix)
+        check_prefix_free(cat, conn, org, bucket, prefix)
     if server_may_connect(spec, cat.policy) is None:
         check_endpoints(spec, cat.policy)
         creds, _ = reading_credentials(spec, prefix=prefix, policy=cat.policy)  # the server's own look
         storage = icechunk_storage(spec, prefix, creds)
-        where = _location(spec, prefix)
-        if not _storage_call(f"looking for an Icechunk repo at {where}", icechunk.Repository.exists, storage):
+        where = location_text(spec, prefix)
+        if not storage_call(f"looking for an Icechunk repo at {where}", icechunk.Repository.exists, storage):
             raise NotFoundError(f"no Icechunk repo found at {where}; check the bucket config and prefix")
     return _register(cat, principal, org_name, bucket, body, prefix)
 
@@ -264,7 +238,7 @@ def _register(
         with cat.tx() as conn:
             org = org_row(conn, principal, org_name, Action.REPO_WRITE)
             _ensure_name_free(conn, org, body.name)
-            _check_prefix_free(cat, conn, org, bucket, prefix)
+            check_prefix_free(cat, conn, org, bucket, prefix)
             repo = _insert_repo(
                 conn,
                 org,
@@ -290,7 +264,7 @@ def _register(
         ) from None
 
 
-def _with_bucket(conn: sa.Connection, org: sa.Row, row: sa.Row) -> Repo:
+def with_bucket(conn: sa.Connection, org: sa.Row, row: sa.Row) -> Repo:
     bucket = conn.execute(sa.select(t.buckets).where(t.buckets.c.id == row.bucket_id)).one()
     return repo_model(row, org.name, bucket_model(bucket, org.default_bucket_id))
 
@@ -298,7 +272,7 @@ def _with_bucket(conn: sa.Connection, org: sa.Row, row: sa.Row) -> Repo:
 def get_repo(cat: Catalog, principal: Principal, org_name: str, name: str) -> Repo:
     with cat.read() as conn:
         org = org_row(conn, principal, org_name, Action.REPO_READ)
-        return _with_bucket(conn, org, repo_row(conn, org, name))
+        return with_bucket(conn, org, repo_row(conn, org, name))
 
 
 def parse_metadata_filter(raw: str | None) -> dict[str, Any] | None:
@@ -357,24 +331,24 @@ def list_repos(
         ).all()
         items = []
         for row in rows:
-            repo, bucket = _split_repo_bucket(row)
+            repo, bucket = split_repo_bucket(row)
             items.append(repo_model(repo, org.name, bucket_model(bucket, org.default_bucket_id)))
         return Paginated[Repo](
             items=items, total=total, page=page, size=size, pages=max(1, math.ceil(total / size))
         )
 
 
-class _Attrs(dict):
+class Attrs(dict):
     """A plain row stand-in with attribute access (for joined selects that share column names)."""
 
     __getattr__ = dict.__getitem__
 
 
-def _split_repo_bucket(row: sa.Row) -> tuple[_Attrs, _Attrs]:
+def split_repo_bucket(row: sa.Row) -> tuple[Attrs, Attrs]:
     """The repo and bucket halves of a ``select(repos, buckets, ...)`` row (their column names overlap)."""
     mapping = row._mapping
-    repo = _Attrs({c.name: mapping[c] for c in t.repos.c})
-    bucket = _Attrs({c.name: mapping[c] for c in t.buckets.c})
+    repo = Attrs({c.name: mapping[c] for c in t.repos.c})
+    bucket = Attrs({c.name: mapping[c] for c in t.buckets.c})
     return repo, bucket
 
 
@@ -396,7 +370,7 @@ def modify_repo(cat: Catalog, principal: Principal, org_name: str, name: str, bo
         if body.description is not None:
             values["description"] = body.description
         conn.execute(sa.update(t.repos).where(t.repos.c.id == row.id).values(**values))
-        _write_metadata(conn, row.id, metadata)
+        write_metadata(conn, row.id, metadata)
         record(
             conn,
             principal,
@@ -405,7 +379,7 @@ def modify_repo(cat: Catalog, principal: Principal, org_name: str, name: str, bo
             resource=f"{org.name}/{name}",
             detail=body.model_dump(exclude_none=True, mode="json"),
         )
-        return _with_bucket(conn, org, repo_row(conn, org, name))
+        return with_bucket(conn, org, repo_row(conn, org, name))
 
 
 def set_status(
@@ -437,12 +411,13 @@ def set_status(
 
 def delete_repo(
     cat: Catalog, principal: Principal, org_name: str, name: str, *, keep_data: bool = False
-) -> int:
-    """Delete a repo's catalog entry and, unless ``keep_data``, its objects; return objects deleted.
+) -> str | None:
+    """Delete a repo: move it to the org's trash, objects kept until purged; returns the trash id.
 
-    The repo goes offline first; if deleting the objects fails it stays offline and listed,
-    so the delete can be retried and nothing is orphaned. Repo admins may delete any repo;
-    whoever created a repo (and may still write) may delete it too.
+    With ``keep_data`` the entry is only unregistered (no trash: the objects are left where they
+    are, for whoever registers them again). Nothing is deleted from storage here: only a purge
+    deletes objects (see ``trash``). Repo admins may delete any repo; whoever created a repo (and
+    may still write) may delete it too.
     """
     with cat.tx() as conn:
         org, row = org_and_repo(conn, principal, org_name, name, Action.REPO_READ)
@@ -450,51 +425,19 @@ def delete_repo(
         if not own:
             authorize_repo(conn, principal, Action.REPO_ADMIN, org, row)
         bucket = conn.execute(sa.select(t.buckets).where(t.buckets.c.id == row.bucket_id)).one()
-        if not keep_data:
-            conn.execute(
-                sa.update(t.repos)
-                .where(t.repos.c.id == row.id)
-                .values(status_mode=RepoMode.offline.value, status_message="being deleted")
-            )
-    deleted = 0
-    if not keep_data:
-        spec = bucket_spec(cat.box, bucket)
-        try:
-            store = object_store(spec, cat.policy)
-        except ServerCredentialsOff as exc:
-            _set_online(cat, row.id)  # nothing was deleted: the repo stays as it was
-            raise ServerCredentialsOff(
-                f"cannot delete the objects of {org_name}/{name}: {exc.message}; delete the catalog entry "
-                "only (keep_data, `floe repo delete --keep-data`) and remove the objects yourself"
-            ) from None
-        except FloeError:
-            _set_online(cat, row.id)
-            raise
-        deleted = _storage_call(
-            f"deleting the objects of {org_name}/{name} at {_location(spec, row.prefix)}",
-            store.delete_prefix,
-            row.prefix,
-        )
-    with cat.tx() as conn:
-        conn.execute(sa.delete(t.repos).where(t.repos.c.id == row.id))
-        record(
-            conn,
-            principal,
-            "repo.delete",
-            org=org,
-            resource=f"{org_name}/{name}",
-            detail={"objects_deleted": deleted, "keep_data": keep_data},
-        )
-    return deleted
-
-
-def _set_online(cat: Catalog, repo_id: str) -> None:
-    with cat.tx() as conn:
-        conn.execute(
-            sa.update(t.repos)
-            .where(t.repos.c.id == repo_id)
-            .values(status_mode=RepoMode.online.value, status_message=None)
-        )
+        trash_id = None
+        if keep_data:
+            conn.execute(sa.delete(t.repos).where(t.repos.c.id == row.id))
+        else:
+            trash_id = trash.trash_repo(cat, conn, principal, org, row)
+        detail = {
+            "bucket": bucket.nickname,
+            "prefix": row.prefix,
+            "keep_data": keep_data,
+            "trash_id": trash_id,
+        }
+        record(conn, principal, "repo.delete", org=org, resource=f"{org_name}/{name}", detail=detail)
+    return trash_id
 
 
 def repo_credentials(
@@ -514,7 +457,7 @@ def repo_credentials(
 
 
 # Built once: statement construction costs more than running it on the hot path.
-_OPEN_QUERY = (
+OPEN_QUERY = (
     sa.select(t.repos, t.buckets, t.orgs.c.default_bucket_id)
     .select_from(t.repos)
     .join(t.orgs, t.orgs.c.id == t.repos.c.org_id)
@@ -531,15 +474,15 @@ def open_repo(
     Readers, and callers asking for ``read_only``, receive credentials that can only read.
     """
     with cat.read() as conn:
-        found = conn.execute(_OPEN_QUERY, {"org": org_name, "name": name}).first()
+        found = conn.execute(OPEN_QUERY, {"org": org_name, "name": name}).first()
         if found is None:
             org_row(conn, principal, org_name, Action.REPO_READ)  # 404 for the org, or for the repo below
             raise NotFoundError(
                 f"repo {org_name}/{name} not found; `floe repo list {org_name}` shows the repos"
             )
         mapping = found._mapping
-        repo, bucket = _split_repo_bucket(found)
-        org = _Attrs(id=repo.org_id, name=org_name)
+        repo, bucket = split_repo_bucket(found)
+        org = Attrs(id=repo.org_id, name=org_name)
         if not decide(principal, Action.REPO_READ, repo.org_id):
             authorize_repo(conn, principal, Action.REPO_READ, org, repo)
         if repo.status_mode == RepoMode.offline.value:

@@ -15,6 +15,7 @@ from floe.models import (
     SharedLocation,
     SharedLocationCreate,
 )
+from floe.models.recovery import OrgModify
 from floe.server.catalog import locations, orgs, permissions, tokens
 from floe.server.deps import CatalogDep, PrincipalDep
 
@@ -34,6 +35,12 @@ def create_org(body: OrgCreate, cat: CatalogDep, principal: PrincipalDep) -> Org
 @router.get("/orgs/{org}", response_model=Org, tags=["orgs"])
 def get_org(org: str, cat: CatalogDep, principal: PrincipalDep) -> Org:
     return orgs.get_org(cat, principal, org)
+
+
+@router.patch("/orgs/{org}", response_model=Org, tags=["orgs"])
+def modify_org(org: str, body: OrgModify, cat: CatalogDep, principal: PrincipalDep) -> Org:
+    """Change the org's description or how many days its trash keeps deleted repos (org admins)."""
+    return orgs.modify_org(cat, principal, org, body)
 
 
 @router.delete("/orgs/{org}", status_code=204, tags=["orgs"])

@@ -134,9 +134,10 @@ def set_status(
 def delete_repo(
     org: str, repo: str, cat: CatalogDep, principal: PrincipalDep, keep_data: bool = False
 ) -> Response:
-    """Delete the repo's catalog entry and its objects (only the entry with ``keep_data=true``)."""
-    deleted = repos.delete_repo(cat, principal, org, repo, keep_data=keep_data)
-    return Response(status_code=204, headers={"x-floe-objects-deleted": str(deleted)})
+    """Move the repo to the org's trash, its objects kept until purged (``keep_data=true``: only
+    unregister it, no trash entry); the trash entry's id is in the ``x-floe-trash-id`` header."""
+    trash_id = repos.delete_repo(cat, principal, org, repo, keep_data=keep_data)
+    return Response(status_code=204, headers={"x-floe-trash-id": trash_id} if trash_id else None)
 
 
 @router.get("/repos/icechunk/{org}/{repo}/virtual-chunk-containers", response_model=dict[str, str | None])

@@ -4,7 +4,7 @@ it last, after every other route and mount, because it catches ``/{org}`` and ``
 
 from fastapi import APIRouter
 
-from floe.server.web import browse, manage, manage_buckets, manage_people, oidc, routes
+from floe.server.web import browse, manage, manage_buckets, manage_people, manage_trash, oidc, routes
 
 router = APIRouter(include_in_schema=False)
 router.include_router(routes.router)
@@ -13,6 +13,7 @@ router.include_router(oidc.router)
 router.include_router(manage.router)
 router.include_router(manage_buckets.router)
 router.include_router(manage_people.router)
+router.include_router(manage_trash.router)
 
 browse_router = browse.router
 

@@ -57,6 +57,8 @@ def org_tabs(principal: Principal, org: str, org_id: str, active: str) -> list[t
         ("Bucket configs", f"{base}/-/buckets", active == "buckets"),
         ("Members", f"{base}/-/members", active == "members"),
     ]
+    if can["write"]:
+        tabs.append(("Trash", f"{base}/-/trash", active == "trash"))
     if can["admin"]:
         tabs.append(("API clients", f"{base}/-/api-clients", active == "api-clients"))
     if can["audit"]:

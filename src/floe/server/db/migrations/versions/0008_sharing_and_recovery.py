@@ -38,7 +38,9 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(
             ["org_id"], ["orgs.id"], name=op.f("fk_trashed_repos_org_id_orgs"), ondelete="CASCADE"
         ),
-        sa.ForeignKeyConstraint(["bucket_id"], ["buckets.id"], name=op.f("fk_trashed_repos_bucket_id_buckets")),
+        sa.ForeignKeyConstraint(
+            ["bucket_id"], ["buckets.id"], name=op.f("fk_trashed_repos_bucket_id_buckets")
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_trashed_repos")),
         sa.UniqueConstraint("bucket_id", "prefix", name="uq_trashed_repos_bucket_prefix"),
     )
