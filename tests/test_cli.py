@@ -127,6 +127,9 @@ def test_bucket_and_repo_lifecycle_on_s3(floe: Floe, moto: MotoServer, s3_bucket
     assert "not found" in gone
 
     floe.ok("bucket", "set-default", "local")
+    # the deleted repo's objects are kept in the trash, so its bucket config stays until it is purged
+    assert f"{repo} (in the trash)" in error_line(floe("bucket", "delete", nick, "--yes"), 1)
+    floe.ok("repo", "purge", repo, "--yes")
     floe.ok("bucket", "delete", nick, "--yes")
     assert nick not in {b["nickname"] for b in floe("bucket", "list", "--json").json()}
 

@@ -171,6 +171,9 @@ def test_get_or_create_delete_keep_data_and_import(sqlite_client):
     with pytest.raises(floe.ConflictError, match="overlaps repo default/goc-again"):
         client.create_repo("default/nested", prefix="goc-data/inner")
     client.delete_repo("default/goc-again", imsure=True, imreallysure=True)
+    with pytest.raises(floe.ConflictError, match="in the trash"):  # its objects are kept there
+        client.import_repo("default/ghost", prefix="goc-data")
+    client.purge_repo("default/goc-again", imsure=True, imreallysure=True)
     with pytest.raises(floe.NotFoundError, match="no Icechunk repo found"):
         client.import_repo("default/ghost", prefix="goc-data")
 
