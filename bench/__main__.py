@@ -18,10 +18,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))  # the real-service starters the tests use
 
-from bench import sections  # noqa: E402
+from bench import sections, startup  # noqa: E402
 from services import start_moto, start_postgres  # noqa: E402
 
-SECTIONS = ("open", "data", "services", "throughput", "size", "leases", "copy")
+SECTIONS = ("startup", "open", "data", "services", "throughput", "size", "leases", "copy")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -50,6 +50,8 @@ def main(argv: list[str] | None = None) -> int:
     postgres = start_postgres(work / "pg")
     try:
         ctx = sections.Context(work=work, quick=args.quick, moto=moto, postgres=postgres)
+        if "startup" in chosen:
+            results["startup"] = startup.startup(ctx)
         if "open" in chosen:
             results["open"] = sections.open_overhead(ctx)
         if "data" in chosen:
@@ -71,6 +73,8 @@ def main(argv: list[str] | None = None) -> int:
     results["elapsed_s"] = round(time.monotonic() - started, 1)
     (args.out / "results.json").write_text(json.dumps(results, indent=2, default=str))
     table = sections.markdown(results)
+    if "startup" in results:
+        table += "\n" + "\n".join(startup.markdown(results["startup"]))
     (args.out / "results.md").write_text(table)
     print(table)
     print(f"\n(wrote {args.out / 'results.json'} and results.md in {results['elapsed_s']} s)")

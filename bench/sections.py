@@ -23,7 +23,7 @@ import zarr
 
 import floe
 from bench.stats import alternate, percentile
-from floe.client._operations import LEASES_OFF_ENV, _spec
+from floe.client.opening import LEASES_OFF_ENV, client_spec
 from floe.models import OpenRepoResponse
 from floe.server.db import tables as t
 from floe.server.db.engine import create_engine
@@ -81,7 +81,9 @@ def open_overhead(ctx: Context) -> dict[str, Any]:
             name = f"default/open-{label}"
             _prepare_repo(client, name, bucket_nick)
             opened = OpenRepoResponse.model_validate(client._http.get(f"/repos/{name}/open").json())
-            storage = icechunk_storage(_spec(opened.repo_bucket), opened.repo_prefix, opened.repo_credentials)
+            storage = icechunk_storage(
+                client_spec(opened.repo_bucket), opened.repo_prefix, opened.repo_credentials
+            )
 
             def via_floe(name: str = name) -> None:
                 client._info.cache.drop(name)  # a first open: one request to the catalog

@@ -10,7 +10,14 @@ if [[ ! -x "$venv/bin/python" ]]; then
         exit 1
     }
 fi
+if [[ -x "$venv/bin/floe" ]]; then
+    pip_output=(--quiet)  # installed before: only what changed, quietly
+else
+    # the first install downloads a few hundred MB: show what it fetches and a progress bar
+    echo "==> Installing Floe into $venv (first time: this takes a few minutes)" >&2
+    pip_output=(--progress-bar on)
+fi
 "$venv/bin/python" -m pip install --quiet --upgrade pip
-"$venv/bin/python" -m pip install --quiet -e ".[services]"  # with the data services (xpublish)
+"$venv/bin/python" -m pip install "${pip_output[@]}" -e ".[services]"  # with the data services (xpublish)
 echo "==> Floe installed in $venv (activate it with: source $venv/bin/activate)"
 exec "$venv/bin/floe" serve "$@"

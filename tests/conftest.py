@@ -1,4 +1,10 @@
-"""Pytest fixtures that run the real services (moto S3, PostgreSQL, Floe) as subprocesses.
+"""Pytest fixtures that run the real services (moto S3, PostgreSQL, Floe).
+
+The stores (moto, the GCS emulator, Azurite) and PostgreSQL run as subprocesses, started once per
+session. The Floe server of ``floe_server`` / ``floe_server_sqlite`` is the app served on a thread of
+the test process (:func:`services.start_floe_in_process`: real HTTP on a real port, starts in a
+fraction of a second); ``floe_factory`` starts ``floe serve`` processes, for tests of process
+behaviour or with extra options.
 
 Fixtures:
 
@@ -13,14 +19,18 @@ Fixtures:
 * ``database_url``: parametrized ``sqlite`` / ``postgresql`` -- None (the server's embedded SQLite) or the
   URL of a fresh PostgreSQL database. The ``postgresql`` case carries the ``postgres`` marker.
 * ``floe_factory``: a callable ``(data_dir=None, *, database_url=None, extra_args=(), env=None)`` that
-  starts extra Floe servers, all stopped at teardown.
-* ``floe_server``: a :class:`FloeServer` on ``tmp_path/"data"`` using ``database_url`` (so: both backends).
-* ``floe_server_sqlite``: a :class:`FloeServer` on ``tmp_path/"data"`` using SQLite only.
+  starts extra Floe server processes (``floe serve``), all stopped at teardown.
+* ``floe_in_process_factory``: a callable ``(data_dir=None, *, database_url=None, env=None)`` that
+  starts in-process Floe servers, all stopped at teardown.
+* ``floe_server``: an :class:`InProcessFloe` on ``tmp_path/"data"`` using ``database_url`` (so: both
+  backends), fresh for each test.
+* ``floe_server_sqlite``: an :class:`InProcessFloe` on ``tmp_path/"data"`` using SQLite only.
 * ``approve_device``: acts as a person's browser for the device sign-in (``floe auth login``).
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from collections.abc import Callable, Iterator
@@ -40,6 +50,7 @@ from services import (
     FloeServer,
     GcsEmulator,
     GcsTokenEndpoint,
+    InProcessFloe,
     MotoServer,
     PostgresServer,
     find_azurite,
@@ -47,6 +58,7 @@ from services import (
     log_tail,
     start_azurite,
     start_floe,
+    start_floe_in_process,
     start_gcs_emulator,
     start_gcs_token_endpoint,
     start_moto,
@@ -208,22 +220,12 @@ def database_url(request: pytest.FixtureRequest) -> Iterator[str | None]:
 FloeFactory = Callable[..., FloeServer]
 
 
-@pytest.fixture
-def floe_factory(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[FloeFactory]:
-    """Start Floe servers: ``floe_factory(data_dir=None, *, database_url=None, extra_args=(), env=None)``.
-
-    ``data_dir`` defaults to ``tmp_path/"data"``. Every server is stopped at teardown; if the test failed,
-    the tail of each server's log is printed (shown under "Captured stderr teardown").
-    """
-    servers: list[FloeServer] = []
-
-    def start(data_dir: Path | None = None, **kwargs) -> FloeServer:
-        server = start_floe(data_dir if data_dir is not None else tmp_path / "data", **kwargs)
-        servers.append(server)
-        return server
-
+@contextlib.contextmanager
+def _stopped_at_exit(request: pytest.FixtureRequest, servers: list) -> Iterator[None]:
+    """Stop every server in ``servers`` afterwards; if the test failed, print the tail of each log
+    (shown under "Captured stderr teardown")."""
     try:
-        yield start
+        yield
     finally:
         for server in servers:
             server.stop()
@@ -233,16 +235,49 @@ def floe_factory(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Flo
 
 
 @pytest.fixture
-def floe_server(database_url: str | None, floe_factory: FloeFactory) -> FloeServer:
-    """A Floe server on ``tmp_path/"data"``, run once per database backend."""
-    # database_url comes first so that it is torn down (database dropped) after the server has stopped.
-    return floe_factory(database_url=database_url)
+def floe_factory(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[FloeFactory]:
+    """Start Floe server processes: ``floe_factory(data_dir=None, *, database_url=None, extra_args=(),
+    env=None)`` runs ``floe serve``; ``data_dir`` defaults to ``tmp_path/"data"``. All are stopped at
+    teardown."""
+    servers: list[FloeServer] = []
+
+    def start(data_dir: Path | None = None, **kwargs) -> FloeServer:
+        server = start_floe(data_dir if data_dir is not None else tmp_path / "data", **kwargs)
+        servers.append(server)
+        return server
+
+    with _stopped_at_exit(request, servers):
+        yield start
 
 
 @pytest.fixture
-def floe_server_sqlite(floe_factory: FloeFactory) -> FloeServer:
-    """A Floe server on ``tmp_path/"data"`` with its embedded SQLite database."""
-    return floe_factory()
+def floe_in_process_factory(
+    tmp_path: Path, request: pytest.FixtureRequest
+) -> Iterator[Callable[..., InProcessFloe]]:
+    """Start in-process Floe servers: ``floe_in_process_factory(data_dir=None, *, database_url=None,
+    env=None)``; ``data_dir`` defaults to ``tmp_path/"data"``. All are stopped at teardown."""
+    servers: list[InProcessFloe] = []
+
+    def start(data_dir: Path | None = None, **kwargs) -> InProcessFloe:
+        server = start_floe_in_process(data_dir if data_dir is not None else tmp_path / "data", **kwargs)
+        servers.append(server)
+        return server
+
+    with _stopped_at_exit(request, servers):
+        yield start
+
+
+@pytest.fixture
+def floe_server(database_url: str | None, floe_in_process_factory) -> InProcessFloe:
+    """A fresh in-process Floe server on ``tmp_path/"data"``, run once per database backend."""
+    # database_url comes first so that it is torn down (database dropped) after the server has stopped.
+    return floe_in_process_factory(database_url=database_url)
+
+
+@pytest.fixture
+def floe_server_sqlite(floe_in_process_factory) -> InProcessFloe:
+    """A fresh in-process Floe server on ``tmp_path/"data"`` with its embedded SQLite database."""
+    return floe_in_process_factory()
 
 
 # --------------------------------------------------------------------------------------------- a browser

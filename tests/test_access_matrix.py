@@ -24,7 +24,7 @@ from typing import Any
 import httpx
 import pytest
 
-from services import FloeServer, MotoServer, admin_token, start_floe, unique_name
+from services import InProcessFloe, MotoServer, admin_token, start_floe_in_process, unique_name
 
 SECRET = f"sweep-secret-{uuid.uuid4().hex}"
 OTHER_SECRET = f"sweep-other-secret-{uuid.uuid4().hex}"
@@ -51,7 +51,7 @@ def email(who: str) -> str:
 
 @dataclass
 class World:
-    server: FloeServer
+    server: InProcessFloe
     moto: MotoServer
     tokens: dict[str, str | None] = field(default_factory=dict)
     ids: dict[str, str] = field(default_factory=dict)
@@ -109,7 +109,7 @@ def device_sign_in(world: World, who: str, approve_device: Callable[..., None]) 
 @pytest.fixture(scope="module")
 def world(moto: MotoServer, tmp_path_factory: pytest.TempPathFactory, approve_device) -> Iterator[World]:
     data_dir = tmp_path_factory.mktemp("matrix") / "data"
-    server = start_floe(data_dir)
+    server = start_floe_in_process(data_dir)
     try:
         w = World(server=server, moto=moto, site_token=admin_token(server, site_admin=True))
         w.admin("POST", "/orgs", json={"name": ORG})

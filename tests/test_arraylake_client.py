@@ -16,6 +16,20 @@ from arraylake.exceptions import ArraylakeClientError  # noqa: E402
 SECRET = "arraylake-flow-secret-3f9a"
 
 
+# The arraylake client is an outside caller of a server it does not share a process with: here the
+# server is a `floe serve` process, not the in-process app of the conftest fixtures of these names.
+@pytest.fixture
+def floe_server(database_url, floe_factory):
+    """A ``floe serve`` process on ``tmp_path/"data"``, once per database backend."""
+    return floe_factory(database_url=database_url)
+
+
+@pytest.fixture
+def floe_server_sqlite(floe_factory):
+    """A ``floe serve`` process on ``tmp_path/"data"`` with its embedded SQLite database."""
+    return floe_factory()
+
+
 @pytest.fixture(autouse=True)
 def _isolated_arraylake_config(tmp_path, monkeypatch):
     monkeypatch.setenv("HOME", str(tmp_path / "home"))

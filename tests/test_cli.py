@@ -1,11 +1,14 @@
-"""The ``floe`` client commands (org, bucket, repo, token), run as real subprocesses against a real server.
+"""The ``floe`` client commands (org, bucket, repo, token) against a real server.
 
-One Floe server (SQLite) serves the whole module; the S3 tests use the session's moto server.
+One Floe server (SQLite) serves the whole module; the S3 tests use the session's moto server. The
+commands run in this process (typer's runner); those whose point is the process itself (``floe
+--help``, exit codes, configuration from the environment) run as real subprocesses.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -43,17 +46,20 @@ def site_admin_token(server: FloeServer) -> str:
 def floe(server: FloeServer, tmp_path: Path) -> Floe:
     config_dir = tmp_path / "floe-config"
     config_dir.mkdir()
-    return Floe(server, config_dir)
+    return Floe(server, config_dir, in_process=True)
+
+
+ISO_UTC = re.compile(r"\b\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\b")
 
 
 # --------------------------------------------------------------------------------------------- help
 
 
 def test_help_lists_the_groups_and_commands(floe: Floe) -> None:
-    top = floe.ok("--help").out
+    top = floe.ok("--help", process=True).out
     for group in ("org", "bucket", "repo", "token", "serve", "admin"):
         assert f" {group} " in top
-    bucket = floe.ok("bucket", "--help").out
+    bucket = floe.ok("bucket", "--help", process=True).out
     for command in ("list", "get", "check", "create", "modify", "delete", "set-default", "repos"):
         assert f" {command} " in bucket
     assert "FLOE_SERVICE_URI" in bucket
@@ -202,7 +208,9 @@ def test_bucket_create_with_auth_file_and_from_env(floe: Floe, moto: MotoServer,
 
 def test_repo_modify_delete_keep_data_and_import(floe: Floe) -> None:
     repo = f"default/{unique_name('loc-')}"
-    created = floe("repo", "create", repo, "--bucket", "local", "--description", "first", "--json").json()
+    created = floe(
+        "repo", "create", repo, "--bucket", "local", "--description", "first", "--json", process=True
+    ).json()  # fmt: skip
     assert created["bucket"]["nickname"] == "local"  # stdout is pure JSON, even with Icechunk warnings
 
     changed = floe(
@@ -286,6 +294,7 @@ def test_org_create_needs_a_site_admin(floe: Floe) -> None:
 
 
 def test_org_default_comes_from_option_env_then_config(floe: Floe) -> None:
+    floe = floe.in_subprocesses()  # configuration from the environment and the config file
     assert "'env-org'" in error_line(floe("bucket", "list", env={"FLOE_ORG": "env-org"}), 1)
     (floe.config_dir / "config.toml").write_text('org = "file-org"\n')
     assert "'file-org'" in error_line(floe("bucket", "list"), 1)
@@ -308,6 +317,7 @@ def test_repo_name_without_slash(floe: Floe) -> None:
 
 
 def test_usage_errors_exit_2(floe: Floe) -> None:
+    floe = floe.in_subprocesses()  # exit codes of the real command
     assert floe("repo", "list", "--bogus").code == 2
     assert floe("bucket", "get").code == 2  # missing argument
     bad_pair = floe("repo", "list", "--filter", "noequals")
@@ -327,7 +337,99 @@ def test_bucket_credentials_usage(floe: Floe) -> None:
 
 
 def test_unreachable_server_and_bad_token(floe: Floe) -> None:
+    floe = floe.in_subprocesses()  # the server from the environment
     nowhere = f"http://127.0.0.1:{free_port()}"
     line = error_line(floe("org", "list", env={"FLOE_SERVICE_URI": nowhere}), 1)
     assert "cannot reach" in line
     error_line(floe("org", "list", token="ema_not-a-real-token"), 1)
+
+
+# --------------------------------------------------------------------------------------------- conventions
+
+
+def _commands(command, path=()):
+    yield path
+    for name, sub in getattr(command, "commands", {}).items():
+        yield from _commands(sub, (*path, name))
+
+
+def test_every_help_fits_80_columns_with_whole_option_names(floe: Floe) -> None:
+    import typer
+
+    from floe.cli.main import app
+
+    paths = list(_commands(typer.main.get_command(app)))
+    assert len(paths) > 60
+    for path in paths:
+        shown = floe.ok(*path, "--help", env={"COLUMNS": "80"}).out
+        assert max(len(line) for line in shown.splitlines()) <= 80, (path, shown)
+        assert "…" not in shown, (path, shown)
+        # a flag shows no value placeholder (no <bool> / BOOLEAN after --json, --yes, --help ...)
+        assert not re.search(r"<bool>|BOOLEAN", shown), (path, shown)
+    assert re.search(r"^  --json +Print JSON", floe.ok("org", "list", "--help").out, re.M)
+
+
+def test_version_json(floe: Floe) -> None:
+    from floe import __version__
+
+    assert floe.ok("version").out.strip() == __version__
+    shown = floe("version", "--json").json()
+    assert shown["version"] == __version__ and shown["name"] == "icefloe"
+
+
+def test_cli_choices_match_their_sources() -> None:
+    """The CLI lists these values itself (importing their modules would slow every start)."""
+    from typing import get_args
+
+    from floe import inspection, models
+    from floe.cli import common
+    from floe.client import _services
+    from floe.models import sharing
+
+    assert get_args(models.Platform) == common.PLATFORMS
+    assert tuple(m.value for m in models.RepoMode) == common.REPO_MODES
+    assert tuple(g.value for g in models.GrantLevel) == common.GRANT_LEVELS
+    assert tuple(r.value for r in models.Role) == common.ROLES
+    assert tuple(r.value for r in models.ApiClientRole) == common.API_CLIENT_ROLES
+    assert common.SERVICE_PROTOCOLS == _services.PROTOCOLS
+    assert (common.MAX_LOG_TAIL, common.MAX_FOLLOW_TIMEOUT) == (
+        _services.MAX_TAIL,
+        _services.MAX_FOLLOW_TIMEOUT,
+    )
+    assert common.MAX_SHARE_TEXT == sharing.MAX_SHARE_TEXT
+    assert (common.MAX_HISTORY_PAGE, common.MAX_TREE_NODES) == (
+        inspection.MAX_HISTORY_PAGE,
+        inspection.MAX_TREE_NODES,
+    )
+
+
+def test_the_cli_starts_without_the_client_libraries() -> None:
+    """``floe ... --help`` imports no more than ``import floe``: no client, icechunk, zarr, numpy, xarray,
+    boto3, models or rich console."""
+    import subprocess
+    import sys
+
+    # (pydantic may come: typer imports it for options with min=/max=)
+    heavy = ["floe.client", "icechunk", "zarr", "numpy", "xarray", "boto3", "floe.models", "rich.console"]
+    check = (
+        "import sys; import floe; before = set(sys.modules); from floe.cli import main; "
+        "main.app(['repo', 'log', '--help'], standalone_mode=False); "
+        "main.app(['bucket', 'create', '--help'], standalone_mode=False); "
+        f"print([m for m in {heavy!r} if m in sys.modules and m not in before])"
+    )
+    done = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == "[]", done.stdout
+
+
+def test_errors_name_the_flag_and_one_time_format(floe: Floe) -> None:
+    line = error_line(floe("token", "create", unique_name("neg-"), "--expires-in-days", "-1"), 1)
+    assert "--expires-in-days" in line and "expires_in_days" not in line
+    assert "Input should" not in line and "validation error" not in line
+    prefix = error_line(floe("repo", "create", f"default/{unique_name('p-')}", "--prefix", "../x"), 1)
+    assert prefix.startswith("error: --prefix: invalid prefix"), prefix
+    shown = floe.ok("org", "get", "default").out
+    assert ISO_UTC.search(shown.split("Created:")[1]), shown
+    made = floe.ok("token", "create", unique_name("t-"), "--expires-in-days", "1").out
+    expires = made.split("Expires:")[1].splitlines()[0].strip()
+    assert ISO_UTC.fullmatch(expires), made

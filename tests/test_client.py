@@ -222,6 +222,31 @@ def test_async_client_same_operations(floe_server_sqlite):
     asyncio.run(scenario())
 
 
+def test_clients_over_an_asgi_transport(floe_server_sqlite):
+    """``floe.Client(..., transport=...)`` / ``floe.AsyncClient(..., transport=...)`` reach the app
+    through the given transport: here an ASGI one that calls the in-process app without a socket."""
+    server = floe_server_sqlite
+    with floe.Client(service_uri=server.url, token=server.token, transport=server.transport()) as client:
+        repo = client.create_repo("default/asgi-repo")
+        _write(repo, [4, 2])
+        assert _read(client.get_repo("default/asgi-repo")) == [4, 2]
+        assert client.whoami().org == "default"
+
+    async def scenario() -> None:
+        async with floe.AsyncClient(
+            service_uri=server.url, token=server.token, transport=server.async_transport()
+        ) as aclient:
+            assert [r.name for r in await aclient.list_repos("default")] == ["asgi-repo"]
+            await aclient.delete_repo("default/asgi-repo", imsure=True, imreallysure=True)
+            assert await aclient.list_repos("default") == []
+
+    asyncio.run(scenario())
+    # the catalog calls went through the transport, none over HTTP to uvicorn; only the commit-lease
+    # helper opens its own connection to service_uri
+    over_http = [line for line in server.log_text().splitlines() if "asgi-repo" in line]
+    assert all("/leases/" in line for line in over_http), over_http
+
+
 def test_client_finds_service_and_token_in_env_then_config_file(floe_server_sqlite, monkeypatch, tmp_path):
     monkeypatch.delenv("FLOE_SERVICE_URI", raising=False)
     monkeypatch.delenv("FLOE_TOKEN", raising=False)

@@ -28,21 +28,21 @@ from floe.client._transport import (
     finish,
 )
 from floe.models import AuditEvent, AuditPage, Grant, Member, Principal, Session, User
-from services import FloeServer, bootstrap_token, running_floe, unique_name
+from services import InProcessFloe, bootstrap_token, running_floe_in_process, unique_name
 
 PASSWORD = "correct horse battery staple"
 URL = re.compile(r"https?://\S+/device\?user_code=[A-Z-]+")
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FloeServer]:
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[InProcessFloe]:
     """One Floe server (SQLite) for the whole module."""
-    with running_floe(tmp_path_factory.mktemp("client-access-server")) as srv:
+    with running_floe_in_process(tmp_path_factory.mktemp("client-access-server")) as srv:
         yield srv
 
 
 @pytest.fixture(scope="module")
-def site_admin_token(server: FloeServer) -> str:
+def site_admin_token(server: InProcessFloe) -> str:
     return bootstrap_token(server)
 
 
@@ -58,7 +58,7 @@ def config_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 @pytest.fixture
-def admin(server: FloeServer, site_admin_token: str) -> Iterator[floe.Client]:
+def admin(server: InProcessFloe, site_admin_token: str) -> Iterator[floe.Client]:
     with floe.Client(service_uri=server.url, token=site_admin_token) as client:
         yield client
 
@@ -71,7 +71,7 @@ def new_person(admin: floe.Client, role: str | None = "member") -> str:
     return email
 
 
-def status_of(server: FloeServer, token: str) -> int:
+def status_of(server: InProcessFloe, token: str) -> int:
     headers = {"authorization": f"Bearer {token}"}
     return httpx.get(f"{server.url}/user", headers=headers, trust_env=False).status_code
 
@@ -98,7 +98,7 @@ class Printed:
 
 
 def test_login_whoami_logout(
-    server: FloeServer, admin: floe.Client, approve_device, config_dir: Path, capsys
+    server: InProcessFloe, admin: floe.Client, approve_device, config_dir: Path, capsys
 ) -> None:
     email = new_person(admin)
     printed = Printed(capsys)
@@ -158,7 +158,7 @@ def test_login_whoami_logout(
     client.close()
 
 
-def test_logout_with_an_api_token_changes_nothing(server: FloeServer, admin: floe.Client, capsys) -> None:
+def test_logout_with_an_api_token_changes_nothing(server: InProcessFloe, admin: floe.Client, capsys) -> None:
     admin.logout()
     assert "floe token revoke" in capsys.readouterr().err
     assert admin.token and status_of(server, admin.token) == 200
@@ -166,7 +166,7 @@ def test_logout_with_an_api_token_changes_nothing(server: FloeServer, admin: flo
 
 
 def test_denied_sign_in_raises(
-    server: FloeServer, admin: floe.Client, approve_device, config_dir, capsys
+    server: InProcessFloe, admin: floe.Client, approve_device, config_dir, capsys
 ) -> None:
     email = new_person(admin, role=None)
     printed = Printed(capsys)
@@ -192,7 +192,7 @@ def test_denied_sign_in_raises(
 
 
 def test_async_login_does_not_block_the_loop_then_logout(
-    server: FloeServer, admin: floe.Client, approve_device, config_dir: Path, capsys
+    server: InProcessFloe, admin: floe.Client, approve_device, config_dir: Path, capsys
 ) -> None:
     email = new_person(admin, role="viewer")
     printed = Printed(capsys)
@@ -230,7 +230,7 @@ def test_async_login_does_not_block_the_loop_then_logout(
 # --------------------------------------------------------------------------------------------- people
 
 
-def test_users_members_grants_and_audit_sync(server: FloeServer, admin: floe.Client) -> None:
+def test_users_members_grants_and_audit_sync(server: InProcessFloe, admin: floe.Client) -> None:
     email = f"{unique_name('u-')}@example.org"
     user = admin.create_user(email, "Una User", password=PASSWORD)
     assert isinstance(user, User) and user.has_password and not user.is_site_admin
@@ -283,7 +283,7 @@ def test_api_client_and_permission_ops_still_work(admin: floe.Client) -> None:
     admin.revoke_api_client("default", created.name)
 
 
-def test_async_client_people_ops(server: FloeServer, site_admin_token: str) -> None:
+def test_async_client_people_ops(server: InProcessFloe, site_admin_token: str) -> None:
     async def main() -> None:
         async with floe.AsyncClient(service_uri=server.url, token=site_admin_token) as client:
             email = f"{unique_name('a-')}@example.org"
@@ -307,7 +307,7 @@ def test_async_client_people_ops(server: FloeServer, site_admin_token: str) -> N
     asyncio.run(main())
 
 
-def test_device_flow_backs_off_on_slow_down(server: FloeServer) -> None:
+def test_device_flow_backs_off_on_slow_down(server: InProcessFloe) -> None:
     """Drive the shared login flow by hand, skipping its waits: the server answers slow_down, and the
     flow then waits 5 s longer than before, as RFC 8628 asks."""
     flow = access_ops.login()

@@ -25,12 +25,19 @@ import zarr
 import floe
 from cli_runner import Floe
 from floe.client._discover import repo_name_for
-from services import AzuriteServer, FloeServer, MotoServer, bootstrap_token, start_floe, unique_name
+from services import (
+    AzuriteServer,
+    InProcessFloe,
+    MotoServer,
+    bootstrap_token,
+    start_floe_in_process,
+    unique_name,
+)
 
 
 @dataclass
 class World:
-    server: FloeServer
+    server: InProcessFloe
     admin: floe.Client
     site: floe.Client
     member: floe.Client
@@ -42,7 +49,7 @@ class World:
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     base = tmp_path_factory.mktemp("discover")
-    server = start_floe(base / "data")
+    server = start_floe_in_process(base / "data")
     try:
         admin = floe.Client(service_uri=server.url, token=server.token)
         site = floe.Client(service_uri=server.url, token=bootstrap_token(server))

@@ -17,7 +17,7 @@ from distributed import LocalCluster
 from icechunk.xarray import to_icechunk
 
 import floe
-from floe.client import _operations as ops
+from floe.client import opening
 from floe.client._transport import ClientInfo
 from floe.models import OpenRepoResponse
 
@@ -58,7 +58,7 @@ def test_dask_cluster_writes_one_commit_with_refreshing_credentials(
     # worker has to ask the catalog for fresh ones through the pickled refresh callback.
     opened = OpenRepoResponse.model_validate(client._http.get("/repos/default/dask-written/open").json())
     opened.repo_credentials.expiration = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=1)
-    repo = ops._repository(
+    repo = opening.open_repository(
         "default/dask-written", opened, ClientInfo(client.service_uri, client.token), None, create=False
     )
     before = floe_server_sqlite.log_text().count("/repos/default/dask-written/bucket-credentials")

@@ -34,8 +34,8 @@ from floe.storage.gcs import (
     GCS_READ_WRITE,
     GOOGLE_TOKEN_URI,
     GcsAdapter,
-    _GcsRefresh,
     mint_token,
+    refreshing,
 )
 from services import free_port, unique_name
 
@@ -388,11 +388,11 @@ def test_icechunk_sends_the_vended_token_and_refreshes_it(scripted_gcs, gcs_toke
     assert gcs_token_endpoint.token_info(header.removeprefix("Bearer "))["scope"] == GCS_READ_ONLY
 
     # Icechunk pickles the callback with sessions (Dask ships them): it keeps no state but its inputs
-    callback = pickle.loads(pickle.dumps(_GcsRefresh(refresh, initial=expired)))
+    callback = pickle.loads(pickle.dumps(refreshing(refresh, expired)))
     renewed = callback()
     assert isinstance(renewed, icechunk.GcsBearerCredential) and renewed.bearer.startswith("ya29.test-")
     assert renewed.expires_after > in_an_hour - dt.timedelta(minutes=1)
-    assert pickle.loads(pickle.dumps(_GcsRefresh(refresh, initial=fresh)))().bearer == "vended-fresh"
+    assert pickle.loads(pickle.dumps(refreshing(refresh, fresh)))().bearer == "vended-fresh"
 
     static = GSCredentials(access_token="no-expiry", principal=EMAIL)
     assert sent_after(icechunk_storage(spec, "lab/r", static)).authorization == "Bearer no-expiry"
@@ -423,7 +423,7 @@ def test_icechunk_still_cannot_use_the_emulator(gcs_emulator):
 # --------------------------------------------------------------------------------------------- through Floe
 
 
-def _register(admin: floe.Client, emulator, bucket: str, key: dict[str, Any]) -> floe.models.BucketResponse:
+def _register(admin: floe.Client, emulator, bucket: str, key: dict[str, Any]) -> floe.models.Bucket:
     return admin.create_bucket_config(
         org="default",
         nickname="gcs",

@@ -22,7 +22,7 @@ import xarray as xr
 import floe
 from cli_runner import Floe, error_line
 from floe.client.ingest import ExportResult, IngestError, IngestResult, export, ingest
-from services import FloeServer, running_floe, unique_name
+from services import InProcessFloe, running_floe_in_process, unique_name
 
 pytestmark = pytest.mark.filterwarnings("ignore::FutureWarning", "ignore::UserWarning")
 
@@ -83,18 +83,18 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> Files:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FloeServer]:
-    with running_floe(tmp_path_factory.mktemp("ingest")) as srv:
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[InProcessFloe]:
+    with running_floe_in_process(tmp_path_factory.mktemp("ingest")) as srv:
         yield srv
 
 
 @pytest.fixture(scope="module")
-def floe_cli(server: FloeServer, tmp_path_factory: pytest.TempPathFactory) -> Floe:
+def floe_cli(server: InProcessFloe, tmp_path_factory: pytest.TempPathFactory) -> Floe:
     return Floe(server, tmp_path_factory.mktemp("floe-config"))
 
 
 @pytest.fixture(scope="module")
-def client(server: FloeServer) -> Iterator[floe.Client]:
+def client(server: InProcessFloe) -> Iterator[floe.Client]:
     with floe.Client(service_uri=server.url, token=server.token) as c:
         yield c
 
@@ -249,7 +249,9 @@ def test_export_netcdf_and_zarr_round_trip(
         xr.testing.assert_identical(ds.load(), older)
 
 
-def test_library_export(ingested: Ingested, client: floe.Client, server: FloeServer, tmp_path: Path) -> None:
+def test_library_export(
+    ingested: Ingested, client: floe.Client, server: InProcessFloe, tmp_path: Path
+) -> None:
     name = ingested.name
     latest, older = read(client, name), read(client, name, tag="v1")
 

@@ -17,7 +17,7 @@ import pytest
 import zarr
 
 import floe
-from floe.client._operations import LEASES_OFF_ENV
+from floe.client.opening import LEASES_OFF_ENV
 
 WRITERS, COMMITS = 8, 10
 WRITER_SCRIPT = Path(__file__).with_name("lease_writer.py")

@@ -19,7 +19,7 @@ import zarr
 import floe
 from floe.client import repository as floe_repository
 from floe.client.leases import LeaseClient
-from services import FloeServer, running_floe, unique_name
+from services import InProcessFloe, running_floe_in_process, unique_name
 
 # Every way of getting another repository object from a Floe one.
 DERIVATIONS: dict[str, Callable[[floe.FloeRepository], Any]] = {
@@ -32,14 +32,14 @@ DERIVATIONS: dict[str, Callable[[floe.FloeRepository], Any]] = {
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FloeServer]:
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[InProcessFloe]:
     """One Floe server (SQLite) for the whole module."""
-    with running_floe(tmp_path_factory.mktemp("protection-server")) as srv:
+    with running_floe_in_process(tmp_path_factory.mktemp("protection-server")) as srv:
         yield srv
 
 
 @pytest.fixture
-def admin(server: FloeServer) -> Iterator[floe.Client]:
+def admin(server: InProcessFloe) -> Iterator[floe.Client]:
     with floe.Client(service_uri=server.url, token=server.token) as client:
         yield client
 
@@ -68,7 +68,7 @@ def _call(repo: icechunk.Repository, name: str) -> None:
 
 
 def _waits_for_lease(
-    server: FloeServer, repo_name: str, ref: str, operation: Callable[..., Any], *args: Any
+    server: InProcessFloe, repo_name: str, ref: str, operation: Callable[..., Any], *args: Any
 ) -> Any:
     """Run ``operation(*args)`` while another writer holds the lease on ``ref``: it must wait for it."""
     org, repo = repo_name.split("/")
@@ -170,7 +170,7 @@ def test_a_write_blocked_repo_stays_blocked_on_every_derived_repository(
 
 
 def test_a_writable_repo_stays_writable_and_leased_on_every_derived_repository(
-    server: FloeServer, admin: floe.Client, repo_name: str
+    server: InProcessFloe, admin: floe.Client, repo_name: str
 ) -> None:
     repo = admin.get_repo(repo_name)
     assert repo.write_block is None and repo.commit_protection == "leases"

@@ -15,7 +15,7 @@ from alembic.migration import MigrationContext
 
 from floe.server.db.engine import create_engine, migrate
 from floe.server.db.tables import metadata
-from services import start_floe
+from services import admin_token_cli, start_floe
 
 
 def _floe(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -142,5 +142,11 @@ def test_workers_share_one_catalog(tmp_path, database_url):
                 assert httpx.get(f"{server.url}/repos/default/w{i}x", headers=headers).status_code == 200
             assert http.get("/orgs/default/repos/paginated").json()["total"] == 6
         assert server.log_text().count("Started server process") == 2
+        # `floe admin token` beside the running server, on its database (the test fixtures make their
+        # tokens in process, straight in the database; this is the command itself)
+        for org, site_admin in (("default", False), ("beside", True)):
+            token = admin_token_cli(server, org=org, site_admin=site_admin)
+            me = httpx.get(f"{server.url}/user", headers={"authorization": f"Bearer {token}"}).json()
+            assert (me["org"], me["role"], me["is_site_admin"]) == (org, "admin", site_admin)
     finally:
         server.stop()

@@ -27,7 +27,7 @@ from floe.models.services import DeploymentInfo, ServiceDisabled, ServiceState
 from floe.server.db.engine import sqlite_url
 from floe.server.routes.services import _after
 from floe.server.service_logs import ServiceLogs
-from services import FloeServer, admin_token, start_floe
+from services import InProcessFloe, admin_token, start_floe_in_process
 
 ORG = "default"
 PERSON = "ada@services.example.org"
@@ -36,7 +36,7 @@ PERSON = "ada@services.example.org"
 # --------------------------------------------------------------------------------------------- helpers
 
 
-def service_id(server: FloeServer, org: str, name: str) -> str:
+def service_id(server: InProcessFloe, org: str, name: str) -> str:
     """The id the server files a service's log under (not in any answer)."""
     engine = sa.create_engine(server.database_url or sqlite_url(server.data_dir))
     try:
@@ -52,14 +52,14 @@ def service_id(server: FloeServer, org: str, name: str) -> str:
         engine.dispose()
 
 
-def logs_of(server: FloeServer, org: str, name: str) -> Callable[[str], None]:
+def logs_of(server: InProcessFloe, org: str, name: str) -> Callable[[str], None]:
     """Append a request line to a service's log, as the serving layer does."""
     logs = ServiceLogs(server.data_dir / "service-logs")
     sid = service_id(server, org, name)
     return lambda message: logs.write(sid, message)
 
 
-def register_repo(server: FloeServer, org: str, name: str) -> None:
+def register_repo(server: InProcessFloe, org: str, name: str) -> None:
     with httpx.Client(base_url=server.url, headers=bearer(server.token), timeout=60, trust_env=False) as http:
         response = http.post(f"/orgs/{org}/repos", json={"name": name})
     assert response.status_code == 201, response.text
@@ -70,7 +70,7 @@ class World:
     """One server: org ``default`` with an admin (``server.token``), a member and a viewer token, a
     person who is an admin, and org ``other`` with an admin of its own."""
 
-    server: FloeServer
+    server: InProcessFloe
     tokens: dict[str, str] = field(default_factory=dict)
 
     def client(self, who: str = "admin") -> floe.Client:
@@ -82,7 +82,7 @@ class World:
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory, approve_device) -> Iterator[World]:
-    server = start_floe(tmp_path_factory.mktemp("services-manage") / "data")
+    server = start_floe_in_process(tmp_path_factory.mktemp("services-manage") / "data")
     try:
         w = World(server, {"admin": server.token})
         with admin(server) as site:
@@ -115,7 +115,7 @@ def world(tmp_path_factory: pytest.TempPathFactory, approve_device) -> Iterator[
 # --------------------------------------------------------------------------------------------- floe.Client
 
 
-def test_enable_list_status_disable(floe_server: FloeServer):
+def test_enable_list_status_disable(floe_server: InProcessFloe):
     """The whole life of services through floe.Client, on both database backends."""
     register_repo(floe_server, ORG, "era5")
     client = floe.Client(service_uri=floe_server.url, token=floe_server.token)
@@ -516,7 +516,7 @@ def test_cli(world: World, tmp_path: Path):
     assert error_line(floe_cli("services", "enable", ORG, "netcdf"), 2) == (
         "error: invalid protocol 'netcdf': use dap2, edr, wms, tiles or zarr"
     )
-    assert "invalid deployment_name 'Bad'" in error_line(
+    assert "invalid --name 'Bad'" in error_line(
         floe_cli("services", "enable", ORG, "zarr", "--name", "Bad"), 1
     )
     assert "repos not in org 'default': gone" in error_line(

@@ -78,9 +78,9 @@ def write(repo, ds: xr.Dataset, message: str, group: str | None = None, *, new: 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
     """A server with org ``lab`` (repos era5, second, live) and ``other``, tokens, and services."""
-    from services import start_floe
+    from services import start_floe_in_process
 
-    server = start_floe(tmp_path_factory.mktemp("serving") / "data")
+    server = start_floe_in_process(tmp_path_factory.mktemp("serving") / "data")
     client = floe.Client(server.url, token=site_admin_token(server))
     with admin(server) as http:
         for org in (ORG, "other"):

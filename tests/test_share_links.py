@@ -22,13 +22,20 @@ from botocore.exceptions import ClientError
 import floe
 from cli_runner import Floe
 from floe.client.shared import SharedRepository
-from services import FloeServer, MotoServer, bootstrap_token, running_floe, start_moto, unique_name
+from services import (
+    InProcessFloe,
+    MotoServer,
+    bootstrap_token,
+    running_floe_in_process,
+    start_moto,
+    unique_name,
+)
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FloeServer]:
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[InProcessFloe]:
     """One Floe server (SQLite) for the whole module."""
-    with running_floe(tmp_path_factory.mktemp("share-server")) as srv:
+    with running_floe_in_process(tmp_path_factory.mktemp("share-server")) as srv:
         yield srv
 
 
@@ -44,12 +51,12 @@ def no_account(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 @pytest.fixture(scope="module")
-def admin(server: FloeServer) -> Iterator[floe.Client]:
+def admin(server: InProcessFloe) -> Iterator[floe.Client]:
     with floe.Client(service_uri=server.url, token=server.token) as client:
         yield client
 
 
-def anonymous(server: FloeServer) -> httpx.Client:
+def anonymous(server: InProcessFloe) -> httpx.Client:
     """An HTTP client that sends no token at all."""
     return httpx.Client(base_url=server.url, timeout=60, trust_env=False)
 
@@ -85,7 +92,7 @@ def token_of(url: str) -> str:
 
 
 def test_a_link_opens_without_any_token_and_cannot_write(
-    server: FloeServer, admin: floe.Client, local_repo: str, no_account: Path
+    server: InProcessFloe, admin: floe.Client, local_repo: str, no_account: Path
 ):
     link = admin.share_repo(local_repo, expires_in="1h", ref="v1", note="for the workshop")
     assert link.url == f"{server.url}/shared/{link.token}" and link.token.startswith("fls_")
@@ -122,7 +129,9 @@ def test_a_link_opens_without_any_token_and_cannot_write(
     assert answer.headers["cache-control"] == "no-store"
 
 
-def test_the_landing_page_shows_what_the_link_opens(server: FloeServer, admin: floe.Client, local_repo: str):
+def test_the_landing_page_shows_what_the_link_opens(
+    server: InProcessFloe, admin: floe.Client, local_repo: str
+):
     link = admin.share_repo(local_repo, expires_in=600)
     with anonymous(server) as http:
         page = http.get(f"/shared/{link.token}", headers={"accept": "text/html"})
@@ -137,7 +146,7 @@ def test_the_landing_page_shows_what_the_link_opens(server: FloeServer, admin: f
 
 
 def test_uses_are_counted_and_audited_and_lists_never_show_tokens(
-    server: FloeServer, admin: floe.Client, local_repo: str
+    server: InProcessFloe, admin: floe.Client, local_repo: str
 ):
     link = admin.share_repo(local_repo, expires_in="2d")
     floe.open_shared(link.url)
@@ -166,7 +175,7 @@ def test_uses_are_counted_and_audited_and_lists_never_show_tokens(
 # --------------------------------------------------------------------------------------------- refusals
 
 
-def test_a_revoked_link_is_refused(server: FloeServer, admin: floe.Client, local_repo: str):
+def test_a_revoked_link_is_refused(server: InProcessFloe, admin: floe.Client, local_repo: str):
     link = admin.share_repo(local_repo, expires_in="1h")
     floe.open_shared(link.url)
     revoked = admin.unshare_repo(local_repo, link.id)
@@ -191,7 +200,7 @@ def test_a_revoked_link_is_refused(server: FloeServer, admin: floe.Client, local
     assert ("share.revoke", None) in kinds and ("share.refused", "revoked") in kinds
 
 
-def test_an_expired_link_is_refused(server: FloeServer, admin: floe.Client, local_repo: str):
+def test_an_expired_link_is_refused(server: InProcessFloe, admin: floe.Client, local_repo: str):
     link = admin.share_repo(local_repo, expires_in=1)
     time.sleep(1.2)
     with anonymous(server) as http:
@@ -205,7 +214,7 @@ def test_an_expired_link_is_refused(server: FloeServer, admin: floe.Client, loca
     assert listed[link.id].status == "expired" and listed[link.id].uses == 0
 
 
-def test_unknown_links_are_not_found(server: FloeServer):
+def test_unknown_links_are_not_found(server: InProcessFloe):
     with anonymous(server) as http:
         for token in ("fls_" + "x" * 43, "ema_not-a-share-link", "x"):
             answer = http.get(f"/shared/{token}/open")
@@ -218,7 +227,7 @@ def test_unknown_links_are_not_found(server: FloeServer):
             floe.open_shared(bad)
 
 
-def test_expiry_is_required_and_bounded(server: FloeServer, admin: floe.Client, local_repo: str):
+def test_expiry_is_required_and_bounded(server: InProcessFloe, admin: floe.Client, local_repo: str):
     with pytest.raises(floe.ValidationError, match="at most 90 days"):
         admin.share_repo(local_repo, expires_in="91d")
     with pytest.raises(floe.ValidationError, match="more than 0"):
@@ -236,7 +245,7 @@ def test_expiry_is_required_and_bounded(server: FloeServer, admin: floe.Client, 
     assert as_text.status_code == 201 and as_text.json()["url"].endswith(as_text.json()["token"])
 
 
-def test_only_repo_admins_manage_links(server: FloeServer, admin: floe.Client, local_repo: str):
+def test_only_repo_admins_manage_links(server: InProcessFloe, admin: floe.Client, local_repo: str):
     tokens = {
         role: admin.create_api_client("default", name=unique_name(f"{role}-"), role=role).token
         for role in ("viewer", "member")
@@ -260,7 +269,7 @@ def test_only_repo_admins_manage_links(server: FloeServer, admin: floe.Client, l
 
 
 def test_links_that_could_not_be_honoured_are_refused(
-    server: FloeServer, admin: floe.Client, moto: MotoServer
+    server: InProcessFloe, admin: floe.Client, moto: MotoServer
 ):
     bucket = moto.create_bucket(unique_name("share-"))
     headers = {"authorization": f"Bearer {server.token}"}
@@ -359,7 +368,7 @@ def _can_put(creds: dict, endpoint: str, bucket: str, key: str) -> bool:
 
 
 def test_s3_links_hand_out_the_read_only_pair_and_never_keys_that_write(
-    server: FloeServer, admin: floe.Client, iam_moto
+    server: InProcessFloe, admin: floe.Client, iam_moto
 ):
     moto, bucket, keys = iam_moto
     extra = {"endpoint_url": moto.endpoint, "region_name": "us-east-1"}
@@ -413,7 +422,7 @@ def test_s3_links_hand_out_the_read_only_pair_and_never_keys_that_write(
 # --------------------------------------------------------------------------------------------- Azure
 
 
-def test_azure_links_hand_out_a_read_only_sas(server: FloeServer, admin: floe.Client, azurite):
+def test_azure_links_hand_out_a_read_only_sas(server: InProcessFloe, admin: floe.Client, azurite):
     from azure.core.exceptions import HttpResponseError
     from azure.storage.blob import ContainerClient
 
@@ -466,17 +475,17 @@ def test_azure_links_hand_out_a_read_only_sas(server: FloeServer, admin: floe.Cl
 
 
 @pytest.fixture
-def pg_server(postgres, floe_factory) -> Iterator[FloeServer]:
+def pg_server(postgres, floe_in_process_factory) -> Iterator[InProcessFloe]:
     """A Floe server on a fresh PostgreSQL database (the module server covers SQLite)."""
     database = unique_name("floe_share_")
-    server = floe_factory(database_url=postgres.create_database(database))
+    server = floe_in_process_factory(database_url=postgres.create_database(database))
     yield server
     server.stop()
     postgres.drop_database(database)
 
 
 @pytest.mark.postgres
-def test_a_link_lives_and_dies_on_postgresql(pg_server: FloeServer):
+def test_a_link_lives_and_dies_on_postgresql(pg_server: InProcessFloe):
     with floe.Client(service_uri=pg_server.url, token=pg_server.token) as client:
         name = f"default/{unique_name('db-')}"
         write_repo(client, name)
@@ -501,7 +510,7 @@ def test_a_link_lives_and_dies_on_postgresql(pg_server: FloeServer):
 # --------------------------------------------------------------------------------------------- the CLI
 
 
-def test_cli_share_shares_unshare(server: FloeServer, admin: floe.Client, local_repo: str, tmp_path: Path):
+def test_cli_share_shares_unshare(server: InProcessFloe, admin: floe.Client, local_repo: str, tmp_path: Path):
     run = Floe(server, tmp_path / "cli-config")
     made = run.ok(
         "repo", "share", local_repo, "--expires-in", "7d", "--ref", "v1", "--note", "cli", "--json"
@@ -535,7 +544,7 @@ def test_cli_share_shares_unshare(server: FloeServer, admin: floe.Client, local_
 # --------------------------------------------------------------------------------------------- web pages
 
 
-def test_repo_admins_manage_links_in_the_browser(server: FloeServer, admin: floe.Client, local_repo: str):
+def test_repo_admins_manage_links_in_the_browser(server: InProcessFloe, admin: floe.Client, local_repo: str):
     from browser import PASSWORD, Browser, error_text, form
 
     site = floe.Client(service_uri=server.url, token=bootstrap_token(server))

@@ -30,6 +30,7 @@ from services import (
     admin_token,
     bootstrap_token,
     start_floe,
+    start_floe_in_process,
     start_moto,
     unique_name,
 )
@@ -85,7 +86,7 @@ def listener() -> Iterator[Listener]:
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FloeServer]:
     """One server, allowing loopback (where the test stores live), with orgs alpha and beta."""
-    found = start_floe(tmp_path_factory.mktemp("tenants") / "data")
+    found = start_floe_in_process(tmp_path_factory.mktemp("tenants") / "data")
     with api(found, bootstrap_token(found)) as site:
         for org in ("alpha", "beta"):
             assert site.post("/orgs", json={"name": org}).status_code == 201
@@ -282,7 +283,9 @@ def test_repo_prefixes_never_nest_anywhere_in_the_catalog(server, tokens, moto, 
 @pytest.fixture(scope="module")
 def strict_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FloeServer]:
     """A server with the default policy: public addresses only."""
-    found = start_floe(tmp_path_factory.mktemp("strict") / "data", env={"FLOE_ALLOWED_ENDPOINT_NETWORKS": ""})
+    found = start_floe_in_process(
+        tmp_path_factory.mktemp("strict") / "data", env={"FLOE_ALLOWED_ENDPOINT_NETWORKS": ""}
+    )
     yield found
     found.stop()
 

@@ -126,8 +126,8 @@ def test_purge_deletes_the_objects_and_only_org_admins_may(floe_server_sqlite, t
         assert kept_folder.is_dir()
 
 
-def test_expired_entries_are_purged_by_the_server(floe_factory, tmp_path):
-    server = floe_factory(tmp_path / "expiring", env={"FLOE_TRASH_PURGE_INTERVAL_SECONDS": "0.5"})
+def test_expired_entries_are_purged_by_the_server(floe_in_process_factory, tmp_path):
+    server = floe_in_process_factory(tmp_path / "expiring", env={"FLOE_TRASH_PURGE_INTERVAL_SECONDS": "0.5"})
     with floe.Client(service_uri=server.url, token=server.token) as admin:
         assert admin.get_org("default").trash_retention_days == 7
         org = admin.modify_org("default", trash_retention_days=0)

@@ -26,9 +26,9 @@ ORG = "lab"
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
     """A server with org ``lab``: a repo with three commits, a tag and a branch; people in roles."""
-    from services import start_floe
+    from services import start_floe_in_process
 
-    server = start_floe(tmp_path_factory.mktemp("web") / "data")
+    server = start_floe_in_process(tmp_path_factory.mktemp("web") / "data")
     with admin(server) as http:
         assert http.post("/orgs", json={"name": ORG}).status_code == 201
         assert http.post("/orgs", json={"name": "other"}).status_code == 201

@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from browser import PASSWORD, Browser, admin, bearer, create_user, error_text, form, forms
-from services import FloeServer, free_port, running_floe
+from services import InProcessFloe, free_port, running_floe_in_process
 
 ORG = "default"
 PEOPLE = {
@@ -26,13 +26,13 @@ PEOPLE = {
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FloeServer]:
-    with running_floe(tmp_path_factory.mktemp("web-manage")) as srv:
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[InProcessFloe]:
+    with running_floe_in_process(tmp_path_factory.mktemp("web-manage")) as srv:
         yield srv
 
 
 @pytest.fixture(scope="module")
-def site(server: FloeServer) -> Iterator[httpx.Client]:
+def site(server: InProcessFloe) -> Iterator[httpx.Client]:
     """The API as the server's site admin: to set things up and to check what the pages did."""
     with admin(server) as http:
         for email, (name, role) in PEOPLE.items():
@@ -42,7 +42,7 @@ def site(server: FloeServer) -> Iterator[httpx.Client]:
         yield http
 
 
-def _signed_in(server: FloeServer, email: str) -> Browser:
+def _signed_in(server: InProcessFloe, email: str) -> Browser:
     browser = Browser(server.url)
     response = browser.sign_in(email, PASSWORD)
     assert response.status_code == 303, response.text
@@ -50,19 +50,19 @@ def _signed_in(server: FloeServer, email: str) -> Browser:
 
 
 @pytest.fixture(scope="module")
-def ada(server: FloeServer, site: httpx.Client) -> Iterator[Browser]:
+def ada(server: InProcessFloe, site: httpx.Client) -> Iterator[Browser]:
     with _signed_in(server, "ada@example.org") as browser:
         yield browser
 
 
 @pytest.fixture(scope="module")
-def mel(server: FloeServer, site: httpx.Client) -> Iterator[Browser]:
+def mel(server: InProcessFloe, site: httpx.Client) -> Iterator[Browser]:
     with _signed_in(server, "mel@example.org") as browser:
         yield browser
 
 
 @pytest.fixture(scope="module")
-def vic(server: FloeServer, site: httpx.Client) -> Iterator[Browser]:
+def vic(server: InProcessFloe, site: httpx.Client) -> Iterator[Browser]:
     with _signed_in(server, "vic@example.org") as browser:
         yield browser
 
@@ -329,7 +329,7 @@ def test_bucket_config_probe_failure_shows_the_plain_error(ada: Browser, site: h
     assert "nowhere" not in {b["nickname"] for b in _api(site, f"/orgs/{ORG}/buckets")}
 
 
-def test_file_and_memory_bucket_configs(server: FloeServer, ada: Browser, site: httpx.Client):
+def test_file_and_memory_bucket_configs(server: InProcessFloe, ada: Browser, site: httpx.Client):
     folder = server.data_dir.resolve() / "storage" / ORG / "scratch"
     page = _page(ada, f"/{ORG}/-/buckets/new?platform=file")
     assert 'name="prefix"' not in page.text and 'type="password"' not in page.text
@@ -429,7 +429,7 @@ def test_members_add_change_remove(ada: Browser, site: httpx.Client):
     assert removed.status_code == 303 and "newbie@example.org" not in roles()
 
 
-def test_api_client_token_is_shown_once_and_works(server: FloeServer, ada: Browser, site: httpx.Client):
+def test_api_client_token_is_shown_once_and_works(server: InProcessFloe, ada: Browser, site: httpx.Client):
     page = _page(ada, f"/{ORG}/-/api-clients")
     response = _post(
         ada, page, f"/{ORG}/-/api-clients/new", name="nightly", role="viewer", expires_in_days="7"
@@ -592,7 +592,7 @@ def test_viewers_see_no_controls_and_forged_posts_change_nothing(vic: Browser, s
 
 
 def test_posts_need_the_csrf_token_and_pages_need_sign_in(
-    server: FloeServer, ada: Browser, site: httpx.Client
+    server: InProcessFloe, ada: Browser, site: httpx.Client
 ):
     _register(site, "protected")
     for token in (None, "", "forged", _csrf_of_another_browser(server)):
@@ -617,7 +617,7 @@ def test_posts_need_the_csrf_token_and_pages_need_sign_in(
     assert _api(site, f"/repos/{ORG}/x", 404)
 
 
-def _csrf_of_another_browser(server: FloeServer) -> str:
+def _csrf_of_another_browser(server: InProcessFloe) -> str:
     """A valid CSRF token of someone else's session: useless in this browser."""
     with _signed_in(server, "mel@example.org") as other:
         return _csrf(other)

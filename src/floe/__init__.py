@@ -5,11 +5,12 @@
 >>> repo = client.create_repo("default/era5")
 """
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
 __version__ = "0.1.0"
 
-from floe.client import AsyncClient, Client, FloeRepository
-from floe.client.direct import open_uri, storage_for_uri
-from floe.client.shared import open_shared
 from floe.errors import (
     AuthenticationError,
     BadRequestError,
@@ -24,6 +25,38 @@ from floe.errors import (
     TooManyRequestsError,
     ValidationError,
 )
+
+if TYPE_CHECKING:
+    from floe.client import AsyncClient, Client
+    from floe.client.direct import open_uri, storage_for_uri
+    from floe.client.repository import FloeRepository
+    from floe.client.shared import open_shared
+
+# Loaded on first use, so that ``import floe`` (and every ``floe`` command) starts fast.
+_LAZY = {
+    "AsyncClient": "floe.client",
+    "Client": "floe.client",
+    "FloeRepository": "floe.client.repository",
+    "open_shared": "floe.client.shared",
+    "open_uri": "floe.client.direct",
+    "storage_for_uri": "floe.client.direct",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'floe' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
+
 
 __all__ = [
     "AsyncClient",

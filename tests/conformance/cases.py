@@ -24,6 +24,10 @@ class Storage:
     list_keys: Callable[[str], list[str]]
     expiring: bool = False
     server_reaches: bool = True  # False for client-only storage (memory)
+    # the store contract (test_store_contract.py): a store without conditional updates says so
+    # (NotImplementedError); an emulator that ignores preconditions cannot show them refused
+    conditional_update: bool = True
+    enforces_conditions: bool = True
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -153,7 +157,7 @@ def local_folder(request: pytest.FixtureRequest) -> Storage:
         base = root / prefix
         return [str(p.relative_to(root)) for p in base.rglob("*") if p.is_file()] if base.exists() else []
 
-    return Storage(bucket_config={"uri": f"file://{root}"}, list_keys=list_keys)
+    return Storage(bucket_config={"uri": f"file://{root}"}, list_keys=list_keys, conditional_update=False)
 
 
 def memory(request: pytest.FixtureRequest) -> Storage:

@@ -16,6 +16,7 @@ import zarr
 
 import floe
 from floe.client import _operations as ops
+from floe.client import opening
 from floe.client.credentials import CatalogCredentials
 
 from . import cases as base_cases
@@ -93,7 +94,7 @@ def _check_refresh(admin: floe.Client, server) -> None:
     opened = admin._http.get("/repos/default/conform/open").json()
     response = ops.OpenRepoResponse.model_validate(opened)
     response.repo_credentials.expiration = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=5)
-    storage = ops._storage_from_open(response, refresher)
+    storage = opening.storage_from_open(response, refresher)
     repo = floe.FloeRepository.open(storage)
     assert zarr.open_array(repo.readonly_session("main").store, path="t")[0, 1] == 1.0
     assert refreshes() > before, "Icechunk never asked the catalog for fresh credentials"

@@ -3,9 +3,11 @@
 ``floe.storage.object_store(spec, policy)`` is how the server reaches storage (probes, deletes,
 listings), through the outbound-request guard. Each case's bucket config is turned into that
 handle here, exactly as the server would (normalised, guarded, loopback allowed as the test
-servers' operator allows it), and the handle must list what it stores: child prefixes and
-objects with sizes, recursive listings, limits that say they truncated, page after page, the
-bucket root, and nothing for prefixes that hold nothing.
+servers' operator allows it). Every store (S3 and its kin, GCS, Azure, a local folder) runs the
+same tests, as lakeFS's blocktest does: it must list what it stores (child prefixes and objects
+with sizes, recursive listings, limits that say they truncated, page after page, the bucket
+root, nothing for prefixes that hold nothing); put, get and delete objects; raise the one
+``ObjectMissing`` for a key with no object; and create and update objects conditionally.
 """
 
 from __future__ import annotations
@@ -15,9 +17,12 @@ from pathlib import Path
 
 import pytest
 
+from floe.errors import NotFoundError
 from floe.storage import (
     BucketSpec,
+    ObjectMissing,
     ObjectStore,
+    PreconditionFailed,
     StoragePolicy,
     adapter_for,
     normalize,
@@ -139,3 +144,90 @@ def test_store_listing_reads_page_after_page(store_case):
         assert len(cut.objects) == 8 and cut.truncated
     finally:
         store.delete_prefix(base)
+
+
+# --- objects: put, get, delete, the same error for a missing key ----------------------------------
+
+
+def test_store_reads_writes_and_deletes_objects(store_case):
+    storage, spec = store_case
+    if not storage.server_reaches:
+        pytest.skip("client-only storage: the server stores nothing")
+    store = server_store(spec)
+    base = join_prefix(spec.prefix, f"objects-{uuid.uuid4().hex[:8]}")
+    key = f"{base}/sub/object.bin"
+    try:
+        assert store.is_empty(base)
+        first = store.put(key, b"one")
+        assert isinstance(first, str) and first
+        assert store.get(key) == b"one"
+        assert not store.is_empty(base) and not store.is_empty(f"{base}/sub")
+        assert store.is_empty(f"{base}/su")  # a prefix is a folder, not a string prefix
+        second = store.put(key, b"two")
+        assert second != first and store.get(key) == b"two"
+        store.put(f"{base}/other", b"x")
+        store.delete(key)
+        store.delete(key)  # absent: no error
+        assert store.list_dir(base, recursive=True).objects == (ListedObject(f"{base}/other", 1),)
+        for missing in (key, f"{base}/never-written", f"{base}/sub"):
+            with pytest.raises(ObjectMissing) as info:
+                store.get(missing)
+            assert type(info.value) is ObjectMissing and info.value.key == missing
+            assert isinstance(info.value, NotFoundError) and repr(missing) in str(info.value)
+        assert store.delete_prefix(base) == 1
+        assert store.is_empty(base)
+        with pytest.raises(ValueError):
+            store.delete_prefix("")  # never a whole bucket
+    finally:
+        store.delete_prefix(base)
+
+
+def test_store_creates_conditionally(store_case):
+    storage, spec = store_case
+    if not storage.server_reaches:
+        pytest.skip("client-only storage: the server stores nothing")
+    store = server_store(spec)
+    key = join_prefix(spec.prefix, f"create-{uuid.uuid4().hex[:8]}", "once")
+    try:
+        etag = store.put_if_absent(key, b"first")
+        assert isinstance(etag, str) and etag and store.get(key) == b"first"
+        if storage.enforces_conditions:
+            with pytest.raises(PreconditionFailed):
+                store.put_if_absent(key, b"second")
+            assert store.get(key) == b"first"
+    finally:
+        store.delete(key)
+
+
+def test_store_updates_conditionally(store_case):
+    storage, spec = store_case
+    if not storage.server_reaches:
+        pytest.skip("client-only storage: the server stores nothing")
+    store = server_store(spec)
+    key = join_prefix(spec.prefix, f"update-{uuid.uuid4().hex[:8]}", "value")
+    etag = store.put(key, b"v1")
+    try:
+        if not storage.conditional_update:
+            with pytest.raises(NotImplementedError):
+                store.put_if_match(key, b"v2", etag)
+            assert store.get(key) == b"v1"
+            return
+        if storage.enforces_conditions:
+            with pytest.raises(PreconditionFailed):
+                store.put_if_match(key, b"stale", _other_etag(etag))
+            assert store.get(key) == b"v1"
+        newer = store.put_if_match(key, b"v2", etag)
+        assert newer != etag and store.get(key) == b"v2"
+        if storage.enforces_conditions:
+            with pytest.raises(PreconditionFailed):
+                store.put_if_match(key, b"stale", etag)  # the ETag it had before
+            assert store.get(key) == b"v2"
+    finally:
+        store.delete(key)
+
+
+def _other_etag(etag: str) -> str:
+    """An ETag of the same shape (quoted or not, a GCS generation or a hash) that differs from ``etag``."""
+    bare = etag.strip('"')
+    other = str(int(bare) + 1) if bare.isdigit() else ("0" if not bare.startswith("0") else "1") * len(bare)
+    return f'"{other}"' if etag.startswith('"') else other

@@ -2,22 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import UTC
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.markup import escape
 
-from floe.cli.common import JsonOpt, connect, group
-from floe.cli.output import emit_json, emit_table, err_console, fail, note
-from floe.client._access import parse_when
-from floe.errors import ValidationError
-from floe.models import AuditEvent, AuditPage
+from floe.cli.common import JsonOpt, connect, format_time, group, working
+from floe.cli.output import emit_json, emit_table, escape, fail, note, warn
+
+if TYPE_CHECKING:
+    from floe.models import AuditEvent
 
 app = group("The audit trail: sign-ins, changes and credential vending, newest first.")
 
 AUDIT_COLUMNS = [
-    ("at", "Time (UTC)"),
+    ("at", "Time"),
     ("actor", "Actor"),
     ("action", "Action"),
     ("resource", "Resource"),
@@ -29,7 +27,7 @@ WHEN_HELP = "an ISO 8601 time (2025-01-31, 2025-01-31T12:00Z) or a time ago (30m
 def audit_row(event: AuditEvent) -> dict[str, str | None]:
     """An event for the table: the time in UTC, to the second."""
     return {
-        "at": event.at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%SZ"),
+        "at": format_time(event.at),
         "actor": event.actor or event.actor_id,
         "action": event.action,
         "resource": event.resource,
@@ -40,6 +38,9 @@ def audit_row(event: AuditEvent) -> dict[str, str | None]:
 def _check_when(value: str | None, option: str) -> str | None:
     if value is None:
         return None
+    from floe.client._access import parse_when
+    from floe.errors import ValidationError
+
     try:
         return parse_when(value, option).isoformat()
     except ValidationError as exc:
@@ -82,28 +83,29 @@ def list_events(
         "limit": limit,
     }
     events: list[AuditEvent] = []
-    with connect() as client:
+    with connect(flags={"limit": "--limit"}) as client:
         if all_:
-            with err_console.status("Reading the audit trail ...") as spinner:
+            with working("Reading the audit trail ...") as spinner:
                 page = client.list_audit_events(org, **filters, cursor=cursor)
                 events.extend(page.items)
                 while page.next_cursor and page.items:
                     spinner.update(f"Reading the audit trail ... {len(events)} events")
                     page = client.list_audit_events(org, **filters, cursor=page.next_cursor)
                     events.extend(page.items)
-            page = AuditPage(items=events, next_cursor=None)
+            next_cursor = None
         else:
             page = client.list_audit_events(org, **filters, cursor=cursor)
-    if json_out:
-        emit_json(page)
+            events, next_cursor = list(page.items), page.next_cursor
+    if json_out:  # an array like every list; where the next page starts goes to stderr
+        emit_json(events)
+        if next_cursor:
+            warn(f"more events: add --cursor {next_cursor} for the next page, or --all for every page")
         return
     emit_table(
-        [audit_row(e) for e in page.items],
-        AUDIT_COLUMNS,
-        title=f"Audit trail of {org}" if org else "Audit trail",
+        [audit_row(e) for e in events], AUDIT_COLUMNS, title=f"Audit trail of {org}" if org else "Audit trail"
     )
-    if page.next_cursor:
+    if next_cursor:
         note(
-            f"More events: add [bold]--cursor {escape(page.next_cursor)}[/] for the next page, "
+            f"More events: add [bold]--cursor {escape(next_cursor)}[/] for the next page, "
             "or --all for every page."
         )

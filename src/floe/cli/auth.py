@@ -5,27 +5,18 @@ from __future__ import annotations
 import os
 import sys
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.markup import escape
 
-from floe.cli.common import JsonOpt, client_errors, connect, group
-from floe.cli.output import emit_json, emit_record, emit_table, err_console, fail, note
-from floe.client import sessions
-from floe.client.config import (
-    ENV_SERVICE_URI,
-    ENV_TOKEN,
-    TOKEN_FROM_ARGUMENT,
-    TOKEN_FROM_CONFIG,
-    TOKEN_FROM_ENV,
-    TOKEN_FROM_SESSION,
-    config_path,
-    resolve,
-)
-from floe.errors import AuthenticationError
-from floe.models import Principal, Session
-from floe.models.access import MIN_PASSWORD_LENGTH
+from floe.cli.common import JsonOpt, client_errors, connect, format_time, group
+from floe.cli.output import emit_json, emit_record, emit_table, err_console, escape, fail, note
+
+if TYPE_CHECKING:
+    from floe.models import Principal, Session
+
+ENV_SERVICE_URI = "FLOE_SERVICE_URI"  # floe.client.config.ENV_SERVICE_URI
+ENV_TOKEN = "FLOE_TOKEN"  # floe.client.config.ENV_TOKEN
 
 app = group("Sign in and out as a person, see who you are, list and end your sessions.")
 
@@ -44,15 +35,11 @@ SESSION_COLUMNS = [
     ("kind", "Kind"),
     ("client", "Client"),
     ("address", "Address"),
-    ("created", "Signed in (UTC)"),
+    ("created", "Signed in"),
     ("last_used", "Last used"),
     ("expires", "Expires"),
     ("current", "This one"),
 ]
-
-
-def _short(value: datetime | None) -> str:
-    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%MZ") if value else ""
 
 
 def session_row(session: Session) -> dict[str, Any]:
@@ -61,18 +48,23 @@ def session_row(session: Session) -> dict[str, Any]:
         "kind": session.kind,
         "client": session.client,
         "address": session.address,
-        "created": _short(session.created),
-        "last_used": _short(session.last_used),
-        "expires": _short(session.expires),
+        "created": format_time(session.created),
+        "last_used": format_time(session.last_used),
+        "expires": format_time(session.expires),
         "current": session.current,
     }
 
 
-def _when(value: datetime | None) -> str:
-    return value.astimezone().strftime("%Y-%m-%d %H:%M %Z") if value else ""
-
-
 def _source_text(source: str | None) -> str:
+    from floe.client import sessions
+    from floe.client.config import (
+        TOKEN_FROM_ARGUMENT,
+        TOKEN_FROM_CONFIG,
+        TOKEN_FROM_ENV,
+        TOKEN_FROM_SESSION,
+        config_path,
+    )
+
     return {
         TOKEN_FROM_ARGUMENT: "--token argument",
         TOKEN_FROM_ENV: f"${ENV_TOKEN}",
@@ -82,6 +74,8 @@ def _source_text(source: str | None) -> str:
 
 
 def _resolve(service_uri: str | None) -> Any:
+    from floe.client.config import resolve
+
     with client_errors():
         return resolve(service_uri)
 
@@ -120,6 +114,8 @@ def login(
 @app.command("logout")
 def logout(service_uri: ServiceUriOpt = None) -> None:
     """Sign out: end this server's stored session (API client tokens are revoked with `floe token revoke`)."""
+    from floe.client import sessions
+
     with connect(service_uri) as client:
         stored = sessions.load(client.service_uri)
         shadowed = (
@@ -148,7 +144,7 @@ def _status_record(me: Principal, uri: str, source: str | None, stored: Any) -> 
     if me.expiration:
         try:
             when = datetime.fromtimestamp(me.expiration, UTC)
-            expiration = "never" if when.year >= 9999 else _when(when)
+            expiration = "never" if when.year >= 9999 else format_time(when)
         except (OverflowError, OSError, ValueError):
             expiration = str(me.expiration)
     return {
@@ -167,6 +163,10 @@ def _status_record(me: Principal, uri: str, source: str | None, stored: Any) -> 
 @app.command("status")
 def status(service_uri: ServiceUriOpt = None, json_out: JsonOpt = False) -> None:
     """Show who you are on the server: email, kind, orgs and roles, where the token comes from."""
+    from floe.client import sessions
+    from floe.client.config import TOKEN_FROM_SESSION
+    from floe.errors import AuthenticationError
+
     conn = _resolve(service_uri)
     stored = sessions.load(conn.service_uri)
     expired_note = None
@@ -174,7 +174,7 @@ def status(service_uri: ServiceUriOpt = None, json_out: JsonOpt = False) -> None
         expired_note = (
             f"the session stored for {conn.service_uri}"
             + (f" ({stored.email})" if stored.email else "")
-            + f" expired on {_when(stored.expires)} and is ignored: run `floe auth login`"
+            + f" expired on {format_time(stored.expires)} and is ignored: run `floe auth login`"
         )
         if not json_out:
             err_console.print(f"[yellow]note:[/] {escape(expired_note)}", highlight=False, soft_wrap=True)
@@ -265,6 +265,8 @@ def set_name(
 @app.command("change-password")
 def change_password(service_uri: ServiceUriOpt = None) -> None:
     """Change your password (prompts for the current one and the new one); your other sessions end."""
+    from floe.models.access import MIN_PASSWORD_LENGTH
+
     if not sys.stdin.isatty():
         fail("change-password prompts for passwords: run it in a terminal", code=2)
     current = typer.prompt("Current password", hide_input=True, err=True)

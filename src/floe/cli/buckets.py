@@ -7,25 +7,29 @@ import os
 import sys
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any, get_args
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.markup import escape
 
 from floe.cli import discover
 from floe.cli.common import (
+    PLATFORMS,
     JsonOpt,
     OrgOpt,
     YesOpt,
     connect,
+    format_time,
     group,
     parse_extra,
     require_yes,
     resolve_org,
+    working,
 )
-from floe.cli.output import emit_json, emit_record, emit_table, fail, note
+from floe.cli.output import emit_json, emit_record, emit_table, escape, fail, note
 from floe.cli.repos import REPO_COLUMNS, repo_rows
-from floe.models import BucketResponse, Platform
+
+if TYPE_CHECKING:
+    from floe.models import Bucket
 
 ENV_SECRET = "FLOE_SECRET_ACCESS_KEY"
 ENV_READ_SECRET = "FLOE_READ_SECRET_ACCESS_KEY"
@@ -35,7 +39,9 @@ app = group(
     "Secrets are stored encrypted by the server and never shown."
 )
 
-PlatformChoice = StrEnum("PlatformChoice", {p: p for p in get_args(Platform)})
+PlatformChoice = StrEnum("PlatformChoice", {p: p for p in PLATFORMS})
+# The URI carries the bucket name and prefix of a new bucket config.
+CREATE_FLAGS = {"name": "URI", "prefix": "URI", "platform": "--platform"}
 
 BUCKET_COLUMNS = [
     ("nickname", "Nickname"),
@@ -136,7 +142,7 @@ ExtraOpt = Annotated[
 ]
 
 
-def _bucket_row(bucket: BucketResponse) -> dict[str, Any]:
+def _bucket_row(bucket: Bucket) -> dict[str, Any]:
     row = bucket.model_dump(mode="python")
     row["auth"] = (bucket.auth_config or {}).get("method")
     return row
@@ -246,7 +252,7 @@ def _extra_config(
     return config
 
 
-def _show(bucket: BucketResponse, json_out: bool, message: str | None = None) -> None:
+def _show(bucket: Bucket, json_out: bool, message: str | None = None) -> None:
     if json_out:
         emit_json(bucket)
         return
@@ -269,7 +275,7 @@ def _show(bucket: BucketResponse, json_out: bool, message: str | None = None) ->
             found = f"not checked: {caps['skipped']}"
         if caps.get("error"):
             found = f"error: {caps['error']}"
-        note(f"[bold]Checked:[/] {escape(str(caps.get('checked_at')))}: {escape(found)}")
+        note(f"[bold]Checked:[/] {escape(format_time(caps.get('checked_at')))}: {escape(found)}")
 
 
 @app.command("list")
@@ -316,7 +322,7 @@ def check_bucket(nickname: NicknameArg, org: OrgOpt = None, json_out: JsonOpt = 
     storage is unusable.
     """
     org = resolve_org(org)
-    with connect() as client:
+    with connect() as client, working(f"Checking the storage of {escape(nickname)} ..."):
         bucket = client.check_bucket_config(org=org, nickname=nickname)
     caps = bucket.capabilities
     error = (caps or {}).get("error")
@@ -330,7 +336,7 @@ def check_bucket(nickname: NicknameArg, org: OrgOpt = None, json_out: JsonOpt = 
     else:
         note(f"Checked bucket config [bold]{escape(bucket.nickname)}[/] in org {escape(org)}:")
         record = {key: _yes_no(caps.get(key)) for key, _ in CAPABILITY_FIELDS}
-        record["checked_at"] = caps.get("checked_at")
+        record["checked_at"] = format_time(caps.get("checked_at"))
         emit_record(record, fields=[*CAPABILITY_FIELDS, ("checked_at", "Checked at")])
         for line in caps.get("notes") or []:
             note(f"note: {escape(line)}")
@@ -391,15 +397,17 @@ def create_bucket(
     read_pair = (read_access_key_id, read_secret_access_key, readers_get_write_keys)
     auth_config = _auth_config(access_key_id, secret_access_key, anonymous, from_env, auth_file, read_pair)
     extra_config = _extra_config(extra, endpoint_url, region, use_ssl, force_path_style)
-    with connect() as client:
-        bucket = client.create_bucket_config(
-            org=org,
-            nickname=nickname,
-            uri=uri,
-            extra_config=extra_config,
-            auth_config=auth_config,
-            platform=platform.value if platform else None,
-        )
+    with connect(flags=CREATE_FLAGS) as client:
+        # the server checks the storage (list, write, read, delete, conditional writes) before it answers
+        with working(f"Creating {escape(nickname)} and checking its storage ..."):
+            bucket = client.create_bucket_config(
+                org=org,
+                nickname=nickname,
+                uri=uri,
+                extra_config=extra_config,
+                auth_config=auth_config,
+                platform=platform.value if platform else None,
+            )
         if default:
             client.set_default_bucket_config(org=org, nickname=bucket.nickname)
             bucket = bucket.model_copy(update={"is_default": True})
@@ -476,14 +484,15 @@ def modify_bucket(
         auth_config = _auth_config(
             access_key_id, secret_access_key, anonymous, from_env, auth_file, read_pair
         )
-        bucket = client.modify_bucket_config(
-            org=org,
-            nickname=nickname,
-            new_nickname=rename,
-            extra_config=extra_config,
-            auth_config=auth_config,
-            prefix=prefix,
-        )
+        with working(f"Changing {escape(nickname)} ..."):
+            bucket = client.modify_bucket_config(
+                org=org,
+                nickname=nickname,
+                new_nickname=rename,
+                extra_config=extra_config,
+                auth_config=auth_config,
+                prefix=prefix,
+            )
     _show(
         bucket, json_out, f"Modified bucket config [bold]{escape(bucket.nickname)}[/] in org {escape(org)}."
     )

@@ -7,22 +7,15 @@ kill, a lost connection), the same command run again resumes where it stopped.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.markup import escape
-from rich.progress import (
-    BarColumn,
-    DownloadColumn,
-    Progress,
-    TextColumn,
-    TimeElapsedColumn,
-    TransferSpeedColumn,
-)
 
 from floe.cli.common import JsonOpt, connect
-from floe.cli.output import emit_json, err_console, fail, note
-from floe.models.transfers import CopyProgress, CopyResult
+from floe.cli.output import emit_json, err_console, escape, fail, note
+
+if TYPE_CHECKING:
+    from floe.models.transfers import CopyProgress, CopyResult
 
 SrcArg = Annotated[str, typer.Argument(metavar="SRC", help="The repo to copy, ORG/REPO.", show_default=False)]
 DstArg = Annotated[
@@ -45,6 +38,15 @@ class _Bar:
     """A rich progress bar on stderr (objects, bytes, rate), fed by the copy's progress callback."""
 
     def __init__(self, enabled: bool) -> None:
+        from rich.progress import (
+            BarColumn,
+            DownloadColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+            TransferSpeedColumn,
+        )
+
         self.progress = Progress(
             TextColumn("{task.description}"),
             BarColumn(),
@@ -52,7 +54,7 @@ class _Bar:
             DownloadColumn(),
             TransferSpeedColumn(),
             TimeElapsedColumn(),
-            console=err_console,
+            console=err_console.rich(),
             disable=not enabled,
             transient=False,
         )

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.markup import escape
 
-from floe.cli.common import JsonOpt, OrgOpt, connect, resolve_org
-from floe.cli.output import emit_json, emit_table, note
-from floe.models.discovery import DiscoveredRepo, DiscoveryResult, ImportOutcome
+from floe.cli.common import JsonOpt, OrgOpt, connect, resolve_org, working
+from floe.cli.output import emit_json, emit_table, escape, note
+
+if TYPE_CHECKING:
+    from floe.models.discovery import DiscoveredRepo, DiscoveryResult, ImportOutcome
 
 COLUMNS = [
     ("prefix", "Prefix"),
@@ -110,7 +111,7 @@ def register(app: typer.Typer) -> None:
         registered"), its number of snapshots and its size ("?" where too many objects to count).
         """
         org = resolve_org(org)
-        with connect() as client:
+        with connect() as client, working(f"Searching {escape(nickname)} for Icechunk repos ..."):
             if import_:
                 result = client.import_bucket_repos(org, nickname, prefix)
                 found = result.discovery

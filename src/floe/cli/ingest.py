@@ -13,10 +13,9 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.markup import escape
 
 from floe.cli.common import JsonOpt, connect
-from floe.cli.output import emit_json, err_console, fail, note
+from floe.cli.output import emit_json, err_console, escape, fail, note
 
 NameArg = Annotated[
     str, typer.Argument(metavar="ORG/REPO", help="The repo, e.g. default/era5.", show_default=False)
@@ -39,7 +38,7 @@ def _progress() -> Iterator[Callable[[str, int, int | None], None] | None]:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-    bar = Progress(*columns, console=err_console, transient=True)
+    bar = Progress(*columns, console=err_console.rich(), transient=True)
     tasks: dict[str, TaskID] = {}
 
     def report(stage: str, done: int, total: int | None) -> None:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import platform
 import sys
 
 import typer
 
 from floe import __version__
 from floe.cli import audit, auth, buckets, members, orgs, repos, server, services, tokens, users
+from floe.cli.common import JsonOpt
+from floe.cli.output import emit_json
 
 # Recent typer versions vendor click (as ``typer._click``); reach its exception classes through a
 # public name so this works whichever click typer uses.
@@ -18,6 +21,8 @@ app = typer.Typer(
     help="Floe: versioned, cloud-native scientific array data on any object store.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    # click's plain help: it wraps at 80 columns without cutting option names, and needs no rich
+    rich_markup_mode=None,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 app.command("serve")(server.serve)
@@ -34,9 +39,12 @@ app.add_typer(services.app, name="services")
 
 
 @app.command("version")
-def version() -> None:
+def version(json_out: JsonOpt = False) -> None:
     """Print Floe's version."""
-    typer.echo(__version__)
+    if json_out:
+        emit_json({"name": "icefloe", "version": __version__, "python": platform.python_version()})
+    else:
+        typer.echo(__version__)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -5,18 +5,17 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from rich.markup import escape
 
+from floe.cli.common import ROLES as ROLE_NAMES
 from floe.cli.common import JsonOpt, choice, connect, group
-from floe.cli.output import emit_json, emit_record, emit_table, note
-from floe.models import Role
+from floe.cli.output import emit_json, emit_record, emit_table, escape, note
 
 app = group(
     "Org members: who is in an org, as owner, admin, member or viewer. Admins manage members below "
     "owner; owners manage owners."
 )
 
-ROLES = [r.value for r in Role]
+ROLES = list(ROLE_NAMES)
 MEMBER_COLUMNS = [("email", "Email"), ("name", "Name"), ("role", "Role"), ("added", "Added")]
 
 OrgArg = Annotated[str, typer.Argument(metavar="ORG", help="The org.", show_default=False)]

@@ -5,10 +5,9 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from rich.markup import escape
 
 from floe.cli.common import JsonOpt, YesOpt, connect, group, require_yes
-from floe.cli.output import emit_json, emit_record, emit_table, fail, note
+from floe.cli.output import emit_json, emit_record, emit_table, escape, fail, note
 
 app = group("Orgs: who owns bucket configs, repos and tokens.")
 

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Annotated, Any
+from enum import StrEnum
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.markup import escape
 
 from floe.cli import copying, ingest, sharing, trash, versions
 from floe.cli.common import (
+    GRANT_LEVELS,
+    REPO_MODES,
     JsonOpt,
     YesOpt,
     choice,
@@ -18,9 +20,14 @@ from floe.cli.common import (
     parse_pairs,
     require_yes,
     resolve_org,
+    working,
 )
-from floe.cli.output import emit_json, emit_record, emit_table, err_console, fail, note
-from floe.models import GrantLevel, Repo, RepoMode
+from floe.cli.output import emit_json, emit_record, emit_table, escape, fail, note
+
+if TYPE_CHECKING:
+    from floe.models import Repo
+
+RepoMode = StrEnum("RepoMode", {m: m for m in REPO_MODES})
 
 app = group("Repos: Icechunk repositories registered in the catalog.")
 
@@ -157,7 +164,7 @@ def create_repo(
     """Create a repo: register it in the catalog and create the Icechunk repo in its bucket."""
     values = parse_pairs(metadata, "--metadata", allow_list=True) or None
     with connect() as client:
-        with err_console.status(f"Creating {escape(name)} ..."):
+        with working(f"Creating {escape(name)} ..."):
             client.create_repo(
                 name,
                 bucket_config_nickname=bucket,
@@ -259,7 +266,8 @@ def delete_repo(
     """Delete a repo: it moves to the org's trash, objects kept until purged (`floe repo restore` undoes it)."""
     require_yes(yes, f"repo {name}", undo=None if keep_data else f"`floe repo restore {name}`")
     with connect() as client:
-        client.delete_repo(name, imsure=True, imreallysure=True, keep_data=keep_data)
+        with working(f"Deleting {escape(name)} ..."):
+            client.delete_repo(name, imsure=True, imreallysure=True, keep_data=keep_data)
         org_name = name.split("/")[0]
         days = None if keep_data else client.get_org(org_name).trash_retention_days
     if json_out:
@@ -314,7 +322,7 @@ def break_lease(
 
 # --- per-repo grants -----------------------------------------------------------------------
 
-LEVELS = [level.value for level in GrantLevel]
+LEVELS = list(GRANT_LEVELS)
 GRANT_COLUMNS = [
     ("principal", "Principal"),
     ("principal_kind", "Kind"),

@@ -12,7 +12,9 @@ import typer
 
 from floe.cli.output import console, fail
 
-admin_app = typer.Typer(help="Administer a Floe server's database directly (for whoever runs the server).")
+admin_app = typer.Typer(
+    help="Administer a Floe server's database directly (for whoever runs the server).", rich_markup_mode=None
+)
 
 DataDirOpt = Annotated[
     Path | None,
@@ -240,7 +242,7 @@ def _catalog(settings: Any) -> Iterator[Any]:
 
     from floe.server.catalog import Catalog
     from floe.server.db.engine import create_engine, describe_url, migrate
-    from floe.server.secrets import SecretBox
+    from floe.server.keys import SecretBox
 
     try:
         engine = create_engine(settings.database_url)

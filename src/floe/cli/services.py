@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.markup import escape
 
-from floe.cli.common import JsonOpt, choice, connect, group
-from floe.cli.output import emit_json, emit_record, emit_table, err_console, fail, note
-from floe.client._services import MAX_FOLLOW_TIMEOUT, MAX_TAIL, PROTOCOLS
-from floe.models.services import DeploymentInfo, ServiceState
+from floe.cli.common import MAX_FOLLOW_TIMEOUT, JsonOpt, choice, connect, group
+from floe.cli.common import MAX_LOG_TAIL as MAX_TAIL
+from floe.cli.common import SERVICE_PROTOCOLS as PROTOCOLS
+from floe.cli.output import emit_json, emit_record, emit_table, err_console, escape, fail, note
+
+if TYPE_CHECKING:
+    from floe.models.services import DeploymentInfo
 
 app = group(
     "Data services: serve an org's repos as Zarr over HTTP, OGC EDR, WMS, map tiles or OPeNDAP (DAP2). "
@@ -75,7 +77,7 @@ def _show(info: DeploymentInfo, json_out: bool, message: str | None = None) -> N
         note(message)
     fields = [f for f in SERVICE_FIELDS if f[0] != "message" or info.message]
     emit_record(service_row(info), fields=fields)
-    if info.status == ServiceState.error and info.message:
+    if info.status.value == "error" and info.message:
         err_console.print(f"[yellow]warning:[/] {escape(info.message)}", highlight=False, soft_wrap=True)
 
 

@@ -6,14 +6,15 @@ expires or is revoked. Repo admins create, list and revoke links; the token is p
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.markup import escape
 
-from floe.cli.common import JsonOpt, connect
-from floe.cli.output import console, emit_json, emit_record, emit_table, fail, note
-from floe.models.sharing import MAX_SHARE_TEXT, ShareLink, parse_duration
+from floe.cli.common import MAX_SHARE_TEXT, JsonOpt, connect
+from floe.cli.output import console, emit_json, emit_record, emit_table, escape, fail, note
+
+if TYPE_CHECKING:
+    from floe.models.sharing import ShareLink
 
 NameArg = Annotated[
     str, typer.Argument(metavar="ORG/REPO", help="The repo, e.g. default/era5.", show_default=False)
@@ -65,6 +66,8 @@ def share(
 ) -> None:
     """Create a read-only link to a repo that anyone may open without an account, until it expires or is
     revoked (repo admins). The link is printed once."""
+    from floe.models.sharing import parse_duration
+
     try:
         seconds = parse_duration(expires_in)
     except ValueError as exc:

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Annotated
 
 import typer
-from rich.markup import escape
 
-from floe.cli.common import JsonOpt, OrgOpt, connect, group, resolve_org
-from floe.cli.output import console, emit_json, emit_record, emit_table, note
-from floe.models import ApiClientRole
+from floe.cli.common import API_CLIENT_ROLES, JsonOpt, OrgOpt, connect, group, resolve_org
+from floe.cli.output import console, emit_json, emit_record, emit_table, escape, note
+
+ApiClientRole = StrEnum("ApiClientRole", {r: r for r in API_CLIENT_ROLES})
 
 app = group("API tokens: create, list and revoke an org's tokens; show who the current token is.")
 
@@ -49,16 +50,14 @@ def create_token(
 ) -> None:
     """Create a token (org admins only); it is printed once and cannot be shown again."""
     org = resolve_org(org)
-    with connect() as client:
+    with connect(flags={"name": None, "email": "--email"}) as client:
         created = client.create_api_client(
             org, name=name, role=role.value, email=email, expires_in_days=expires_in_days
         )
     if json_out:
         emit_json(created)
         return
-    note(
-        f"Created token [bold]{escape(created.name)}[/] ({created.role.value}) in org {escape(created.org)}."
-    )
+    note(f"Created token [bold]{escape(created.name)}[/] ({created.role}) in org {escape(created.org)}.")
     emit_record(created, fields=[f for f in TOKEN_FIELDS if f[0] not in ("last_used", "revoked")])
     console.print("\n[bold yellow]Token (shown only once; store it now):[/]", highlight=False)
     typer.echo(created.token)

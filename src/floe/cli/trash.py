@@ -5,10 +5,9 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from rich.markup import escape
 
-from floe.cli.common import JsonOpt, connect
-from floe.cli.output import emit_json, emit_table, fail, note
+from floe.cli.common import JsonOpt, connect, working
+from floe.cli.output import emit_json, emit_table, escape, fail, note
 
 RepoArg = Annotated[str, typer.Argument(metavar="ORG/REPO", help="The repo, as it was named when deleted.")]
 IdOpt = Annotated[
@@ -73,7 +72,7 @@ def purge(
     """Delete a trashed repo's objects now, for good (org admins)."""
     if not yes:
         fail(f"purging {name} deletes its objects and cannot be undone: add --yes to confirm", code=2)
-    with connect() as client:
+    with connect() as client, working(f"Purging {escape(name)} ..."):
         result = client.purge_repo(
             name, trash_id=trash_id, keep_data=keep_data, imsure=True, imreallysure=True
         )

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import sys
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.markup import escape
 
 from floe.cli.common import JsonOpt, connect, group
-from floe.cli.output import emit_json, emit_record, emit_table, fail, note
-from floe.models import User
-from floe.models.access import MIN_PASSWORD_LENGTH
+from floe.cli.output import emit_json, emit_record, emit_table, escape, fail, note
+
+if TYPE_CHECKING:
+    from floe.models import User
 
 app = group("People's accounts (site admins): list, create, show and change them.")
 
@@ -65,6 +65,8 @@ def user_row(user: User) -> dict[str, Any]:
 
 def read_password(prompt: bool, from_stdin: bool) -> str | None:
     """The new password: from standard input, or typed twice at a hidden prompt; None if not asked for."""
+    from floe.models.access import MIN_PASSWORD_LENGTH
+
     if prompt and from_stdin:
         fail("choose one of --password (prompt) and --password-stdin", code=2)
     if from_stdin:

@@ -11,19 +11,19 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-import icechunk
 import typer
-from rich.markup import escape
-from rich.text import Text
-from rich.tree import Tree
 
-from floe import inspection
-from floe.cli.common import JsonOpt, connect
-from floe.cli.output import console, emit_json, emit_record, emit_table, fail, note
-from floe.errors import PermissionDeniedError
-from floe.models.versions import NodeInfo, RefInfo, SnapshotDiff, SnapshotEntry
+from floe.cli.common import MAX_HISTORY_PAGE, MAX_TREE_NODES, JsonOpt, connect
+from floe.cli.output import console, emit_json, emit_record, emit_table, escape, fail, note, warn
+
+if TYPE_CHECKING:
+    import icechunk
+    from rich.text import Text
+    from rich.tree import Tree
+
+    from floe.models.versions import NodeInfo, RefInfo, SnapshotDiff, SnapshotEntry
 
 NameArg = Annotated[
     str, typer.Argument(metavar="ORG/REPO", help="The repo, e.g. default/era5.", show_default=False)
@@ -43,6 +43,11 @@ DIFF_COLUMNS = [("change", "Change"), ("kind", "Kind"), ("path", "Path"), ("chun
 @contextmanager
 def opened(name: str) -> Iterator[icechunk.Repository]:
     """The repo opened read-only from its storage; catalog, inspection and storage errors as one line."""
+    import icechunk
+
+    from floe import inspection
+    from floe.errors import PermissionDeniedError
+
     with connect() as client:
         try:
             try:
@@ -78,8 +83,8 @@ def log(
             "--max-count",
             "-n",
             min=1,
-            max=inspection.MAX_HISTORY_PAGE,
-            help=f"How many snapshots (at most {inspection.MAX_HISTORY_PAGE}).",
+            max=MAX_HISTORY_PAGE,
+            help=f"How many snapshots (at most {MAX_HISTORY_PAGE}).",
         ),
     ] = 20,
     skip: Annotated[
@@ -88,6 +93,8 @@ def log(
     json_out: JsonOpt = False,
 ) -> None:
     """Show the snapshots of a branch or ref, newest first: id, time, author, message."""
+    from floe import inspection
+
     if branch is not None and ref is not None:
         fail("give --branch or --ref, not both", code=2)
     target = ref if ref is not None else branch or "main"
@@ -97,8 +104,10 @@ def log(
             if found.kind != "branch":
                 fail(f"{branch!r} is a {found.kind}, not a branch: use --ref {branch}")
         page = inspection.history(repo, target, limit=count, skip=skip)
-    if json_out:
-        emit_json(page)
+    if json_out:  # an array like every list; whether there is more goes to stderr
+        emit_json(page.entries)
+        if page.more:
+            warn(f"more snapshots: add --skip {skip + len(page.entries)}")
         return
     rows = [{**entry.model_dump(), "author": _author(entry)} for entry in page.entries]
     emit_table(rows, LOG_COLUMNS, title=f"History of {name} at {target}")
@@ -107,6 +116,8 @@ def log(
 
 
 def _refs(name: str, kind: str, json_out: bool) -> None:
+    from floe import inspection
+
     with opened(name) as repo:
         found: list[RefInfo] = (
             inspection.list_branches(repo) if kind == "branch" else inspection.list_tags(repo)
@@ -152,6 +163,8 @@ def _array_summary(node: NodeInfo) -> str:
 
 
 def _label(node: NodeInfo, *, root: bool = False) -> Text:
+    from rich.text import Text
+
     shown = node.path if root else node.name
     if node.kind == "group":
         return Text(shown if shown.endswith("/") else f"{shown}/", style="bold")
@@ -168,6 +181,8 @@ def _value(value: Any) -> str:
 
 
 def _show_array(node: NodeInfo, ref: str, snapshot_id: str) -> None:
+    from floe import inspection
+
     if node.stored_bytes is not None:
         stored = _size(node.stored_bytes)
     else:
@@ -227,7 +242,7 @@ def tree(
         typer.Option(
             "--depth",
             min=0,
-            help=f"How many levels below PATH to list (default: all, at most {inspection.MAX_TREE_NODES} nodes).",
+            help=f"How many levels below PATH to list (default: all, at most {MAX_TREE_NODES} nodes).",
             show_default=False,
         ),
     ] = None,
@@ -237,6 +252,10 @@ def tree(
 
     Arrays show shape, dtype, chunk shape, dimensions; an array PATH also attributes, codecs, size.
     """
+    from rich.tree import Tree
+
+    from floe import inspection
+
     with opened(name) as repo:
         listing = inspection.tree(repo, ref, path, depth=depth)
     if json_out:
@@ -250,10 +269,8 @@ def tree(
     shown = Tree(_label(node, root=True), guide_style="dim")
     _grow(shown, node)
     console.print(shown, highlight=False, soft_wrap=True)
-    if sum(1 for _ in inspection.walk(node)) > inspection.MAX_TREE_NODES:
-        note(
-            f"(a listing stops at {inspection.MAX_TREE_NODES} nodes: give a PATH or --depth to see the rest)"
-        )
+    if sum(1 for _ in inspection.walk(node)) > MAX_TREE_NODES:
+        note(f"(a listing stops at {MAX_TREE_NODES} nodes: give a PATH or --depth to see the rest)")
 
 
 # --- diff -----------------------------------------------------------------------------------
@@ -299,6 +316,8 @@ def diff(
 
     "written": only chunks changed, not the metadata. The last column counts the chunks written.
     """
+    from floe import inspection
+
     with opened(name) as repo:
         found = inspection.diff(repo, from_ref, to_ref)
     if json_out:

@@ -4,6 +4,7 @@ users, org members, repo grants and the audit trail. Flows, like ``_operations``
 from __future__ import annotations
 
 import contextlib
+import functools
 import re
 import socket
 import time
@@ -14,8 +15,6 @@ from urllib.parse import quote
 from uuid import UUID
 
 import httpx
-from rich.console import Console
-from rich.markup import escape
 
 from floe import __version__
 from floe.client import sessions
@@ -39,12 +38,24 @@ SLOW_DOWN_SECONDS = 5
 ROLES = tuple(r.value for r in Role)
 LEVELS = tuple(level.value for level in GrantLevel)
 
-_console = Console(stderr=True)
+
+@functools.cache
+def _console() -> Any:
+    from rich.console import Console  # loaded only when there is something to tell the person
+
+    return Console(stderr=True)
+
+
+def escape(text: str) -> str:
+    """``text`` with rich markup characters escaped."""
+    from rich.markup import escape as rich_escape
+
+    return rich_escape(text)
 
 
 def _say(message: str) -> None:
     """A line for the person signing in (on stderr, so it never mixes with a command's output)."""
-    _console.print(message, highlight=False, soft_wrap=True)
+    _console().print(message, highlight=False, soft_wrap=True)
 
 
 def _model(cls: Any) -> Any:
@@ -157,7 +168,7 @@ def login(*, browser: bool = False) -> Flow[None]:
     expires = datetime.now(UTC) + timedelta(seconds=answer.expires_in)
     yield Run(sessions.store, (info.service_uri, token), {"email": me.email, "expires": expires})
     yield UseToken(token)
-    until = expires.astimezone().strftime("%Y-%m-%d %H:%M")
+    until = expires.strftime("%Y-%m-%dT%H:%M:%SZ")
     _say(f"Signed in to {escape(info.service_uri)} as [bold]{escape(me.email)}[/] (until {until}).")
 
 

@@ -31,9 +31,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import icechunk
-
-from floe.client._operations import _model, _spec, split_name
+from floe.client._operations import _model, split_name
 from floe.client._transport import CLIENT_INFO, Call, ClientInfo, Flow, Run
 from floe.client.credentials import CatalogCredentials
 from floe.client.objects import ObjectLocation, open_store
@@ -41,7 +39,6 @@ from floe.errors import FloeError, StorageError, ValidationError
 from floe.files import make_private_dirs
 from floe.models import Repo
 from floe.models.transfers import CopyProgress, CopyResult, MoveResult, TransferPlan
-from floe.storage import icechunk_storage
 
 WHOLE_LIMIT = 8 * 1024 * 1024  # objects up to this size are read into memory whole
 MULTIPART_LIMIT = 64 * 1024 * 1024  # objects above this size are uploaded in parts
@@ -235,8 +232,10 @@ def _run_copies(
     pool.shutdown(wait=True)
 
 
-def _refs(storage: icechunk.Storage) -> dict[str, tuple[str, ...]]:
+def _refs(storage: Any) -> dict[str, tuple[str, ...]]:
     """Every branch and tag -> its snapshot's ancestry (newest first)."""
+    import icechunk
+
     repo = icechunk.Repository.open(storage)
     found: dict[str, tuple[str, ...]] = {}
     for branch in sorted(repo.list_branches()):
@@ -254,6 +253,9 @@ def transfer(
     progress: Progress | None = None,
 ) -> dict[str, Any]:
     """Copy every object of the plan's source to its target, refs last, then verify (blocking)."""
+    from floe.client.opening import client_spec
+    from floe.storage import icechunk_storage
+
     started = time.monotonic()
     source, target = ObjectLocation.from_open(plan.source), ObjectLocation.from_open(plan.target)
     src_org, src_repo = plan.source.repo.org, plan.source.repo.name  # type: ignore[union-attr]
@@ -328,10 +330,10 @@ def transfer(
             state.phase = "verifying"
             report()
             src_refs = _refs(
-                icechunk_storage(_spec(plan.source.repo_bucket), source.prefix, source.credentials)
+                icechunk_storage(client_spec(plan.source.repo_bucket), source.prefix, source.credentials)
             )
             dst_refs = _refs(
-                icechunk_storage(_spec(plan.target.repo_bucket), target.prefix, target.credentials)
+                icechunk_storage(client_spec(plan.target.repo_bucket), target.prefix, target.credentials)
             )
             if src_refs == dst_refs and _listing(src) == src_objects:
                 refs_match = True

@@ -2,26 +2,18 @@
 
 from __future__ import annotations
 
-import functools
 import json
-import os
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
-import icechunk
-from pydantic import TypeAdapter
-
 from floe.client._transport import CLIENT_INFO, Call, ClientInfo, Flow, Run
-from floe.client.credentials import CatalogCredentials
-from floe.client.leases import LeaseClient
-from floe.client.repository import FloeRepository
-from floe.errors import BadRequestError, FloeError, NotFoundError, StorageError, ValidationError
+from floe.errors import BadRequestError, FloeError, NotFoundError, ValidationError
 from floe.models import (
     ApiClient,
     ApiClientAuthenticated,
     ApiClientWithToken,
-    BucketResponse,
+    Bucket,
     Lease,
     OpenRepoResponse,
     Org,
@@ -35,12 +27,29 @@ from floe.models import (
     TempCredentials,
     check_name,
 )
-from floe.storage import BucketSpec, icechunk_storage, parse_uri
-from floe.storage.probe import icechunk_config_for
-from floe.storage.virtual import container as virtual_container
-from floe.storage.virtual import icechunk_credentials as virtual_credentials
+
+if TYPE_CHECKING:
+    import icechunk
+
+    from floe.client.repository import FloeRepository
 
 PAGE_SIZE = 100
+
+
+def _opening() -> Any:
+    """``floe.client.opening``, imported on first use: it loads Icechunk and the storage adapters."""
+    from floe.client import opening
+
+    return opening
+
+
+def _parse_uri(uri: str, endpoint_url: str | None) -> tuple[str, str, str]:
+    from floe.storage import parse_uri
+
+    try:
+        return parse_uri(uri, endpoint_url=endpoint_url)
+    except ValueError as exc:
+        raise ValidationError(str(exc)) from None
 
 
 def _model(cls: Any) -> Any:
@@ -70,21 +79,6 @@ def confirm(what: str, imsure: bool, imreallysure: bool, *, undo: str | None = N
     if not (imsure and imreallysure):
         consequence = f"it can be undone with {undo}" if undo else "it cannot be undone"
         raise BadRequestError(f"deleting {what}: {consequence}; pass imsure=True and imreallysure=True")
-
-
-def _icechunk_call(doing: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
-    """Call Icechunk; any failure (including a Rust panic, a BaseException) becomes a StorageError."""
-    try:
-        return fn(*args, **kwargs)
-    except (KeyboardInterrupt, SystemExit, GeneratorExit):
-        raise
-    except BaseException as exc:
-        raise _storage_failure(doing, exc) from None
-
-
-def _storage_failure(doing: str, exc: BaseException) -> StorageError:
-    first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    return StorageError(f"{doing} failed: {first_line[:400]}")
 
 
 # --- who am I ----------------------------------------------------------------------------
@@ -123,92 +117,6 @@ def get_repo_object(name: str) -> Flow[Repo]:
     """The repo's catalog entry (see ``get_repo`` for an opened repository)."""
     org, repo = split_name(name)
     return (yield Call("GET", f"/repos/{org}/{repo}", parse=_model(Repo)))
-
-
-def _spec(bucket: BucketResponse) -> BucketSpec:
-    """The bucket config as the storage layer needs it on a client: no secrets, only the auth method
-    (``from_env`` means the client's own environment supplies the credentials)."""
-    method = str((bucket.auth_config or {}).get("method", "anonymous"))
-    return BucketSpec(
-        platform=bucket.platform,
-        name=bucket.name,
-        prefix=bucket.prefix,
-        extra_config=bucket.extra_config,
-        auth={"method": method},
-    )
-
-
-def _storage_from_open(
-    opened: OpenRepoResponse, refresh: CatalogCredentials | None, credentials: TempCredentials | None = None
-) -> icechunk.Storage:
-    """The repo's Icechunk storage; expiring credentials are refreshed from the catalog."""
-    if credentials is not None:
-        return icechunk_storage(_spec(opened.repo_bucket), opened.repo_prefix, credentials)
-    creds = opened.repo_credentials
-    expiring = creds is not None and creds.expiration is not None
-    return icechunk_storage(
-        _spec(opened.repo_bucket), opened.repo_prefix, creds, refresh if expiring else None
-    )
-
-
-LEASES_OFF_ENV = "FLOE_DISABLE_COMMIT_LEASES"  # for demonstrating what leases prevent; never in production
-
-
-def _lease_client(info: ClientInfo, name: str, opened: OpenRepoResponse) -> LeaseClient | None:
-    """A lease client when the repo's store lacks conditional writes (no extra requests otherwise)."""
-    if opened.repo is None or opened.repo.commit_protection != "leases" or os.environ.get(LEASES_OFF_ENV):
-        return None
-    org, repo = name.split("/")
-    return LeaseClient(service_uri=info.service_uri, token=info.token, org=org, repo=repo)
-
-
-def _refresher(info: ClientInfo, org: str, repo: str, *, read_only: bool = False) -> CatalogCredentials:
-    return CatalogCredentials(
-        service_uri=info.service_uri, token=info.token, org=org, repo=repo, read_only=read_only
-    )
-
-
-def _write_block(name: str, opened: OpenRepoResponse, read_only: bool | None) -> str | None:
-    if read_only:
-        return f"{name} was opened with read_only=True"
-    if not opened.can_write:
-        return f"your token may only read {name}"
-    if opened.status.mode != RepoMode.online:
-        reason = f": {opened.status.message}" if opened.status.message else ""
-        return f"{name} is in {opened.status.mode.value} mode{reason}; writes resume when it is online"
-    return None
-
-
-def _repository(
-    name: str,
-    opened: OpenRepoResponse,
-    info: ClientInfo,
-    config: icechunk.RepositoryConfig | None,
-    *,
-    create: bool,
-    read_only: bool | None = None,
-    container_overrides: dict[str, Any] | None = None,
-) -> FloeRepository:
-    """Open (or create) the Icechunk repo an ``open`` answer describes, as a :class:`FloeRepository`."""
-    org, repo_name = name.split("/")
-    storage = _storage_from_open(opened, _refresher(info, org, repo_name, read_only=bool(read_only)))
-    # On stores without conditional writes Icechunk must not rely on them; create saves this config with the repo.
-    config = icechunk_config_for(opened.repo_bucket.capabilities, config)
-    config, authorize = _containers(opened, config, container_overrides or {})
-    repo = _icechunk_call(
-        f"creating the Icechunk repo for {name}" if create else f"opening {name}",
-        FloeRepository.create if create else FloeRepository.open,
-        storage,
-        config=config,
-        authorize_virtual_chunk_access=authorize,
-    )
-    repo.set_default_commit_metadata({"author_name": opened.author.name, "author_email": opened.author.email})
-    return repo._floe_init(
-        full_name=name,
-        write_block=None if create else _write_block(name, opened, read_only),
-        lease_client=_lease_client(info, name, opened),
-        on_write_error=functools.partial(info.cache.drop, name),
-    )
 
 
 def get_repo(
@@ -250,7 +158,7 @@ def get_repo(
     try:
         return (
             yield Run(
-                _repository,
+                _opening().open_repository,
                 (full, opened, info, config),
                 {"create": False, "read_only": read_only, "container_overrides": overrides},
             )
@@ -280,8 +188,7 @@ def create_repo(
         raise ValidationError(
             f"kind {kind!r} is not supported: Floe repos are Icechunk repos (kind='icechunk')"
         )
-    if config is not None and not isinstance(config, icechunk.RepositoryConfig):
-        raise ValidationError("config must be an icechunk.RepositoryConfig")
+    _opening().check_config(config)
     org, repo = split_name(name)
     body = {
         "name": repo,
@@ -299,7 +206,9 @@ def create_repo(
             "GET", f"/repos/{org}/{repo}/open", parse=_model(OpenRepoResponse)
         )
         info: ClientInfo = yield CLIENT_INFO
-        return (yield Run(_repository, (f"{org}/{repo}", opened, info, config), {"create": True}))
+        return (
+            yield Run(_opening().open_repository, (f"{org}/{repo}", opened, info, config), {"create": True})
+        )
     except Exception:
         # Nothing half-created: the prefix was empty when registered, so clearing it is safe.
         yield Call("DELETE", f"/orgs/{org}/{repo}")
@@ -403,7 +312,7 @@ def get_icechunk_storage(
     org, repo = split_name(name)
     opened: OpenRepoResponse = yield Call("GET", f"/repos/{org}/{repo}/open", parse=_model(OpenRepoResponse))
     info: ClientInfo = yield CLIENT_INFO
-    return _storage_from_open(opened, _refresher(info, org, repo), credentials_override)
+    return _opening().repo_storage(f"{org}/{repo}", opened, info, credentials_override)
 
 
 def list_leases(name: str) -> Flow[list[Lease]]:
@@ -421,40 +330,16 @@ def break_lease(name: str, *, ref: str) -> Flow[Lease]:
 # --- virtual chunk containers ----------------------------------------------------------
 
 
-_CREDENTIALS = TypeAdapter(TempCredentials)
-
-
-def _containers(
-    opened: OpenRepoResponse, config: icechunk.RepositoryConfig | None, overrides: dict[str, Any]
-) -> tuple[icechunk.RepositoryConfig | None, dict[str, Any] | None]:
-    """The repo config with a container for each authorised URL prefix, and their credentials."""
-    if not opened.virtual_chunk_credentials and not overrides:
-        return config, None
-    config = config if config is not None else icechunk.RepositoryConfig.default()
-    authorize: dict[str, Any] = {}
-    for url_prefix, entry in opened.virtual_chunk_credentials.items():
-        spec = _spec(BucketResponse.model_validate(entry["bucket"]))
-        config.set_virtual_chunk_container(virtual_container(spec, url_prefix))
-        creds = _CREDENTIALS.validate_python(entry["credentials"]) if entry.get("credentials") else None
-        authorize[url_prefix] = virtual_credentials(entry["platform"], entry.get("auth_method", ""), creds)
-    authorize.update(overrides)
-    return config, icechunk.containers_credentials(authorize)
-
-
 def get_icechunk_container_credentials_from_bucket(org: str, bucket_config_nickname: str) -> Flow[Any]:
     """Icechunk credentials (read-only where the platform allows) for a bucket config's virtual chunks."""
-    bucket: BucketResponse = yield Call(
-        "GET", f"/orgs/{org}/buckets/{bucket_config_nickname}", parse=_model(BucketResponse)
-    )
+    bucket: Bucket = yield Call("GET", f"/orgs/{org}/buckets/{bucket_config_nickname}", parse=_model(Bucket))
+    opening = _opening()
     creds = yield Call(
         "GET",
         f"/orgs/{org}/buckets/{bucket_config_nickname}/credentials",
-        parse=lambda r: (
-            _CREDENTIALS.validate_json(r.content) if r.content.strip() not in (b"", b"null") else None
-        ),
+        parse=lambda r: opening.parse_credentials(r.content),
     )
-    method = str((bucket.auth_config or {}).get("method", "anonymous"))
-    return virtual_credentials(bucket.platform, method, creds)
+    return opening.bucket_container_credentials(bucket, creds)
 
 
 def containers_credentials_for_buckets(
@@ -465,7 +350,7 @@ def containers_credentials_for_buckets(
     found = {}
     for container_prefix, nickname in mapping.items():
         found[container_prefix] = yield from get_icechunk_container_credentials_from_bucket(org, nickname)
-    return icechunk.containers_credentials(found)
+    return _opening().containers_credentials(found)
 
 
 def set_virtual_chunk_containers(name: str, containers: dict[str, str]) -> Flow[dict[str, str | None]]:
@@ -502,10 +387,7 @@ def _bucket_body(
     platform: str | None,
 ) -> dict[str, Any]:
     extra = dict(extra_config or {})
-    try:
-        parsed_platform, bucket, prefix = parse_uri(uri, endpoint_url=extra.get("endpoint_url"))
-    except ValueError as exc:
-        raise ValidationError(str(exc)) from None
+    parsed_platform, bucket, prefix = _parse_uri(uri, extra.get("endpoint_url"))
     chosen = platform or parsed_platform
     if auth_config is None:
         auth_config = {"method": "none"} if chosen in ("file", "memory") else {"method": "anonymous"}
@@ -531,14 +413,14 @@ def create_bucket_config(
     extra_config: dict[str, Any] | None = None,
     auth_config: dict[str, Any] | None = None,
     platform: str | None = None,
-) -> Flow[BucketResponse]:
+) -> Flow[Bucket]:
     """Register storage under a nickname. ``uri`` is ``platform://bucket[/prefix]``.
 
     ``s3://`` with ``extra_config["endpoint_url"]`` means an S3-compatible store; pass
     ``platform="minio"`` to say so explicitly. ``auth_config`` defaults to anonymous.
     """
     body = _bucket_body(nickname, uri, extra_config, auth_config, platform)
-    return (yield Call("POST", f"/orgs/{org}/buckets", json=body, parse=_model(BucketResponse)))
+    return (yield Call("POST", f"/orgs/{org}/buckets", json=body, parse=_model(Bucket)))
 
 
 def modify_bucket_config(
@@ -549,7 +431,7 @@ def modify_bucket_config(
     extra_config: dict[str, Any] | None = None,
     auth_config: dict[str, Any] | None = None,
     prefix: str | None = None,
-) -> Flow[BucketResponse]:
+) -> Flow[Bucket]:
     """Change a bucket config (its location only while no repo uses it)."""
     body = {
         k: v
@@ -561,7 +443,7 @@ def modify_bucket_config(
         }.items()
         if v is not None
     }
-    return (yield Call("PATCH", f"/orgs/{org}/buckets/{nickname}", json=body, parse=_model(BucketResponse)))
+    return (yield Call("PATCH", f"/orgs/{org}/buckets/{nickname}", json=body, parse=_model(Bucket)))
 
 
 def set_default_bucket_config(*, org: str, nickname: str) -> Flow[None]:
@@ -569,21 +451,21 @@ def set_default_bucket_config(*, org: str, nickname: str) -> Flow[None]:
     yield Call("POST", f"/orgs/{org}/buckets/{nickname}/default")
 
 
-def get_bucket_config(*, org: str, nickname: str) -> Flow[BucketResponse]:
+def get_bucket_config(*, org: str, nickname: str) -> Flow[Bucket]:
     """One bucket config, secrets redacted."""
-    return (yield Call("GET", f"/orgs/{org}/buckets/{nickname}", parse=_model(BucketResponse)))
+    return (yield Call("GET", f"/orgs/{org}/buckets/{nickname}", parse=_model(Bucket)))
 
 
-def check_bucket_config(*, org: str, nickname: str) -> Flow[BucketResponse]:
+def check_bucket_config(*, org: str, nickname: str) -> Flow[Bucket]:
     """Probe a bucket config's storage again (org admins): reachability, listing, reading, writing,
     conditional create and update. What was found is in ``capabilities`` (an ``error`` there
     says what is wrong and how to fix it); it is stored with the bucket config."""
-    return (yield Call("POST", f"/orgs/{org}/buckets/{nickname}/check", parse=_model(BucketResponse)))
+    return (yield Call("POST", f"/orgs/{org}/buckets/{nickname}/check", parse=_model(Bucket)))
 
 
-def list_bucket_configs(org: str) -> Flow[list[BucketResponse]]:
+def list_bucket_configs(org: str) -> Flow[list[Bucket]]:
     """All bucket configs of an org, secrets redacted."""
-    return (yield Call("GET", f"/orgs/{org}/buckets", parse=_models(BucketResponse)))
+    return (yield Call("GET", f"/orgs/{org}/buckets", parse=_models(Bucket)))
 
 
 def list_repos_for_bucket_config(*, org: str, nickname: str) -> Flow[list[Repo]]:
@@ -611,10 +493,7 @@ def share_location(
     it even where other orgs use it too, and, for ``file://`` folders, outside the org's own folder.
     ``extra_config`` names the store (``endpoint_url``; ``account_name`` for Azure)."""
     extra = dict(extra_config or {})
-    try:
-        parsed_platform, name, prefix = parse_uri(uri, endpoint_url=extra.get("endpoint_url"))
-    except ValueError as exc:
-        raise ValidationError(str(exc)) from None
+    parsed_platform, name, prefix = _parse_uri(uri, extra.get("endpoint_url"))
     body = {"platform": platform or parsed_platform, "name": name, "prefix": prefix, "extra_config": extra}
     return (yield Call("POST", f"/orgs/{org}/locations", json=body, parse=_model(SharedLocation)))
 

@@ -188,7 +188,8 @@ def drive(flow: Flow[T], send: Callable[[Call[Any]], Any], info: ClientInfo, use
             elif isinstance(step, Run):
                 value = step.fn(*step.args, **step.kwargs)
             elif isinstance(step, Sleep):
-                value = time.sleep(max(0.0, step.seconds))
+                time.sleep(max(0.0, step.seconds))
+                value = None
             elif isinstance(step, UseToken):
                 info = value = use_token(step.token)
             else:
@@ -215,7 +216,8 @@ async def drive_async(
             elif isinstance(step, Run):
                 value = await asyncio.to_thread(step.fn, *step.args, **step.kwargs)
             elif isinstance(step, Sleep):
-                value = await asyncio.sleep(max(0.0, step.seconds))
+                await asyncio.sleep(max(0.0, step.seconds))
+                value = None
             elif isinstance(step, UseToken):
                 info = value = use_token(step.token)
             else:

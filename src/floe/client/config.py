@@ -9,23 +9,15 @@ from pathlib import Path
 
 import tomli_w
 
+from floe.client import sessions
+from floe.client.paths import config_dir, config_path
 from floe.files import make_private_dirs, open_private
+
+__all__ = ["Connection", "config_dir", "config_path", "read_user_config", "resolve", "write_user_config"]
 
 ENV_SERVICE_URI = "FLOE_SERVICE_URI"
 ENV_TOKEN = "FLOE_TOKEN"
 DEFAULT_SERVICE_URI = "http://127.0.0.1:7800"
-
-
-def config_dir() -> Path:
-    explicit = os.environ.get("FLOE_CONFIG_DIR")
-    if explicit:
-        return Path(explicit).expanduser()
-    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
-    return Path(base) / "floe"
-
-
-def config_path() -> Path:
-    return config_dir() / "config.toml"
 
 
 def read_user_config() -> dict[str, str]:
@@ -75,8 +67,6 @@ def resolve(service_uri: str | None = None, token: str | None = None) -> Connect
     default. Token: the argument, else ``FLOE_TOKEN``, else the unexpired session stored by
     ``floe auth login`` for that service URI, else ``token`` in config.toml.
     """
-    from floe.client import sessions
-
     file_values = read_user_config() if service_uri is None or token is None else {}
     uri = (
         service_uri

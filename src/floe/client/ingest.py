@@ -213,9 +213,9 @@ def _open_one(path: Path, *, source_group: str | None, chunks: dict | None) -> x
 
 def _check_consistent(datasets: list[xr.Dataset], paths: list[Path], concat_dim: str | None) -> None:
     """Every file has the same data variables; the concat dim is in all of them."""
-    first = set(datasets[0].data_vars)
+    first = {str(name) for name in datasets[0].data_vars}
     for ds, path in zip(datasets[1:], paths[1:], strict=True):
-        names = set(ds.data_vars)
+        names = {str(name) for name in ds.data_vars}
         if names != first:
             missing, extra = sorted(first - names), sorted(names - first)
             parts = []
@@ -246,9 +246,12 @@ def _combine(datasets: list[xr.Dataset], concat_dim: str | None) -> xr.Dataset:
         "combine_attrs": "override",
     }
     try:
+        combined: xr.Dataset | xr.DataArray
         if concat_dim is not None:
-            return xr.combine_nested(datasets, concat_dim=concat_dim, **options)
-        return xr.combine_by_coords(datasets, **options)
+            combined = xr.combine_nested(datasets, concat_dim=concat_dim, **options)
+        else:
+            combined = xr.combine_by_coords(datasets, **options)
+        return combined.to_dataset() if isinstance(combined, xr.DataArray) else combined
     except ValueError as exc:
         hint = "" if concat_dim else "; give --concat-dim DIM to join them along DIM in the order given"
         raise IngestError(f"cannot combine the files: {_first_line(exc)}{hint}") from None
@@ -306,12 +309,14 @@ def _dask_progress(progress: Progress | None, stage: str) -> Iterator[None]:
         return
     from dask.callbacks import Callback
 
+    report: Progress = progress
+
     class Counter(Callback):
         def _start_state(self, dsk: Any, state: Any) -> None:
-            progress(stage, 0, _total(state))
+            report(stage, 0, _total(state))
 
         def _posttask(self, key: Any, result: Any, dsk: Any, state: Any, worker_id: Any) -> None:
-            progress(stage, len(state["finished"]), _total(state))
+            report(stage, len(state["finished"]), _total(state))
 
     with Counter():
         yield
@@ -367,7 +372,7 @@ def _check_append(existing: xr.Dataset | None, new: xr.Dataset, dim: str, label:
         raise IngestError(
             f"cannot append along {dim!r}: {label} in the repo has no such dimension (its dims: {dims})"
         )
-    old, now = set(existing.data_vars), set(new.data_vars)
+    old, now = {str(n) for n in existing.data_vars}, {str(n) for n in new.data_vars}
     if old != now:
         parts = []
         if old - now:
@@ -638,7 +643,7 @@ def export(
 
         if isinstance(node, zarr.Array):
             raise IngestError(f"{label} in {name} is an array, not a group: export its group")
-        chunks = {} if _have("dask") else None  # without dask, read each array whole
+        chunks: dict[str, int] | None = {} if _have("dask") else None  # without dask, read arrays whole
         ds = xr.open_zarr(session.store, group=path, consolidated=False, chunks=chunks)
         if not ds.variables:
             subgroups = sorted(k for k, _ in node.groups())
@@ -648,7 +653,7 @@ def export(
         try:
             with _dask_progress(progress if chunks is not None else None, "export"):
                 if fmt == "netcdf":
-                    _for_netcdf(ds).to_netcdf(tmp, engine=engine, format="NETCDF4")
+                    _for_netcdf(ds).to_netcdf(tmp, engine=engine, format="NETCDF4")  # type: ignore[call-overload]
                 else:
                     _for_zarr(ds).to_zarr(
                         tmp, mode="w-", zarr_format=zarr_format, consolidated=zarr_format == 2

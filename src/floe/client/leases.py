@@ -10,6 +10,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 import httpx
 
@@ -34,7 +35,7 @@ class LeaseClient:
     def _url(self, *parts: str) -> str:
         return "/".join([f"{self.service_uri}/repos/{self.org}/{self.repo}/leases", *parts])
 
-    def _request(self, method: str, url: str, **kwargs: object) -> httpx.Response:
+    def _request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
         response = shared_http().request(method, url, headers=default_headers(self.token), **kwargs)
         check_response(response)
         return response

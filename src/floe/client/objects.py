@@ -21,7 +21,7 @@ from typing import Any
 from floe.errors import ValidationError
 from floe.models import (
     AzureCredentials,
-    BucketResponse,
+    Bucket,
     GSCredentials,
     OpenRepoResponse,
     S3Credentials,
@@ -38,7 +38,7 @@ Refresh = Callable[[], TempCredentials | None]
 class ObjectLocation:
     """Where a repo's objects live, with the credentials to reach them."""
 
-    bucket: BucketResponse
+    bucket: Bucket
     prefix: str
     credentials: TempCredentials | None = None
 
@@ -129,9 +129,7 @@ def open_store(location: ObjectLocation, refresh: Refresh | None = None) -> Any:
     method = str((bucket.auth_config or {}).get("method", "anonymous"))
     extra = bucket.extra_config
     endpoint = str(extra.get("endpoint_url") or "") or None
-    client_options: dict[str, Any] = (
-        {"allow_http": True} if endpoint and endpoint.startswith("http://") else {}
-    )
+    client_options: Any = {"allow_http": True} if endpoint and endpoint.startswith("http://") else {}
     prefix = location.prefix.strip("/") or None
     if platform == "file":
         root = Path(bucket.name) / location.prefix
@@ -143,20 +141,19 @@ def open_store(location: ObjectLocation, refresh: Refresh | None = None) -> Any:
             "copied to or from; use a file or object-store bucket config"
         )
     if platform in S3_PLATFORMS:
-        config: dict[str, Any] = {"region": str(extra.get("region_name") or DEFAULT_REGION)}
+        config: Any = {"region": str(extra.get("region_name") or DEFAULT_REGION)}
         if endpoint:
             config["endpoint"] = endpoint
             # path-style requests (endpoint/bucket/key), which every S3-compatible store answers
             config["virtual_hosted_style_request"] = False
         kwargs: dict[str, Any] = {}
-        if method == "from_env":
-            store = S3Store.from_env(bucket.name, prefix=prefix, config=config, client_options=client_options)
-            return store
+        if method == "from_env":  # obstore reads AWS_* from the environment unless config says otherwise
+            return S3Store(bucket.name, prefix=prefix, config=config, client_options=client_options)
         if creds is None and refresh is None:
             config["skip_signature"] = True
         elif (creds is not None and creds.expiration is not None) or creds is None:
             kwargs["credential_provider"] = _Provider(creds, refresh, _s3_shape)
-        else:
+        elif isinstance(creds, S3Credentials):
             config["access_key_id"] = creds.aws_access_key_id
             config["secret_access_key"] = creds.aws_secret_access_key
             if creds.aws_session_token:

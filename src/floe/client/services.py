@@ -155,7 +155,7 @@ class ServicesClient:
             follow=follow,
             follow_timeout=follow_timeout,
         )
-        return ops.stream_lines(self._client._http, self._client.service_uri, call)  # type: ignore[arg-type]
+        return ops.stream_lines(self._client._http, self._client.service_uri, call)
 
     def disable(self, service_id: str) -> ServiceDisabled:
         """Disable a service (org admins): it stops answering at once.
@@ -228,7 +228,7 @@ class AsyncServicesClient:
             follow=follow,
             follow_timeout=follow_timeout,
         )
-        return ops.astream_lines(self._client._http, self._client.service_uri, call)  # type: ignore[arg-type]
+        return ops.astream_lines(self._client._http, self._client.service_uri, call)
 
     @_doc_of(ServicesClient.disable)
     async def disable(self, service_id: str) -> ServiceDisabled:

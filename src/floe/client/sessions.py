@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from floe.client.config import config_dir
+from floe.client.paths import config_dir
 from floe.files import make_private_dirs, open_private
 
 SESSION_TOKEN_PREFIX = "ema_u."

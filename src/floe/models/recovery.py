@@ -5,13 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel
 
 from floe.models import RepoName
 
 TrashReason = Literal["deleted", "moved"]
-
-MAX_TRASH_RETENTION_DAYS = 3650
 
 
 class TrashedRepo(BaseModel):
@@ -44,10 +42,3 @@ class PurgeResult(BaseModel):
     name: str
     objects_deleted: int
     keep_data: bool
-
-
-class OrgModify(BaseModel):
-    """Change an org's description or its trash retention (org admins)."""
-
-    description: str | None = Field(default=None, max_length=2000)
-    trash_retention_days: int | None = Field(default=None, ge=0, le=MAX_TRASH_RETENTION_DAYS)

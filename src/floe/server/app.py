@@ -15,14 +15,15 @@ from fastapi.responses import JSONResponse
 
 from floe import __version__
 from floe.errors import FloeError
+from floe.server import arraylake as arraylake_compat
 from floe.server import serving, web
 from floe.server.catalog import Catalog
 from floe.server.catalog import trash as trash_catalog
 from floe.server.db.engine import create_engine, migrate
 from floe.server.docs import install_docs
+from floe.server.keys import SecretBox
 from floe.server.middleware import (
     CatchUnexpectedErrors,
-    DefaultJsonContentType,
     SecurityHeaders,
     install_log_redaction,
 )
@@ -30,7 +31,6 @@ from floe.server.routes import auth, buckets, leases, meta, orgs, people, repos,
 from floe.server.routes import discover as bucket_discovery
 from floe.server.routes import shares as share_links
 from floe.server.routes import transfers as repo_transfers
-from floe.server.secrets import SecretBox
 from floe.server.service_logs import ServiceLogs
 from floe.server.settings import Settings
 
@@ -108,13 +108,14 @@ def create_app(settings: Settings, *, run_migrations: bool = True) -> FastAPI:
 
     for module in (meta, orgs, buckets, repos, trash, leases, people, auth, services, web):
         app.include_router(module.router)
+    app.include_router(arraylake_compat.router)
     app.include_router(repo_transfers.router)
     app.include_router(bucket_discovery.router)
     app.include_router(share_links.router)  # before browse_router: /shared/{token} is no org
     install_docs(app)
     serving.install(app)
     app.include_router(web.browse_router)  # last: it catches /{org} and /{org}/{repo}
-    app.add_middleware(DefaultJsonContentType)
+    app.add_middleware(arraylake_compat.DefaultJsonContentType)
     app.add_middleware(CatchUnexpectedErrors)
     app.add_middleware(SecurityHeaders)
     install_log_redaction()

@@ -8,7 +8,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Literal
 
-from floe.models import GrantLevel, OrgAction, RepoAction, Role
+from floe.models import GrantLevel, Role
 
 
 class Action(StrEnum):
@@ -41,24 +41,10 @@ _GRANT_ACTIONS: dict[GrantLevel, frozenset[Action]] = {
     GrantLevel.write: frozenset({Action.REPO_READ, Action.REPO_WRITE}),
     GrantLevel.admin: frozenset({Action.REPO_READ, Action.REPO_WRITE, Action.REPO_ADMIN}),
 }
-REPO_ACTIONS = frozenset({Action.REPO_READ, Action.REPO_WRITE, Action.REPO_ADMIN})
-
-# The arraylake client's action names, mapped onto Floe's.
-ARRAYLAKE_ACTIONS: dict[str, Action] = {
-    OrgAction.CAN_READ_REPOS: Action.REPO_READ,
-    OrgAction.CAN_READ_REPOS_WITH_FLUX: Action.REPO_READ,
-    OrgAction.CAN_WRITE_REPOS: Action.REPO_WRITE,
-    OrgAction.CAN_MANAGE_USERS: Action.ORG_ADMIN,
-    RepoAction.CAN_READ: Action.REPO_READ,
-    RepoAction.CAN_READ_WITH_FLUX: Action.REPO_READ,
-    RepoAction.CAN_WRITE: Action.REPO_WRITE,
-    RepoAction.CAN_SYNC: Action.REPO_WRITE,
-    RepoAction.CAN_MANAGE_USERS: Action.REPO_ADMIN,
-}
 
 
 @dataclass(frozen=True)
-class Principal:
+class Caller:
     """Who is calling: a person (``user``, member of any number of orgs) or an API client
     (``api_client``, of one org). Site admins may act in every org."""
 
@@ -78,11 +64,11 @@ class Principal:
         """How the audit trail and messages name this principal."""
         return self.email if self.kind == "user" else self.name
 
-    def with_address(self, address: str | None) -> Principal:
+    def with_address(self, address: str | None) -> Caller:
         return replace(self, address=address)
 
 
-def decide(principal: Principal, action: Action, org_id: str | None, grant: GrantLevel | None = None) -> bool:
+def decide(principal: Caller, action: Action, org_id: str | None, grant: GrantLevel | None = None) -> bool:
     """True when ``principal`` may perform ``action`` in the org ``org_id``.
 
     ``grant`` is the principal's grant on the repo concerned, if any: it adds repo actions on

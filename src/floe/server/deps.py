@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from floe.server.auth import Principal
+from floe.server.auth import Caller
 from floe.server.catalog import Catalog
 from floe.server.catalog.principals import principal_for_token
 
@@ -16,7 +16,7 @@ async def get_catalog(request: Request) -> Catalog:
     return request.app.state.catalog
 
 
-async def get_principal(request: Request) -> Principal:
+async def get_principal(request: Request) -> Caller:
     # Runs on the event loop: one indexed lookup (well under a millisecond) costs less than the
     # thread-pool hop FastAPI would make for a sync dependency, on every request.
     header = request.headers.get("authorization", "")
@@ -27,11 +27,5 @@ async def get_principal(request: Request) -> Principal:
     return principal.with_address(request.client.host if request.client else None)
 
 
-async def is_arraylake_client(request: Request) -> bool:
-    """True for the official arraylake client, which gets the subset of the API it can parse."""
-    return request.headers.get("client-name", "").startswith("arraylake")
-
-
 CatalogDep = Annotated[Catalog, Depends(get_catalog)]
-PrincipalDep = Annotated[Principal, Depends(get_principal)]
-ArraylakeDep = Annotated[bool, Depends(is_arraylake_client)]
+CallerDep = Annotated[Caller, Depends(get_principal)]

@@ -42,24 +42,6 @@ def install_log_redaction() -> None:
             logger.addFilter(RedactSecretsFilter())
 
 
-class DefaultJsonContentType:
-    """Treat request bodies sent without a content type as JSON.
-
-    The arraylake client posts JSON bodies without ``content-type``; FastAPI would then
-    refuse to parse them.
-    """
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["method"] in ("POST", "PUT", "PATCH", "DELETE"):
-            headers = scope["headers"]
-            if not any(name == b"content-type" for name, _ in headers):
-                scope = {**scope, "headers": [*headers, (b"content-type", b"application/json")]}
-        await self.app(scope, receive, send)
-
-
 class CatchUnexpectedErrors:
     """Answer an unexpected exception with a JSON 500 (and log it), keeping the connection usable.
 

@@ -10,7 +10,7 @@ from cryptography.fernet import Fernet
 
 from floe.files import make_private_dirs
 from floe.server.db.engine import sqlite_url
-from floe.server.secrets import load_or_create_key
+from floe.server.keys import load_or_create_key
 from floe.storage import StoragePolicy
 from floe.storage.egress import EgressPolicy
 

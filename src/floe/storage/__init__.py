@@ -1,11 +1,18 @@
 """Storage layer: bucket config -> Icechunk storage and server-side object-store handle.
 
-One adapter per platform family; everything above this package calls the functions here
-and never builds an Icechunk storage or an object-store client itself.
+One adapter per platform family (``s3/``, ``gcs/``, ``azure/``, ``local``, ``memory``), each
+split into configuration and validation, credentials, and the server-side store; they share
+``validate`` (validation helpers), ``refresh`` (the one credential refresh callable) and
+``objects`` (the store contract and its errors), and are looked up in ``registry``. Everything
+above this package calls the functions here (or adapter attributes through them) and never
+branches on platform names, builds an Icechunk storage or an object-store client itself.
+Cloud SDKs (boto3, azure, google-auth) load only when a store or a token needs them.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import icechunk
@@ -13,10 +20,10 @@ import icechunk
 from floe.errors import ValidationError
 from floe.models import TempCredentials
 from floe.storage import egress
-from floe.storage.azure import AzureAdapter
 from floe.storage.base import (
     BucketSpec,
     Location,
+    ObjectMissing,
     ObjectStore,
     PlatformAdapter,
     PreconditionFailed,
@@ -24,30 +31,18 @@ from floe.storage.base import (
     StoragePolicy,
     join_prefix,
 )
-from floe.storage.gcs import GcsAdapter
-from floe.storage.local import LocalAdapter
-from floe.storage.memory import MemoryAdapter
-from floe.storage.s3 import R2Adapter, ReaderKeysMissing, S3Adapter, TigrisAdapter
+from floe.storage.registry import NESTED_NAME_PLATFORMS, SUPPORTED_PLATFORMS, adapter_for
+from floe.storage.s3 import ReaderKeysMissing
 from floe.storage.uri import parse_uri
 
-_ADAPTERS: tuple[PlatformAdapter, ...] = (
-    S3Adapter(),
-    R2Adapter(),
-    TigrisAdapter(),
-    AzureAdapter(),
-    GcsAdapter(),
-    LocalAdapter(),
-    MemoryAdapter(),
-)
-_BY_PLATFORM: dict[str, PlatformAdapter] = {p: a for a in _ADAPTERS for p in a.platforms}
-
-SUPPORTED_PLATFORMS = tuple(_BY_PLATFORM)
-
 __all__ = [
+    "NESTED_NAME_PLATFORMS",
     "SUPPORTED_PLATFORMS",
     "BucketSpec",
     "Location",
+    "ObjectMissing",
     "ObjectStore",
+    "PlatformAdapter",
     "PreconditionFailed",
     "ReaderKeysMissing",
     "Refresher",
@@ -59,12 +54,16 @@ __all__ = [
     "icechunk_storage",
     "join_prefix",
     "location_of",
+    "location_only",
+    "location_root",
     "normalize",
     "object_store",
     "parse_uri",
     "read_only_store",
     "reading_credentials",
     "server_may_connect",
+    "server_reachable",
+    "store_settings",
 ]
 
 
@@ -73,16 +72,6 @@ class ServerCredentialsOff(ValidationError):
 
 
 SERVER_CREDENTIALS_SETTING = "`floe serve --allow-server-credentials` (or FLOE_ALLOW_SERVER_CREDENTIALS=1)"
-
-
-def adapter_for(platform: str) -> PlatformAdapter:
-    """The adapter for a platform; ``ValueError`` naming the supported ones otherwise."""
-    try:
-        return _BY_PLATFORM[platform]
-    except KeyError:
-        raise ValueError(
-            f"platform {platform!r} is not supported by this Floe version: use one of {', '.join(SUPPORTED_PLATFORMS)}"
-        ) from None
 
 
 def normalize(spec: BucketSpec, policy: StoragePolicy) -> BucketSpec:
@@ -170,15 +159,33 @@ def object_store(spec: BucketSpec, policy: StoragePolicy | None = None) -> Objec
 
 def read_only_store(spec: BucketSpec, policy: StoragePolicy) -> ObjectStore | None:
     """A handle using the spec's read-only key pair, where it has one (to probe that pair)."""
-    adapter = adapter_for(spec.platform)
-    make = getattr(adapter, "read_only_store", None)
-    store = make(spec) if make is not None else None
+    store = adapter_for(spec.platform).read_only_store(spec)
     return _Guarded(store, policy.egress) if store is not None else None
 
 
 def location_of(spec: BucketSpec) -> Location | None:
     """Where a spec's objects live, for comparing locations across bucket configs and orgs."""
     return adapter_for(spec.platform).location(spec)
+
+
+def server_reachable(spec: BucketSpec) -> bool:
+    """Whether the server can reach the spec's storage at all (memory lives in each client)."""
+    return adapter_for(spec.platform).server_reachable
+
+
+def location_root(spec: BucketSpec) -> Path | None:
+    """The folder of the server's filesystem a (shared) location grants; ``None`` off the filesystem."""
+    return adapter_for(spec.platform).location_root(spec)
+
+
+def location_only(platform: str, name: str, prefix: str, extra: Mapping[str, Any]) -> BucketSpec:
+    """A spec naming a place and no credentials (a shared location), ready for :func:`normalize`."""
+    return adapter_for(platform).location_only(platform, name, prefix, extra)
+
+
+def store_settings(spec: BucketSpec) -> dict[str, Any]:
+    """The spec's extra_config settings that name its store (the endpoint, the account)."""
+    return adapter_for(spec.platform).store_settings(spec)
 
 
 class _Guarded:

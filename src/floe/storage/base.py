@@ -1,12 +1,17 @@
-"""What every storage platform provides: a bucket spec, an Icechunk storage, an object-store handle."""
+"""What every storage platform provides: a bucket spec, an Icechunk storage, an object-store handle.
+
+:class:`PlatformAdapter` is the one interface for a family of platforms; everything a caller
+outside the adapters needs to know about a platform is an attribute or method here, so that
+nothing above the storage package branches on platform names.
+"""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Protocol, TypeVar
+from typing import Any
 from urllib.parse import urlsplit
 
 import icechunk
@@ -14,21 +19,40 @@ import icechunk
 from floe.models import TempCredentials
 from floe.storage import egress
 from floe.storage.egress import EgressPolicy
+from floe.storage.objects import (
+    MAX_LISTED,
+    ListedObject,
+    Listing,
+    ObjectMissing,
+    ObjectStore,
+    PreconditionFailed,
+    StoreErrorKind,
+    collect_listing,
+    error_kind,
+    listed_prefix,
+    with_kind,
+)
 
-_TRUE = {"true", "1", "yes", "on"}
-_FALSE = {"false", "0", "no", "off"}
-
-
-def config_bool(key: str, value: str | bool) -> bool:
-    """An ``extra_config`` flag given as a bool or a string such as "true"/"no" (from the CLI)."""
-    if isinstance(value, bool):
-        return value
-    lowered = str(value).strip().lower()
-    if lowered in _TRUE:
-        return True
-    if lowered in _FALSE:
-        return False
-    raise ValueError(f"extra_config.{key} must be true or false, got {value!r}")
+__all__ = [
+    "MAX_LISTED",
+    "BucketSpec",
+    "ListedObject",
+    "Listing",
+    "Location",
+    "ObjectMissing",
+    "ObjectStore",
+    "PlatformAdapter",
+    "PreconditionFailed",
+    "Refresher",
+    "StoragePolicy",
+    "StoreErrorKind",
+    "collect_listing",
+    "error_kind",
+    "join_prefix",
+    "listed_prefix",
+    "resolve_cached",
+    "with_kind",
+]
 
 
 def join_prefix(*parts: str | None) -> str:
@@ -55,15 +79,7 @@ class BucketSpec:
         return str((self.auth or {}).get("method", "anonymous"))
 
     def with_changes(self, **changes: Any) -> BucketSpec:
-        values = {
-            "platform": self.platform,
-            "name": self.name,
-            "prefix": self.prefix,
-            "extra_config": self.extra_config,
-            "auth": self.auth,
-        }
-        values.update(changes)
-        return BucketSpec(**values)
+        return replace(self, **changes)
 
 
 @dataclass(frozen=True)
@@ -147,144 +163,30 @@ def resolve_cached(host: str, port: int, ttl: float = 60.0) -> tuple[str, ...]:
 Refresher = Callable[[], TempCredentials]
 
 
-class PreconditionFailed(Exception):
-    """A conditional write was refused because its condition did not hold (HTTP 412)."""
+class PlatformAdapter:
+    """One family of storage platforms (S3 and its kin, Azure, GCS, a local folder, memory).
 
-
-# What went wrong, for errors an ObjectStore raises (read by the capability probe).
-ERROR_KINDS = (
-    "unreachable",  # no answer from the endpoint
-    "bucket_missing",  # the endpoint answered: no such bucket / container
-    "keys_rejected",  # unknown key id, wrong secret, expired token
-    "no_credentials",  # from_env: nothing in the server's environment
-    "access_denied",  # valid keys without the permission asked for
-    "clock_skew",  # the store refused the request's timestamp
-    "tls",  # the TLS handshake failed
-)
-
-_E = TypeVar("_E", bound=BaseException)
-
-
-def with_kind(exc: _E, kind: str) -> _E:
-    """Tag an error an ObjectStore raises with one of :data:`ERROR_KINDS`; return it."""
-    exc.kind = kind  # type: ignore[attr-defined]
-    return exc
-
-
-def error_kind(exc: BaseException) -> str | None:
-    """The kind an ObjectStore tagged ``exc`` with, if any."""
-    kind = getattr(exc, "kind", None)
-    return kind if isinstance(kind, str) else None
-
-
-# At most this many entries per ``list_dir`` call unless the caller asks for fewer.
-MAX_LISTED = 10_000
-
-
-@dataclass(frozen=True)
-class ListedObject:
-    """One object found by ``list_dir``: its full key inside the bucket and its size in bytes."""
-
-    key: str
-    size: int
-
-
-@dataclass(frozen=True)
-class Listing:
-    """What ``ObjectStore.list_dir`` found under a prefix.
-
-    ``prefixes``: the child "folders" (full paths inside the bucket, without the trailing '/'),
-    sorted; empty for recursive listings. ``objects``: the objects, sorted by key. ``truncated``:
-    there were more entries than the limit, and only the first ones are here.
+    Subclasses implement the methods that raise ``NotImplementedError`` here; the attributes
+    and the other methods have defaults that fit an object store in the cloud.
     """
 
-    prefixes: tuple[str, ...] = ()
-    objects: tuple[ListedObject, ...] = ()
-    truncated: bool = False
-
-
-def collect_listing(entries: Iterable[tuple[str, int | None]], limit: int) -> Listing:
-    """A :class:`Listing` of at most ``limit`` entries from ``(key, size)`` pairs (size ``None`` for
-    a child prefix), consumed lazily: a store's pages are fetched only while they are needed."""
-    if limit < 1:
-        raise ValueError(f"the listing limit must be at least 1, got {limit}")
-    prefixes: list[str] = []
-    objects: list[ListedObject] = []
-    truncated = False
-    for key, size in entries:
-        if len(prefixes) + len(objects) >= limit:
-            truncated = True
-            break
-        if size is None:
-            prefixes.append(key)
-        else:
-            objects.append(ListedObject(key, int(size)))
-    return Listing(
-        prefixes=tuple(sorted(set(prefixes))),
-        objects=tuple(sorted(objects, key=lambda o: o.key)),
-        truncated=truncated,
-    )
-
-
-def listed_prefix(prefix: str) -> str:
-    """What a listing of ``prefix`` asks the store for: ``prefix/``, or '' for the bucket root."""
-    return f"{prefix}/" if prefix else ""
-
-
-class ObjectStore(Protocol):
-    """The server's handle on a bucket: enough to probe it and to check, clear and inspect prefixes.
-
-    Keys are full paths inside the bucket. Errors are raised as :mod:`floe.errors` classes
-    whose messages say plainly what went wrong (endpoint unreachable, bucket missing, keys
-    rejected, no permission, clock skew); tag them with :func:`with_kind` so the capability
-    probe (:mod:`floe.storage.probe`) can tell these cases apart without reading messages.
-    A store that cannot do a conditional write at all raises ``NotImplementedError``.
-    """
-
-    def describe(self) -> str:
-        """A human description of the location, free of secrets (for error messages)."""
-
-    def is_empty(self, prefix: str) -> bool:
-        """True when nothing is stored under ``prefix``."""
-
-    def delete_prefix(self, prefix: str) -> int:
-        """Delete every object under ``prefix``; return how many were deleted."""
-
-    def put(self, key: str, data: bytes) -> str:
-        """Write an object unconditionally; return its ETag (or version token)."""
-
-    def get(self, key: str) -> bytes:
-        """Read an object."""
-
-    def delete(self, key: str) -> None:
-        """Delete one object (no error if it is absent)."""
-
-    def put_if_absent(self, key: str, data: bytes) -> str:
-        """Create only if absent (``If-None-Match: *``); raise PreconditionFailed if it exists."""
-
-    def put_if_match(self, key: str, data: bytes, etag: str) -> str:
-        """Overwrite only if the current ETag is ``etag`` (``If-Match``); raise PreconditionFailed otherwise."""
-
-    def list_dir(self, prefix: str, *, recursive: bool = False, limit: int = MAX_LISTED) -> Listing:
-        """What lies directly under ``prefix`` ('' for the bucket root): its child prefixes and its
-        objects with their sizes (a delimited listing). With ``recursive``, every object under it at
-        any depth, and no prefixes. Pages are read one after another up to ``limit`` entries; the
-        listing says ``truncated`` when there were more. Nothing under ``prefix``: an empty listing."""
-
-
-class PlatformAdapter(Protocol):
-    """One family of storage platforms (S3 and its kin, Azure, GCS, a local folder, memory)."""
-
-    platforms: tuple[str, ...]
-    auth_methods: tuple[str, ...]
-    extra_config_keys: tuple[str, ...]
+    platforms: tuple[str, ...] = ()
+    auth_methods: tuple[str, ...] = ()
+    extra_config_keys: tuple[str, ...] = ()
+    store_keys: tuple[str, ...] = ()  # the extra_config keys that name the store (not how to reach it)
+    server_reachable: bool = True  # False: the storage lives in each client process
+    names_nest: bool = False  # True: bucket names are paths, so one can lie inside another
+    no_credentials: Mapping[str, str] = {"method": "anonymous"}  # the auth of a spec naming a place only
+    virtual_scheme: str | None = None  # URL scheme of virtual chunk containers; None: none possible
 
     def normalize(self, spec: BucketSpec, policy: StoragePolicy) -> BucketSpec:
         """Check a spec and return it in canonical form; raise ``ValueError`` naming field and fix."""
+        raise NotImplementedError
 
     def credentials(self, spec: BucketSpec, *, prefix: str | None, read_only: bool) -> TempCredentials | None:
         """Credentials to hand a permitted client (server side): narrowed to ``prefix`` and to
         reading where the platform can express it, short-lived for delegated methods."""
+        return None
 
     def icechunk_storage(
         self,
@@ -297,12 +199,48 @@ class PlatformAdapter(Protocol):
 
         ``refresh`` (when the credentials expire) is called by Icechunk for new ones.
         """
+        raise NotImplementedError
 
     def object_store(self, spec: BucketSpec) -> ObjectStore:
         """A server-side handle on the bucket, using the spec's own auth."""
+        raise NotImplementedError
+
+    def read_only_store(self, spec: BucketSpec) -> ObjectStore | None:
+        """A handle using the spec's read-only key pair, where it has one (for the probe)."""
+        return None
 
     def endpoints(self, spec: BucketSpec) -> tuple[tuple[str, str], ...]:
         """``(field, URL)`` of every endpoint the config names that the server would contact."""
+        return ()
 
     def location(self, spec: BucketSpec) -> Location | None:
         """Where the spec's objects live (``None``: nowhere the server or other orgs can reach)."""
+        return None
+
+    def location_root(self, spec: BucketSpec) -> Path | None:
+        """The folder of the server's filesystem a location grants (``file``); ``None`` elsewhere."""
+        return None
+
+    def location_only(self, platform: str, name: str, prefix: str, extra: Mapping[str, Any]) -> BucketSpec:
+        """A spec that names a place and holds no credentials (a shared location), to normalize."""
+        return BucketSpec(platform, name, prefix, dict(extra), dict(self.no_credentials))
+
+    def store_settings(self, spec: BucketSpec) -> dict[str, Any]:
+        """The spec's extra_config settings that name its store (:attr:`store_keys`)."""
+        return {k: v for k, v in spec.extra_config.items() if k in self.store_keys}
+
+    # --- virtual chunk containers ---
+
+    def virtual_url(self, spec: BucketSpec) -> str:
+        """The URL prefix of everything a bucket config covers, e.g. ``s3://bucket/prefix/``."""
+        if self.virtual_scheme is None:
+            raise ValueError(f"platform {spec.platform!r} cannot hold virtual chunks")
+        return f"{self.virtual_scheme}://{join_prefix(spec.name, spec.prefix)}/"
+
+    def virtual_store(self, spec: BucketSpec) -> Any:
+        """The ``icechunk.ObjectStoreConfig`` that reaches this bucket config's store."""
+        raise ValueError(f"platform {spec.platform!r} cannot hold virtual chunks")
+
+    def virtual_credentials(self, auth_method: str, creds: TempCredentials | None) -> object | None:
+        """Catalog-vended credentials in the form ``icechunk.containers_credentials`` takes."""
+        return None

@@ -7,6 +7,7 @@ import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import icechunk
 
@@ -17,6 +18,8 @@ from floe.storage.base import (
     BucketSpec,
     Listing,
     Location,
+    ObjectMissing,
+    PlatformAdapter,
     PreconditionFailed,
     Refresher,
     StoragePolicy,
@@ -29,12 +32,15 @@ def _within(path: Path, root: Path) -> bool:
     return path == root or root in path.parents
 
 
-class LocalAdapter:
+class LocalAdapter(PlatformAdapter):
     """``file`` bucket configs: ``name`` is an absolute directory inside an allowed root."""
 
     platforms = ("file",)
     auth_methods = ("none",)
     extra_config_keys: tuple[str, ...] = ()
+    names_nest = True  # a directory can lie inside another config's directory
+    no_credentials = {"method": "none"}
+    virtual_scheme = "file"
 
     def normalize(self, spec: BucketSpec, policy: StoragePolicy) -> BucketSpec:
         if spec.extra_config:
@@ -57,12 +63,6 @@ class LocalAdapter:
             )
         return spec.with_changes(name=str(Path(os.path.realpath(raw))), auth={"method": "none"})
 
-    def credentials(self, spec: BucketSpec, *, prefix: str | None, read_only: bool) -> TempCredentials | None:
-        return None
-
-    def endpoints(self, spec: BucketSpec) -> tuple[tuple[str, str], ...]:
-        return ()
-
     def location(self, spec: BucketSpec) -> Location:
         path = Path(os.path.realpath(Path(spec.name) / spec.prefix)) if spec.prefix else Path(spec.name)
         return Location(store="file", path=str(path).strip("/"))
@@ -79,8 +79,19 @@ class LocalAdapter:
     def object_store(self, spec: BucketSpec) -> LocalObjectStore:
         return LocalObjectStore(Path(spec.name))
 
+    def location_root(self, spec: BucketSpec) -> Path:
+        return Path(spec.name) / spec.prefix if spec.prefix else Path(spec.name)
+
+    def virtual_url(self, spec: BucketSpec) -> str:
+        return f"file:///{join_prefix(spec.name, spec.prefix)}/"
+
+    def virtual_store(self, spec: BucketSpec) -> Any:
+        return icechunk.ObjectStoreConfig.LocalFileSystem("/" + join_prefix(spec.name, spec.prefix))
+
 
 class LocalObjectStore:
+    """The server's handle on a ``file`` bucket config's folder; keys are paths below it."""
+
     def __init__(self, root: Path) -> None:
         self.root = root
 
@@ -124,7 +135,10 @@ class LocalObjectStore:
         return _etag(data)
 
     def get(self, key: str) -> bytes:
-        return self._path(key).read_bytes()
+        try:
+            return self._path(key).read_bytes()
+        except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+            raise ObjectMissing(key, self.describe()) from None
 
     def delete(self, key: str) -> None:
         path = self._path(key)

@@ -7,13 +7,21 @@ import threading
 import icechunk
 
 from floe.models import TempCredentials
-from floe.storage.base import MAX_LISTED, BucketSpec, Listing, Location, ObjectStore, Refresher, StoragePolicy
+from floe.storage.base import (
+    MAX_LISTED,
+    BucketSpec,
+    Listing,
+    ObjectStore,
+    PlatformAdapter,
+    Refresher,
+    StoragePolicy,
+)
 
 _STORES: dict[tuple[str, str], icechunk.Storage] = {}
 _LOCK = threading.Lock()
 
 
-class MemoryAdapter:
+class MemoryAdapter(PlatformAdapter):
     """``memory://NAME`` bucket configs: every repo is an Icechunk in-memory store of this process.
 
     Repos opened again in the same process see the same store; another process (or a
@@ -23,6 +31,8 @@ class MemoryAdapter:
     platforms = ("memory",)
     auth_methods = ("none",)
     extra_config_keys: tuple[str, ...] = ()
+    server_reachable = False
+    no_credentials = {"method": "none"}
 
     def normalize(self, spec: BucketSpec, policy: StoragePolicy) -> BucketSpec:
         if spec.extra_config:
@@ -31,14 +41,7 @@ class MemoryAdapter:
             raise ValueError("platform memory takes no credentials: drop auth_config")
         return spec.with_changes(auth={"method": "none"})
 
-    def credentials(self, spec: BucketSpec, *, prefix: str | None, read_only: bool) -> TempCredentials | None:
-        return None
-
-    def endpoints(self, spec: BucketSpec) -> tuple[tuple[str, str], ...]:
-        return ()
-
-    def location(self, spec: BucketSpec) -> Location | None:
-        return None  # each client process has its own memory: nothing to share or overlap
+    # location() is None: each client process has its own memory, nothing to share or overlap
 
     def icechunk_storage(
         self,

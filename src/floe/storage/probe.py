@@ -18,22 +18,19 @@ import icechunk
 from pydantic import BaseModel, Field
 
 from floe.errors import NotFoundError, PermissionDeniedError
-from floe.storage.base import ObjectStore, PreconditionFailed, error_kind, join_prefix
+from floe.storage.base import (
+    ObjectMissing,
+    ObjectStore,
+    PreconditionFailed,
+    StoreErrorKind,
+    error_kind,
+    join_prefix,
+)
 
 PROBE_FOLDER = ".floe-probe"
 
-ErrorKind = Literal[
-    "unreachable",
-    "bucket_missing",
-    "keys_rejected",
-    "no_credentials",
-    "access_denied",
-    "no_write_permission",
-    "clock_skew",
-    "tls",
-    "read_mismatch",
-    "storage_error",
-]
+# What went wrong in a probe: what a store reported, or what the probe itself found.
+ErrorKind = Literal[StoreErrorKind, "no_write_permission", "read_mismatch", "storage_error"]
 
 T = TypeVar("T")
 
@@ -66,10 +63,6 @@ class ProbeResult(BaseModel):
     def ok(self) -> bool:
         return self.error is None
 
-    @property
-    def lacks_conditional_writes(self) -> bool:
-        return self.conditional_create is False or self.conditional_update is False
-
 
 class _Stop(Exception):
     """A probe step failed: the result already says why; skip the remaining steps."""
@@ -79,7 +72,9 @@ def _describe_failure(exc: BaseException, where: str, *, step: str) -> tuple[Err
     """Map an error from the store to (kind, plain message with the fix)."""
     kind = error_kind(exc)
     if kind is None:
-        if isinstance(exc, NotFoundError):
+        if isinstance(exc, ObjectMissing):  # the bucket is there; an object just written is not
+            kind = "storage_error"
+        elif isinstance(exc, NotFoundError):
             kind = "bucket_missing"
         elif isinstance(exc, PermissionDeniedError | PermissionError):
             kind = "access_denied"

@@ -16,7 +16,7 @@ from pydantic_core import to_jsonable_python
 
 from floe.errors import PermissionDeniedError, ValidationError
 from floe.models import AuditEvent, AuditPage
-from floe.server.auth import Action, Principal, decide
+from floe.server.auth import Action, Caller, decide
 from floe.server.catalog.base import Catalog, aware, now, org_row
 from floe.server.db import tables as t
 
@@ -38,7 +38,7 @@ def _clean(detail: dict[str, Any] | None) -> dict[str, Any]:
 
 def record(
     conn: sa.Connection,
-    principal: Principal | None,
+    principal: Caller | None,
     action: str,
     *,
     org: sa.Row | None = None,
@@ -103,7 +103,7 @@ def _model(row: sa.Row) -> AuditEvent:
 
 def list_events(
     cat: Catalog,
-    principal: Principal,
+    principal: Caller,
     *,
     org_name: str | None,
     actor: str | None = None,
@@ -161,7 +161,7 @@ def list_events(
 
 def record_vend(
     conn: sa.Connection,
-    principal: Principal,
+    principal: Caller,
     org: Any,
     resource: str,
     bucket: Any,

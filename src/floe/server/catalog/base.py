@@ -14,19 +14,22 @@ import sqlalchemy as sa
 
 from floe.errors import FloeError, NotFoundError, PermissionDeniedError, StorageError, ValidationError
 from floe.models import (
-    ARRAYLAKE_PLATFORMS,
-    REDACTED,
-    BucketResponse,
+    Bucket,
     GrantLevel,
     OpenRepoResponse,
     Repo,
     RepoStatus,
-    needs_leases,
 )
-from floe.server.auth import Action, Principal, decide
+from floe.server.auth import Action, Caller, decide
 from floe.server.db import tables as t
-from floe.server.secrets import SecretBox
+from floe.server.keys import SecretBox
 from floe.storage import BucketSpec, StoragePolicy
+
+
+def needs_leases(capabilities: dict[str, Any] | None) -> bool:
+    """True when a probe found the store lacking conditional create or update."""
+    caps = capabilities or {}
+    return caps.get("conditional_create") is False or caps.get("conditional_update") is False
 
 
 def aware(dt: datetime | None) -> datetime | None:
@@ -63,7 +66,7 @@ class Catalog:
 # --- lookups --------------------------------------------------------------------------------
 
 
-def authorize(principal: Principal, action: Action, org: sa.Row, grant: GrantLevel | None = None) -> None:
+def authorize(principal: Caller, action: Action, org: sa.Row, grant: GrantLevel | None = None) -> None:
     """Raise unless ``principal`` may do ``action`` in ``org``; other orgs look nonexistent."""
     if decide(principal, action, org.id, grant):
         return
@@ -75,7 +78,7 @@ def authorize(principal: Principal, action: Action, org: sa.Row, grant: GrantLev
     )
 
 
-def org_row(conn: sa.Connection, principal: Principal, name: str, action: Action = Action.ORG_READ) -> sa.Row:
+def org_row(conn: sa.Connection, principal: Caller, name: str, action: Action = Action.ORG_READ) -> sa.Row:
     """The org called ``name``, checked for ``action``; 404 when missing or invisible."""
     row = conn.execute(sa.select(t.orgs).where(t.orgs.c.name == name)).first()
     if row is None:
@@ -90,27 +93,27 @@ _GRANT_QUERY = sa.select(t.repo_grants.c.level).where(
 )
 
 
-def grant_of(conn: sa.Connection, principal: Principal, repo_id: str) -> GrantLevel | None:
+def grant_of(conn: sa.Connection, principal: Caller, repo_id: str) -> GrantLevel | None:
     """The principal's grant on a repo, if any."""
     level = conn.execute(_GRANT_QUERY, {"repo_id": repo_id, "principal_id": principal.id}).scalar()
     return GrantLevel(level) if level else None
 
 
-def may(conn: sa.Connection, principal: Principal, action: Action, org_id: str, repo_id: str) -> bool:
+def may(conn: sa.Connection, principal: Caller, action: Action, org_id: str, repo_id: str) -> bool:
     """Whether ``principal`` may do ``action`` on one repo, by org role or by grant (looked up only if needed)."""
     if decide(principal, action, org_id):
         return True
     return decide(principal, action, org_id, grant_of(conn, principal, repo_id))
 
 
-def authorize_repo(conn: sa.Connection, principal: Principal, action: Action, org: sa.Row, repo: Any) -> None:
+def authorize_repo(conn: sa.Connection, principal: Caller, action: Action, org: sa.Row, repo: Any) -> None:
     """Raise unless ``principal`` may do ``action`` on ``repo`` (org role or grant)."""
     if not decide(principal, action, org.id):
         authorize(principal, action, org, grant_of(conn, principal, repo.id))
 
 
 def org_and_repo(
-    conn: sa.Connection, principal: Principal, org_name: str, repo_name: str, action: Action
+    conn: sa.Connection, principal: Caller, org_name: str, repo_name: str, action: Action
 ) -> tuple[sa.Row, sa.Row]:
     """The org and repo rows, checked for a repo ``action``; 404 when either is missing or invisible."""
     org = org_row(conn, principal, org_name, Action.ORG_READ)
@@ -162,11 +165,9 @@ def bucket_spec(box: SecretBox, row: sa.Row, *, decrypt: bool = True) -> BucketS
     )
 
 
-def bucket_model(
-    row: sa.Row, default_id: str | None, *, auth: dict[str, Any] | None = None
-) -> BucketResponse:
+def bucket_model(row: sa.Row, default_id: str | None, *, auth: dict[str, Any] | None = None) -> Bucket:
     """A bucket config as readers see it; ``auth`` replaces the redacted auth config when given."""
-    return BucketResponse(
+    return Bucket(
         id=row.id,
         nickname=row.nickname,
         platform=row.platform,
@@ -182,7 +183,7 @@ def bucket_model(
     )
 
 
-def repo_model(row: sa.Row, org_name: str, bucket: BucketResponse | None) -> Repo:
+def repo_model(row: sa.Row, org_name: str, bucket: Bucket | None) -> Repo:
     return Repo(
         _id=row.id,
         org=org_name,
@@ -206,7 +207,7 @@ def repo_model(row: sa.Row, org_name: str, bucket: BucketResponse | None) -> Rep
 CLIENT_CAPABILITIES = ("conditional_create", "conditional_update")
 
 
-def bucket_for_reader(bucket: BucketResponse, *, keep_auth: bool = False) -> BucketResponse:
+def bucket_for_reader(bucket: Bucket, *, keep_auth: bool = False) -> Bucket:
     """A bucket config as callers who do not administer buckets see it: where it is and its auth
     method, not its credential settings (access key ids, account names ...; kept with ``keep_auth``
     for answers that hand out credentials anyway) nor the probe's findings beyond conditional writes."""
@@ -218,13 +219,13 @@ def bucket_for_reader(bucket: BucketResponse, *, keep_auth: bool = False) -> Buc
     return bucket.model_copy(update=update)
 
 
-def administers_buckets(principal: Principal, org_name: str) -> bool:
+def administers_buckets(principal: Caller, org_name: str) -> bool:
     """Whether ``principal`` may read every setting of the bucket configs of ``org_name``."""
     org_id = next((i for i, name in principal.org_names.items() if name == org_name), None)
     return decide(principal, Action.BUCKET_ADMIN, org_id)
 
 
-def repo_as_seen_by(principal: Principal, repo: Repo, *, keep_auth: bool = False) -> Repo:
+def repo_as_seen_by(principal: Caller, repo: Repo, *, keep_auth: bool = False) -> Repo:
     """``repo`` with its bucket config shown as ``principal`` may see it (see :func:`bucket_for_reader`)."""
     if repo.bucket is None or administers_buckets(principal, repo.org):
         return repo
@@ -232,7 +233,7 @@ def repo_as_seen_by(principal: Principal, repo: Repo, *, keep_auth: bool = False
 
 
 def open_as_seen_by(
-    principal: Principal, org_name: str, opened: OpenRepoResponse, *, keep_auth: bool = False
+    principal: Caller, org_name: str, opened: OpenRepoResponse, *, keep_auth: bool = False
 ) -> OpenRepoResponse:
     """An ``open`` answer with its bucket configs shown as ``principal`` may see them."""
     if administers_buckets(principal, org_name):
@@ -240,54 +241,6 @@ def open_as_seen_by(
     bucket = bucket_for_reader(opened.repo_bucket, keep_auth=keep_auth)
     repo = opened.repo.model_copy(update={"bucket": bucket}) if opened.repo is not None else None
     return opened.model_copy(update={"repo_bucket": bucket, "repo": repo})
-
-
-def _arraylake_auth(platform: str, auth: dict[str, Any]) -> dict[str, Any] | None:
-    """Floe's auth config in the shape the arraylake client knows, or None if it has none.
-
-    Delegated methods become that client's "customer managed role" methods, which make it
-    fetch (and refresh) credentials from the repo's ``bucket-credentials`` route.
-    """
-    method = auth.get("method")
-    if method == "anonymous" and platform == "azure":
-        return None  # that client cannot open anonymous Azure containers
-    if method == "hmac":  # its model needs both keys: placeholders where they are not shown
-        return {"access_key_id": REDACTED, "secret_access_key": REDACTED, **auth}
-    if method == "anonymous":
-        return auth
-    if method == "aws_sts" and platform == "s3":
-        arn = str(auth.get("role_arn", ""))
-        account, _, role = arn.removeprefix("arn:aws:iam::").partition(":role/")
-        return {
-            "method": "aws_customer_managed_role",
-            "external_customer_id": account,
-            "external_role_name": role,
-        }
-    if method == "gcs_service_account" and platform == "gs":
-        return {
-            "method": "gcp_customer_managed_role",
-            "target_service_account": str(auth.get("client_email", "")),
-        }
-    if method == "azure_account_key" and platform == "azure":
-        return {
-            "method": "azure_credential_delegation",
-            "tenant_id": "floe",
-            "storage_account": str(auth.get("account_name", "")),
-        }
-    return None
-
-
-def arraylake_compatible(bucket: BucketResponse | None) -> BucketResponse | None:
-    """The bucket as the arraylake client may see it; ``None`` where it could not use it
-    (platforms and credential methods it does not know)."""
-    if bucket is None:
-        return None
-    if bucket.platform not in ARRAYLAKE_PLATFORMS:
-        return None
-    auth = _arraylake_auth(bucket.platform, bucket.auth_config or {"method": "anonymous"})
-    if auth is None:
-        return None
-    return bucket if auth == bucket.auth_config else bucket.model_copy(update={"auth_config": auth})
 
 
 # --- shared by repo operations ------------------------------------------------------------

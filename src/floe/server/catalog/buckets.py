@@ -9,15 +9,13 @@ import sqlalchemy as sa
 
 from floe.errors import ConflictError, FloeError, StorageError, ValidationError
 from floe.models import (
-    SECRET_FIELDS,
+    Bucket,
     BucketCreate,
-    BucketModify,
-    BucketResponse,
+    BucketUpdate,
     Repo,
     TempCredentials,
-    redact_auth,
 )
-from floe.server.auth import Action, Principal, decide
+from floe.server.auth import Action, Caller, decide
 from floe.server.catalog.audit import record, record_vend
 from floe.server.catalog.base import (
     Catalog,
@@ -33,16 +31,17 @@ from floe.server.catalog.base import (
 from floe.server.catalog.locations import check_bucket_location, org_policy
 from floe.server.catalog.trash import trash_usage
 from floe.server.db import tables as t
+from floe.server.redaction import SECRET_FIELDS, redact_auth
 from floe.storage import (
     BucketSpec,
     StoragePolicy,
     check_endpoints,
-    location_of,
     normalize,
     object_store,
     read_only_store,
     reading_credentials,
     server_may_connect,
+    server_reachable,
 )
 from floe.storage.probe import ProbeResult, probe, probe_read_keys
 
@@ -117,7 +116,7 @@ def check_storage(spec: BucketSpec, policy: StoragePolicy) -> ProbeResult | None
     why_not = server_may_connect(spec, policy)
     if why_not:
         return ProbeResult(checked_at=now().replace(microsecond=0), skipped=why_not, notes=[why_not])
-    if location_of(spec) is None:
+    if not server_reachable(spec):
         return None
     store = object_store(spec, policy)
     result = probe(store, spec.prefix, writable=spec.auth_method != "anonymous")
@@ -163,7 +162,7 @@ def _nickname_free(conn: sa.Connection, org: sa.Row, nickname: str, *, except_id
         )
 
 
-def create_bucket(cat: Catalog, principal: Principal, org_name: str, body: BucketCreate) -> BucketResponse:
+def create_bucket(cat: Catalog, principal: Caller, org_name: str, body: BucketCreate) -> Bucket:
     """Register a bucket config once the probe found the storage usable; nothing is stored otherwise.
 
     The location must be the org's own (see :mod:`floe.server.catalog.locations`) and its endpoints
@@ -208,7 +207,7 @@ def insert_bucket(
     *,
     created_by: str | None,
     capabilities: dict[str, Any] | None = None,
-) -> BucketResponse:
+) -> Bucket:
     """Insert a validated bucket config; it becomes the org default when the org has none."""
     _nickname_free(conn, org, nickname)
     bucket_id = str(uuid.uuid4())
@@ -237,7 +236,7 @@ def insert_bucket(
     return bucket_model(row, default_id)
 
 
-def list_buckets(cat: Catalog, principal: Principal, org_name: str) -> list[BucketResponse]:
+def list_buckets(cat: Catalog, principal: Caller, org_name: str) -> list[Bucket]:
     with cat.read() as conn:
         org = org_row(conn, principal, org_name, Action.BUCKET_READ)
         rows = conn.execute(
@@ -246,9 +245,7 @@ def list_buckets(cat: Catalog, principal: Principal, org_name: str) -> list[Buck
         return [_as_seen_by(principal, org, r) for r in rows]
 
 
-def get_bucket(
-    cat: Catalog, principal: Principal, org_name: str, bucket: str, *, by: str = "id"
-) -> BucketResponse:
+def get_bucket(cat: Catalog, principal: Caller, org_name: str, bucket: str, *, by: str = "id") -> Bucket:
     with cat.read() as conn:
         org = org_row(conn, principal, org_name, Action.BUCKET_READ)
         row = _find(conn, org, bucket, by)
@@ -266,9 +263,7 @@ def _find(conn: sa.Connection, org: sa.Row, bucket: str, by: str) -> sa.Row:
     return bucket_row_by_id(conn, org, bucket)
 
 
-def modify_bucket(
-    cat: Catalog, principal: Principal, org_name: str, bucket: str, body: BucketModify
-) -> BucketResponse:
+def modify_bucket(cat: Catalog, principal: Caller, org_name: str, bucket: str, body: BucketUpdate) -> Bucket:
     """Change a bucket config; a new location or new credentials are probed first (outside the
     transaction), and refused like a new bucket config when the storage is unusable."""
     changes = body.model_dump(exclude_unset=True, exclude_none=True)
@@ -339,7 +334,7 @@ def _modified_spec(
     return spec, moved or "auth_config" in changes
 
 
-def check_bucket(cat: Catalog, principal: Principal, org_name: str, bucket: str) -> BucketResponse:
+def check_bucket(cat: Catalog, principal: Caller, org_name: str, bucket: str) -> Bucket:
     """Probe a bucket config's storage again and store what was found, failures included."""
     with cat.read() as conn:
         org = org_row(conn, principal, org_name, Action.BUCKET_ADMIN)
@@ -359,7 +354,7 @@ def check_bucket(cat: Catalog, principal: Principal, org_name: str, bucket: str)
         )
 
 
-def delete_bucket(cat: Catalog, principal: Principal, org_name: str, bucket: str) -> None:
+def delete_bucket(cat: Catalog, principal: Caller, org_name: str, bucket: str) -> None:
     """Delete a bucket config; refused (409, naming the repos) while any repo uses it."""
     with cat.tx() as conn:
         org = org_row(conn, principal, org_name, Action.BUCKET_ADMIN)
@@ -373,7 +368,7 @@ def delete_bucket(cat: Catalog, principal: Principal, org_name: str, bucket: str
         _record(conn, principal, "bucket.delete", org, row.nickname, None)
 
 
-def set_default_bucket(cat: Catalog, principal: Principal, org_name: str, bucket: str) -> BucketResponse:
+def set_default_bucket(cat: Catalog, principal: Caller, org_name: str, bucket: str) -> Bucket:
     with cat.tx() as conn:
         org = org_row(conn, principal, org_name, Action.BUCKET_ADMIN)
         row = _find(conn, org, bucket, "id")
@@ -382,7 +377,7 @@ def set_default_bucket(cat: Catalog, principal: Principal, org_name: str, bucket
         return bucket_model(row, row.id)
 
 
-def repos_for_bucket(cat: Catalog, principal: Principal, org_name: str, bucket: str) -> list[Repo]:
+def repos_for_bucket(cat: Catalog, principal: Caller, org_name: str, bucket: str) -> list[Repo]:
     with cat.read() as conn:
         org = org_row(conn, principal, org_name, Action.REPO_READ)
         row = _find(conn, org, bucket, "id")
@@ -391,9 +386,7 @@ def repos_for_bucket(cat: Catalog, principal: Principal, org_name: str, bucket: 
         return [repo_model(r, org.name, bucket_resp) for r in repos]
 
 
-def bucket_credentials(
-    cat: Catalog, principal: Principal, org_name: str, bucket: str
-) -> TempCredentials | None:
+def bucket_credentials(cat: Catalog, principal: Caller, org_name: str, bucket: str) -> TempCredentials | None:
     """Read credentials for a whole bucket (virtual chunks); members only."""
     with cat.tx() as conn:
         org = org_row(conn, principal, org_name, Action.BUCKET_USE)
@@ -405,7 +398,7 @@ def bucket_credentials(
     return creds
 
 
-def _as_seen_by(principal: Principal, org: sa.Row, row: sa.Row) -> BucketResponse:
+def _as_seen_by(principal: Caller, org: sa.Row, row: sa.Row) -> Bucket:
     """Admins read a bucket config in full (secrets aside); others see where it is and how it is
     accessed, not the credential settings or the probe's findings."""
     full = bucket_model(row, org.default_bucket_id)
@@ -416,7 +409,7 @@ def _as_seen_by(principal: Principal, org: sa.Row, row: sa.Row) -> BucketRespons
 
 def _record(
     conn: sa.Connection,
-    principal: Principal,
+    principal: Caller,
     action: str,
     org: sa.Row,
     nickname: str,

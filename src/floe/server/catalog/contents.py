@@ -19,7 +19,7 @@ import sqlalchemy as sa
 
 from floe.errors import ConflictError, FloeError, RepoUnavailableError, StorageError
 from floe.models import Repo, RepoMode
-from floe.server.auth import Action, Principal
+from floe.server.auth import Action, Caller
 from floe.server.catalog.base import Catalog, bucket_model, bucket_spec, org_and_repo, repo_model
 from floe.server.db import tables as t
 from floe.storage import check_endpoints, icechunk_storage, reading_credentials, server_may_connect
@@ -50,7 +50,7 @@ def _keep(key: tuple[Any, ...], repo: icechunk.Repository) -> None:
 
 
 def open_repository(
-    cat: Catalog, principal: Principal, org_name: str, name: str
+    cat: Catalog, principal: Caller, org_name: str, name: str
 ) -> tuple[Repo, icechunk.Repository]:
     """The catalog entry of ``org_name/name`` and the Icechunk repository, opened by the server for
     reading. Needs read permission (role or grant); 423 when offline; 409 when this server may not

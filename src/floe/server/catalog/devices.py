@@ -16,12 +16,12 @@ from datetime import timedelta
 import sqlalchemy as sa
 
 from floe.errors import NotFoundError, TooManyRequestsError
-from floe.server.auth import Principal
+from floe.server.auth import Caller
 from floe.server.catalog import signin
 from floe.server.catalog.audit import record
 from floe.server.catalog.base import Catalog, aware, now
 from floe.server.db import tables as t
-from floe.server.secrets import hash_token
+from floe.server.keys import hash_token
 
 ALPHABET = "BCDFGHJKLMNPQRSTVWXZ"
 CODE_LENGTH = 8
@@ -122,7 +122,7 @@ def pending(cat: Catalog, user_code: str | None, *, address: str | None) -> sa.R
     return row
 
 
-def decide(cat: Catalog, principal: Principal, user_code: str | None, *, approve: bool) -> sa.Row:
+def decide(cat: Catalog, principal: Caller, user_code: str | None, *, approve: bool) -> sa.Row:
     """Approve (or deny) a pending device code as ``principal``; audited."""
     row = pending(cat, user_code, address=principal.address)
     with cat.tx() as conn:

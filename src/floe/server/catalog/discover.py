@@ -27,7 +27,7 @@ import sqlalchemy as sa
 from floe.errors import FloeError, ValidationError
 from floe.models import check_prefix
 from floe.models.discovery import DiscoveredRepo, DiscoveryResult
-from floe.server.auth import Action, Principal
+from floe.server.auth import Action, Caller
 from floe.server.catalog.audit import record
 from floe.server.catalog.base import (
     Catalog,
@@ -37,8 +37,17 @@ from floe.server.catalog.base import (
     org_row,
     storage_call,
 )
+from floe.server.catalog.locations import near
 from floe.server.db import tables as t
-from floe.storage import BucketSpec, Location, ObjectStore, ServerCredentialsOff, location_of, object_store
+from floe.storage import (
+    BucketSpec,
+    Location,
+    ObjectStore,
+    ServerCredentialsOff,
+    location_of,
+    object_store,
+    server_reachable,
+)
 from floe.storage.base import join_prefix
 
 MAX_DEPTH = 8  # folders below the starting prefix that are looked into
@@ -76,7 +85,7 @@ def _relative(full: str, base: str) -> str:
 
 
 def discover_repos(
-    cat: Catalog, principal: Principal, org_name: str, bucket: str, prefix: str | None = None
+    cat: Catalog, principal: Caller, org_name: str, bucket: str, prefix: str | None = None
 ) -> DiscoveryResult:
     """Every Icechunk repo under the bucket config's prefix (and ``prefix`` under it), with its
     catalog name where it is registered and its snapshot count and size where they are cheap."""
@@ -88,7 +97,7 @@ def discover_repos(
         org = org_row(conn, principal, org_name, Action.BUCKET_USE)
         row = _bucket_row(conn, org, bucket)
         spec = bucket_spec(cat.box, row)
-    if location_of(spec) is None:
+    if not server_reachable(spec):
         raise ValidationError(
             f"bucket config {row.nickname!r} uses {spec.platform} storage, which lives in each client process: "
             "the server cannot look inside it"
@@ -217,7 +226,6 @@ def _all_stats(
 
 def _registrations(cat: Catalog, conn: sa.Connection, spec: BucketSpec) -> list[_Registration]:
     """Every repo location registered (or in a trash) that could be in the same store as ``spec``."""
-    near = sa.or_(t.buckets.c.name == spec.name, t.buckets.c.platform == "file")
     found: list[_Registration] = []
     for table, trashed in ((t.repos, False), (t.trashed_repos, True)):
         rows = conn.execute(
@@ -228,7 +236,7 @@ def _registrations(cat: Catalog, conn: sa.Connection, spec: BucketSpec) -> list[
                 t.buckets,
             )
             .join(t.buckets, t.buckets.c.id == table.c.bucket_id)
-            .where(near)
+            .where(near(spec))
         )
         for row in rows:
             there = location_of(bucket_spec(cat.box, row, decrypt=False).with_changes(prefix=row.repo_prefix))

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 from floe.errors import ConflictError, NotFoundError, ValidationError
 from floe.models import Lease, LeaseRequest
-from floe.server.auth import Action, Principal
+from floe.server.auth import Action, Caller
 from floe.server.catalog.audit import record
 from floe.server.catalog.base import Catalog, aware, now, org_and_repo
 from floe.server.db import tables as t
@@ -50,7 +50,7 @@ def _held_message(row: sa.Row, ref: str) -> str:
 
 
 def acquire(
-    cat: Catalog, principal: Principal, org_name: str, repo_name: str, ref: str, body: LeaseRequest
+    cat: Catalog, principal: Caller, org_name: str, repo_name: str, ref: str, body: LeaseRequest
 ) -> Lease:
     """Take the lease on ``ref``, or 409 naming the holder; an expired lease is taken over."""
     _check_ref(ref)
@@ -83,7 +83,7 @@ def acquire(
 
 def renew(
     cat: Catalog,
-    principal: Principal,
+    principal: Caller,
     org_name: str,
     repo_name: str,
     ref: str,
@@ -107,9 +107,7 @@ def renew(
         return _model(conn.execute(sa.select(t.ref_leases).where(key)).one())
 
 
-def release(
-    cat: Catalog, principal: Principal, org_name: str, repo_name: str, ref: str, lease_id: str
-) -> None:
+def release(cat: Catalog, principal: Caller, org_name: str, repo_name: str, ref: str, lease_id: str) -> None:
     """Give a lease back (no error if it is already gone)."""
     with cat.tx() as conn:
         _org, repo = org_and_repo(conn, principal, org_name, repo_name, Action.REPO_WRITE)
@@ -122,7 +120,7 @@ def release(
         )
 
 
-def list_leases(cat: Catalog, principal: Principal, org_name: str, repo_name: str) -> list[Lease]:
+def list_leases(cat: Catalog, principal: Caller, org_name: str, repo_name: str) -> list[Lease]:
     """Current leases of a repo, expired ones included (they show who died holding one)."""
     with cat.read() as conn:
         _org, repo = org_and_repo(conn, principal, org_name, repo_name, Action.REPO_READ)
@@ -132,7 +130,7 @@ def list_leases(cat: Catalog, principal: Principal, org_name: str, repo_name: st
         return [_model(r) for r in rows]
 
 
-def break_lease(cat: Catalog, principal: Principal, org_name: str, repo_name: str, ref: str) -> Lease:
+def break_lease(cat: Catalog, principal: Caller, org_name: str, repo_name: str, ref: str) -> Lease:
     """Remove whatever lease is on ``ref`` (repo admins), returning the lease that was broken."""
     with cat.tx() as conn:
         org, repo = org_and_repo(conn, principal, org_name, repo_name, Action.REPO_ADMIN)

@@ -20,13 +20,23 @@ import sqlalchemy as sa
 
 from floe.errors import ConflictError, NotFoundError, ValidationError
 from floe.models import SharedLocation, SharedLocationCreate
-from floe.server.auth import Action, Principal
+from floe.server.auth import Action, Caller
 from floe.server.catalog.audit import record
 from floe.server.catalog.base import Catalog, aware, bucket_spec, now, org_row
 from floe.server.db import tables as t
-from floe.storage import BucketSpec, Location, StoragePolicy, location_of, normalize
+from floe.storage import (
+    NESTED_NAME_PLATFORMS,
+    BucketSpec,
+    Location,
+    StoragePolicy,
+    location_of,
+    location_only,
+    location_root,
+    normalize,
+    server_reachable,
+    store_settings,
+)
 
-_STORE_KEYS = ("endpoint_url", "account_name")
 _SHARING_HINT = (
     "a site admin can share that location with this org (`floe org share-location ORG URI`) if both orgs "
     "are meant to use it"
@@ -37,8 +47,9 @@ def org_policy(cat: Catalog, conn: sa.Connection, org: sa.Row) -> StoragePolicy:
     """The storage policy for one org: its own folder under each file root, plus shared folders."""
     roots = [Path(root) / org.name for root in cat.policy.file_roots]
     for row in _shared_rows(conn, org.id):
-        if row.platform == "file":
-            roots.append(Path(row.name) / row.prefix if row.prefix else Path(row.name))
+        root = location_root(_shared_spec(row))
+        if root is not None:
+            roots.append(root)
     return cat.policy.with_file_roots(tuple(roots))
 
 
@@ -55,10 +66,18 @@ def _shared_rows(
     return list(conn.execute(query).all())
 
 
+def _shared_spec(row: sa.Row) -> BucketSpec:
+    return BucketSpec(platform=row.platform, name=row.name, prefix=row.prefix, extra_config=row.extra_config)
+
+
 def _shared_location(row: sa.Row) -> Location | None:
-    return location_of(
-        BucketSpec(platform=row.platform, name=row.name, prefix=row.prefix, extra_config=row.extra_config)
-    )
+    return location_of(_shared_spec(row))
+
+
+def near(spec: BucketSpec) -> sa.ColumnElement[bool]:
+    """Bucket configs that could share a store location with ``spec``: the same bucket name, or a
+    platform whose names are paths that can lie inside one another (``file``)."""
+    return sa.or_(t.buckets.c.name == spec.name, t.buckets.c.platform.in_(NESTED_NAME_PLATFORMS))
 
 
 def check_bucket_location(
@@ -75,7 +94,7 @@ def check_bucket_location(
         sa.select(t.buckets).where(
             t.buckets.c.org_id != org.id,
             t.buckets.c.id != (except_id or ""),
-            sa.or_(t.buckets.c.name == spec.name, t.buckets.c.platform == "file"),
+            near(spec),
         )
     )
     for row in rows:
@@ -102,7 +121,6 @@ def check_repo_location(
     here = location_of(spec.with_changes(prefix=prefix))
     if here is None:
         return
-    near = sa.or_(t.buckets.c.name == spec.name, t.buckets.c.platform == "file")
     live = sa.select(
         t.repos.c.name.label("repo_name"),
         t.repos.c.org_id.label("repo_org_id"),
@@ -118,7 +136,7 @@ def check_repo_location(
         sa.literal(True).label("in_trash"),
         t.buckets,
     ).join(t.buckets, t.buckets.c.id == t.trashed_repos.c.bucket_id)
-    for query in (live.where(near), trashed.where(near)):
+    for query in (live.where(near(spec)), trashed.where(near(spec))):
         for row in conn.execute(query):
             bucket = bucket_spec(cat.box, row, decrypt=False)
             there = location_of(bucket.with_changes(prefix=row.repo_prefix))
@@ -137,8 +155,7 @@ def check_repo_location(
 
 
 def _describe(spec: BucketSpec) -> str:
-    where = f"{spec.platform}://{spec.name.lstrip('/') if spec.platform != 'file' else spec.name}"
-    return f"location {where}{'/' + spec.prefix if spec.prefix else ''}"
+    return f"location {spec.platform}://{spec.name}{'/' + spec.prefix if spec.prefix else ''}"
 
 
 # --- site admins share locations ----------------------------------------------------------------
@@ -157,7 +174,7 @@ def _model(row: sa.Row, org_name: str) -> SharedLocation:
     )
 
 
-def list_shared(cat: Catalog, principal: Principal, org_name: str) -> list[SharedLocation]:
+def list_shared(cat: Catalog, principal: Caller, org_name: str) -> list[SharedLocation]:
     """Locations shared with an org (org admins and site admins)."""
     with cat.read() as conn:
         org = org_row(conn, principal, org_name, Action.BUCKET_ADMIN)
@@ -165,26 +182,17 @@ def list_shared(cat: Catalog, principal: Principal, org_name: str) -> list[Share
 
 
 def share_location(
-    cat: Catalog, principal: Principal, org_name: str, body: SharedLocationCreate
+    cat: Catalog, principal: Caller, org_name: str, body: SharedLocationCreate
 ) -> SharedLocation:
     """Let an org use a location (site admins only); it is validated like a bucket config."""
-    extra = dict(body.extra_config)
-    if body.platform == "s3":
-        extra.setdefault("region_name", "us-east-1")  # AWS buckets are one namespace: the region is moot
     try:
         spec = normalize(
-            BucketSpec(
-                platform=body.platform,
-                name=body.name,
-                prefix=body.prefix,
-                extra_config=extra,
-                auth={"method": "none" if body.platform in ("file", "memory") else "anonymous"},
-            ),
+            location_only(body.platform, body.name, body.prefix, body.extra_config),
             cat.policy.with_file_roots((Path("/"),)),
         )
     except ValueError as exc:
         raise ValidationError(str(exc)) from None
-    if spec.platform == "memory":
+    if not server_reachable(spec):
         raise ValidationError("memory storage lives in each client process: there is nothing to share")
     with cat.tx() as conn:
         org = org_row(conn, principal, org_name, Action.SITE_ADMIN)
@@ -197,7 +205,7 @@ def share_location(
                 name=spec.name,
                 prefix=spec.prefix,
                 # what names the store; the rest of a bucket config's settings do not matter here
-                extra_config={k: v for k, v in spec.extra_config.items() if k in _STORE_KEYS},
+                extra_config=store_settings(spec),
                 created=now(),
                 created_by=principal.id,
             )
@@ -214,7 +222,7 @@ def share_location(
         return _model(row, org.name)
 
 
-def unshare_location(cat: Catalog, principal: Principal, org_name: str, location_id: str) -> None:
+def unshare_location(cat: Catalog, principal: Caller, org_name: str, location_id: str) -> None:
     """Stop sharing a location (site admins); refused while bucket configs of the org rely on it."""
     with cat.tx() as conn:
         org = org_row(conn, principal, org_name, Action.SITE_ADMIN)

@@ -21,7 +21,7 @@ from floe.server.catalog.principals import user_principal
 from floe.server.catalog.signin import NewSession, create_session
 from floe.server.catalog.users import insert_user
 from floe.server.db import tables as t
-from floe.server.secrets import hash_token
+from floe.server.keys import hash_token
 
 LINK_KIND: Final = "link"
 LINK_LIFETIME = timedelta(minutes=15)

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from floe.errors import ConflictError, NotFoundError, PermissionDeniedError
 from floe.models import Grant, GrantLevel, Member, Role
-from floe.server.auth import Action, Principal, decide
+from floe.server.auth import Action, Caller, decide
 from floe.server.catalog.audit import record
 from floe.server.catalog.base import Catalog, aware, now, org_and_repo, org_row
 from floe.server.catalog.users import user_row
@@ -28,7 +28,7 @@ def _member_model(row: sa.Row) -> Member:
     return Member(user_id=row.user_id, email=row.email, name=row.name, role=row.role, added=aware(row.added))
 
 
-def list_members(cat: Catalog, principal: Principal, org_name: str) -> list[Member]:
+def list_members(cat: Catalog, principal: Caller, org_name: str) -> list[Member]:
     with cat.read() as conn:
         org = org_row(conn, principal, org_name, Action.ORG_READ)
         rows = conn.execute(_MEMBERS.where(t.memberships.c.org_id == org.id).order_by(t.users.c.email))
@@ -43,7 +43,7 @@ def _owners(conn: sa.Connection, org_id: str) -> int:
     ).scalar_one()
 
 
-def _check_may_change(principal: Principal, org: sa.Row, old: str | None, new: str | None) -> None:
+def _check_may_change(principal: Caller, org: sa.Row, old: str | None, new: str | None) -> None:
     """Admins manage roles below owner; making, changing or removing an owner needs an owner."""
     if Role.owner.value in (old, new) and not decide(principal, Action.ORG_OWNER, org.id):
         raise PermissionDeniedError(
@@ -51,7 +51,7 @@ def _check_may_change(principal: Principal, org: sa.Row, old: str | None, new: s
         )
 
 
-def set_member(cat: Catalog, principal: Principal, org_name: str, email: str, role: str) -> Member:
+def set_member(cat: Catalog, principal: Caller, org_name: str, email: str, role: str) -> Member:
     """Add a person to an org with ``role``, or change their role."""
     with cat.tx() as conn:
         org = org_row(conn, principal, org_name, Action.ORG_ADMIN)
@@ -82,7 +82,7 @@ def set_member(cat: Catalog, principal: Principal, org_name: str, email: str, ro
         return _member_model(conn.execute(_MEMBERS.where(key)).one())
 
 
-def remove_member(cat: Catalog, principal: Principal, org_name: str, email: str) -> None:
+def remove_member(cat: Catalog, principal: Caller, org_name: str, email: str) -> None:
     """Take a person out of an org; their grants on its repos go too."""
     with cat.tx() as conn:
         org = org_row(conn, principal, org_name, Action.ORG_ADMIN)
@@ -172,7 +172,7 @@ def _grant_model(conn: sa.Connection, row: sa.Row) -> Grant:
     )
 
 
-def list_grants(cat: Catalog, principal: Principal, org_name: str, repo_name: str) -> list[Grant]:
+def list_grants(cat: Catalog, principal: Caller, org_name: str, repo_name: str) -> list[Grant]:
     with cat.read() as conn:
         _org, repo = org_and_repo(conn, principal, org_name, repo_name, Action.REPO_ADMIN)
         rows = conn.execute(
@@ -184,7 +184,7 @@ def list_grants(cat: Catalog, principal: Principal, org_name: str, repo_name: st
 
 
 def set_grant(
-    cat: Catalog, principal: Principal, org_name: str, repo_name: str, ident: str, level: str
+    cat: Catalog, principal: Caller, org_name: str, repo_name: str, ident: str, level: str
 ) -> Grant:
     """Give a member or API client ``level`` (read, write, admin) on one repo, on top of their org role."""
     level = GrantLevel(level).value
@@ -215,7 +215,7 @@ def set_grant(
         return _grant_model(conn, conn.execute(sa.select(t.repo_grants).where(key)).one())
 
 
-def remove_grant(cat: Catalog, principal: Principal, org_name: str, repo_name: str, ident: str) -> None:
+def remove_grant(cat: Catalog, principal: Caller, org_name: str, repo_name: str, ident: str) -> None:
     with cat.tx() as conn:
         org, repo = org_and_repo(conn, principal, org_name, repo_name, Action.REPO_ADMIN)
         grantee_id, kind, label = _grantee(conn, org, ident)

@@ -8,8 +8,8 @@ import sqlalchemy as sa
 
 from floe.errors import ConflictError, PermissionDeniedError
 from floe.models import Org, OrgCreate
-from floe.models.recovery import OrgModify
-from floe.server.auth import Action, Principal, decide
+from floe.models.orgs import OrgUpdate
+from floe.server.auth import Action, Caller, decide
 from floe.server.catalog.audit import record
 from floe.server.catalog.base import Catalog, aware, now, org_row
 from floe.server.catalog.trash import trash_usage
@@ -47,7 +47,7 @@ def ensure_org(conn: sa.Connection, name: str) -> sa.Row:
     return row if row is not None else insert_org(conn, name)
 
 
-def create_org(cat: Catalog, principal: Principal, body: OrgCreate) -> Org:
+def create_org(cat: Catalog, principal: Caller, body: OrgCreate) -> Org:
     if not decide(principal, Action.SITE_ADMIN, None):
         raise PermissionDeniedError("only a site admin may create orgs; ask whoever runs the Floe server")
     with cat.tx() as conn:
@@ -71,18 +71,18 @@ def create_org(cat: Catalog, principal: Principal, body: OrgCreate) -> Org:
         return _model(cat, conn, org)
 
 
-def list_orgs(cat: Catalog, principal: Principal) -> list[Org]:
+def list_orgs(cat: Catalog, principal: Caller) -> list[Org]:
     with cat.read() as conn:
         rows = conn.execute(sa.select(t.orgs).order_by(t.orgs.c.name)).all()
         return [_model(cat, conn, r) for r in rows if decide(principal, Action.ORG_READ, r.id)]
 
 
-def get_org(cat: Catalog, principal: Principal, name: str) -> Org:
+def get_org(cat: Catalog, principal: Caller, name: str) -> Org:
     with cat.read() as conn:
         return _model(cat, conn, org_row(conn, principal, name))
 
 
-def modify_org(cat: Catalog, principal: Principal, name: str, body: OrgModify) -> Org:
+def modify_org(cat: Catalog, principal: Caller, name: str, body: OrgUpdate) -> Org:
     """Change an org's description or trash retention (org admins)."""
     changes = body.model_dump(exclude_unset=True)
     with cat.tx() as conn:
@@ -93,7 +93,7 @@ def modify_org(cat: Catalog, principal: Principal, name: str, body: OrgModify) -
         return _model(cat, conn, conn.execute(sa.select(t.orgs).where(t.orgs.c.id == org.id)).one())
 
 
-def delete_org(cat: Catalog, principal: Principal, name: str) -> None:
+def delete_org(cat: Catalog, principal: Caller, name: str) -> None:
     """Delete an org with its bucket configs and API clients; refused while it has repos."""
     with cat.tx() as conn:
         org = org_row(conn, principal, name, Action.SITE_ADMIN)

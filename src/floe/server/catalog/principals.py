@@ -10,10 +10,10 @@ import sqlalchemy as sa
 
 from floe.errors import AuthenticationError
 from floe.models import Role
-from floe.server.auth import Principal
+from floe.server.auth import Caller
 from floe.server.catalog.base import Catalog, aware, now
 from floe.server.db import tables as t
-from floe.server.secrets import SESSION_PREFIX, TOKEN_PREFIX, hash_token
+from floe.server.keys import SESSION_PREFIX, TOKEN_PREFIX, hash_token
 
 _LAST_USED_RESOLUTION = timedelta(seconds=60)
 _CLIENTS = sa.select(t.api_clients, t.orgs.c.name.label("org_name")).join(
@@ -42,8 +42,8 @@ _MEMBERSHIPS = (
 UNKNOWN_TOKEN = "invalid token: it is not known to this server; sign in again (`floe auth login`) or ask an org admin for a new one"
 
 
-def client_principal_from_row(row: sa.Row) -> Principal:
-    return Principal(
+def client_principal_from_row(row: sa.Row) -> Caller:
+    return Caller(
         id=row.id,
         kind="api_client",
         name=row.name,
@@ -57,10 +57,10 @@ def client_principal_from_row(row: sa.Row) -> Principal:
 
 def user_principal(
     conn: sa.Connection, user: sa.Row, *, session_id: str | None = None, expiration: datetime | None = None
-) -> Principal:
+) -> Caller:
     """The principal for a user row, with their org roles."""
     memberships = conn.execute(_MEMBERSHIPS, {"user_id": user.id}).all()
-    return Principal(
+    return Caller(
         id=user.id,
         kind="user",
         name=user.name,
@@ -87,7 +87,7 @@ def _renew_hint(what: str) -> str:
 
 def principal_for_token(
     cat: Catalog, token: str | None, *, session_kind: Literal["cli", "web"] = "cli", touch: bool = True
-) -> Principal:
+) -> Caller:
     """The principal a token stands for; 401 with the reason otherwise. Its use is recorded
     (``last_used``) unless ``touch`` is off: a lookup on someone else's behalf is no use.
 
@@ -113,7 +113,7 @@ def principal_for_token(
     return client_principal_from_row(row)
 
 
-def _session_principal(cat: Catalog, digest: str, kind: str, *, touch: bool) -> Principal:
+def _session_principal(cat: Catalog, digest: str, kind: str, *, touch: bool) -> Caller:
     with cat.read() as conn:
         row = conn.execute(_SESSION_BY_HASH, {"token_hash": digest}).first()
         if row is None or not hmac.compare_digest(row.token_hash, digest) or row.kind != kind:
@@ -136,7 +136,7 @@ def _touch(cat: Catalog, table: sa.Table, row_id: str, last_used: datetime | Non
             conn.execute(sa.update(table).where(table.c.id == row_id).values(last_used=current))
 
 
-def principal_by_id(cat: Catalog, principal_id: str) -> Principal | None:
+def principal_by_id(cat: Catalog, principal_id: str) -> Caller | None:
     """The live principal (API client or user) with this id, for permission checks; else None."""
     with cat.read() as conn:
         row = conn.execute(

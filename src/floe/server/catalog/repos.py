@@ -25,17 +25,16 @@ from floe.models import (
     RepoCreate,
     RepoImport,
     RepoMode,
-    RepoModify,
     RepoStatus,
     RepoStatusUpdate,
+    RepoUpdate,
     TempCredentials,
 )
-from floe.server.auth import Action, Principal, decide
+from floe.server.auth import Action, Caller, decide
 from floe.server.catalog import trash
 from floe.server.catalog.audit import record, record_vend
 from floe.server.catalog.base import (
     Catalog,
-    arraylake_compatible,
     authorize_repo,
     bucket_model,
     bucket_row_by_nickname,
@@ -54,7 +53,6 @@ from floe.server.catalog.virtual import container_credentials
 from floe.server.db import tables as t
 from floe.storage import (
     BucketSpec,
-    ReaderKeysMissing,
     ServerCredentialsOff,
     check_endpoints,
     credentials_for,
@@ -96,7 +94,7 @@ def _insert_repo(
     conn: sa.Connection,
     org: sa.Row,
     bucket: sa.Row,
-    principal: Principal,
+    principal: Caller,
     *,
     name: str,
     prefix: str,
@@ -137,7 +135,7 @@ def _ensure_name_free(conn: sa.Connection, org: sa.Row, name: str) -> None:
 # --- operations --------------------------------------------------------------------------
 
 
-def create_repo(cat: Catalog, principal: Principal, org_name: str, body: RepoCreate) -> Repo:
+def create_repo(cat: Catalog, principal: Caller, org_name: str, body: RepoCreate) -> Repo:
     """Register a repo at an empty prefix; with ``create_mode="create"`` also create the Icechunk repo.
 
     The prefix must hold nothing yet, so that deleting a repo whose creation failed can never
@@ -206,7 +204,7 @@ def create_repo(cat: Catalog, principal: Principal, org_name: str, body: RepoCre
         raise
 
 
-def import_repo(cat: Catalog, principal: Principal, org_name: str, body: RepoImport) -> Repo:
+def import_repo(cat: Catalog, principal: Caller, org_name: str, body: RepoImport) -> Repo:
     """Register an Icechunk repo that already exists at a prefix (relative to the bucket config's prefix)."""
     with cat.read() as conn:
         org = org_row(conn, principal, org_name, Action.REPO_WRITE)
@@ -227,7 +225,7 @@ def import_repo(cat: Catalog, principal: Principal, org_name: str, body: RepoImp
 
 def _register(
     cat: Catalog,
-    principal: Principal,
+    principal: Caller,
     org_name: str,
     bucket: sa.Row,
     body: RepoCreate | RepoImport,
@@ -269,7 +267,7 @@ def with_bucket(conn: sa.Connection, org: sa.Row, row: sa.Row) -> Repo:
     return repo_model(row, org.name, bucket_model(bucket, org.default_bucket_id))
 
 
-def get_repo(cat: Catalog, principal: Principal, org_name: str, name: str) -> Repo:
+def get_repo(cat: Catalog, principal: Caller, org_name: str, name: str) -> Repo:
     with cat.read() as conn:
         org = org_row(conn, principal, org_name, Action.REPO_READ)
         return with_bucket(conn, org, repo_row(conn, org, name))
@@ -291,7 +289,7 @@ def parse_metadata_filter(raw: str | None) -> dict[str, Any] | None:
 
 def list_repos(
     cat: Catalog,
-    principal: Principal,
+    principal: Caller,
     org_name: str,
     *,
     page: int = 1,
@@ -352,7 +350,7 @@ def split_repo_bucket(row: sa.Row) -> tuple[Attrs, Attrs]:
     return repo, bucket
 
 
-def modify_repo(cat: Catalog, principal: Principal, org_name: str, name: str, body: RepoModify) -> Repo:
+def modify_repo(cat: Catalog, principal: Caller, org_name: str, name: str, body: RepoUpdate) -> Repo:
     with cat.tx() as conn:
         org, row = org_and_repo(conn, principal, org_name, name, Action.REPO_WRITE)
         metadata = dict(row.metadata or {})
@@ -383,7 +381,7 @@ def modify_repo(cat: Catalog, principal: Principal, org_name: str, name: str, bo
 
 
 def set_status(
-    cat: Catalog, principal: Principal, org_name: str, name: str, body: RepoStatusUpdate
+    cat: Catalog, principal: Caller, org_name: str, name: str, body: RepoStatusUpdate
 ) -> RepoStatus:
     with cat.tx() as conn:
         org, row = org_and_repo(conn, principal, org_name, name, Action.REPO_ADMIN)
@@ -410,7 +408,7 @@ def set_status(
 
 
 def delete_repo(
-    cat: Catalog, principal: Principal, org_name: str, name: str, *, keep_data: bool = False
+    cat: Catalog, principal: Caller, org_name: str, name: str, *, keep_data: bool = False
 ) -> str | None:
     """Delete a repo: move it to the org's trash, objects kept until purged; returns the trash id.
 
@@ -441,7 +439,7 @@ def delete_repo(
 
 
 def repo_credentials(
-    cat: Catalog, principal: Principal, org_name: str, name: str, *, read_only: bool = False
+    cat: Catalog, principal: Caller, org_name: str, name: str, *, read_only: bool = False
 ) -> TempCredentials | None:
     """Credentials for one repo: read-only ones unless the caller may write and did not ask to read only."""
     with cat.tx() as conn:
@@ -467,7 +465,7 @@ OPEN_QUERY = (
 
 
 def open_repo(
-    cat: Catalog, principal: Principal, org_name: str, name: str, *, read_only: bool = False
+    cat: Catalog, principal: Caller, org_name: str, name: str, *, read_only: bool = False
 ) -> OpenRepoResponse:
     """Everything needed to open a repo, from one query and no storage round trip.
 
@@ -523,28 +521,3 @@ def open_repo(
         can_write=can_write,
         virtual_chunk_credentials=containers,
     )
-
-
-def for_arraylake_client(cat: Catalog, principal: Principal, repo: Repo) -> Repo:
-    """The repo as the official arraylake client needs it.
-
-    That client knows fewer platforms (others get ``bucket: null``), and on HMAC buckets it
-    reads the keys from the repo's bucket config rather than from a credential route, so for
-    a permitted caller the keys are filled in here, exactly as ``/open`` would vend them.
-    """
-    bucket = arraylake_compatible(repo.bucket)
-    if bucket is not None and bucket.auth_config and bucket.auth_config.get("method") == "hmac":
-        try:
-            creds = repo_credentials(cat, principal, repo.org, repo.name)
-        except ReaderKeysMissing:
-            creds = None  # a reader of a config without a read-only pair: no keys at all
-        if creds is not None:
-            auth = {
-                **bucket.auth_config,
-                "access_key_id": creds.aws_access_key_id,
-                "secret_access_key": creds.aws_secret_access_key,
-            }
-            for field in ("read_access_key_id", "read_secret_access_key", "readers_get_write_keys"):
-                auth.pop(field, None)
-            bucket = bucket.model_copy(update={"auth_config": auth})
-    return repo.model_copy(update={"bucket": bucket})

@@ -36,7 +36,7 @@ from floe.models.services import (
     ServiceProtocol,
     ServiceState,
 )
-from floe.server.auth import Action, Principal
+from floe.server.auth import Action, Caller
 from floe.server.catalog.audit import record
 from floe.server.catalog.base import Catalog, aware, now, org_and_repo, org_row
 from floe.server.catalog.principals import principal_for_token
@@ -134,7 +134,7 @@ def _name_taken(org_name: str, name: str) -> ConflictError:
 
 
 def enable_service(
-    cat: Catalog, principal: Principal, org_name: str, body: ServiceConfig, *, base_url: str
+    cat: Catalog, principal: Caller, org_name: str, body: ServiceConfig, *, base_url: str
 ) -> DeploymentInfo:
     """Enable a service (org admins); 409 when one of that name exists, 422 for repos not in the org."""
     try:
@@ -145,7 +145,7 @@ def enable_service(
     return _info(_deployment(row, org_name), base_url)
 
 
-def _enable(conn: sa.Connection, principal: Principal, org_name: str, body: ServiceConfig) -> sa.Row:
+def _enable(conn: sa.Connection, principal: Caller, org_name: str, body: ServiceConfig) -> sa.Row:
     org = org_row(conn, principal, org_name, Action.ORG_ADMIN)  # who may, before what is wrong
     if body.org != org_name:
         raise ValidationError(f"the service's org is {body.org!r}, but it is being enabled in {org_name!r}")
@@ -188,9 +188,7 @@ def _enable(conn: sa.Connection, principal: Principal, org_name: str, body: Serv
     return _row(conn, org, name)
 
 
-def list_services(
-    cat: Catalog, principal: Principal, org_name: str, *, base_url: str
-) -> list[DeploymentInfo]:
+def list_services(cat: Catalog, principal: Caller, org_name: str, *, base_url: str) -> list[DeploymentInfo]:
     """The org's services, by name (anyone in the org)."""
     with cat.read() as conn:
         org = org_row(conn, principal, org_name, Action.ORG_READ)
@@ -201,14 +199,14 @@ def list_services(
 
 
 def get_service(
-    cat: Catalog, principal: Principal, org_name: str, name: str, *, base_url: str
+    cat: Catalog, principal: Caller, org_name: str, name: str, *, base_url: str
 ) -> DeploymentInfo:
     with cat.read() as conn:
         org = org_row(conn, principal, org_name, Action.ORG_READ)
         return _info(_deployment(_row(conn, org, name), org_name), base_url)
 
 
-def disable_service(cat: Catalog, principal: Principal, org_name: str, name: str) -> ServiceDisabled:
+def disable_service(cat: Catalog, principal: Caller, org_name: str, name: str) -> ServiceDisabled:
     """Disable a service (org admins): it stops answering at once."""
     with cat.tx() as conn:
         org = org_row(conn, principal, org_name, Action.ORG_ADMIN)
@@ -218,7 +216,7 @@ def disable_service(cat: Catalog, principal: Principal, org_name: str, name: str
     return ServiceDisabled(name=name)
 
 
-def service_for_logs(cat: Catalog, principal: Principal, org_name: str, name: str) -> Deployment:
+def service_for_logs(cat: Catalog, principal: Caller, org_name: str, name: str) -> Deployment:
     """The service whose logs an org admin reads."""
     with cat.read() as conn:
         org = org_row(conn, principal, org_name, Action.ORG_ADMIN)
@@ -258,9 +256,9 @@ def token_from_header(authorization: str | None) -> str | None:
     return None
 
 
-def service_principal(deployment: Deployment) -> Principal:
+def service_principal(deployment: Deployment) -> Caller:
     """Who reads for an anonymous caller of a public service: a viewer of its org, nothing more."""
-    return Principal(
+    return Caller(
         id=f"service:{deployment.id}",
         kind="api_client",
         name=f"public service {deployment.org}/{deployment.name}",
@@ -280,7 +278,7 @@ def private_service_refusal(deployment: Deployment) -> AuthenticationError:
     )
 
 
-def reader(cat: Catalog, deployment: Deployment, repo: str, authorization: str | None) -> Principal:
+def reader(cat: Catalog, deployment: Deployment, repo: str, authorization: str | None) -> Caller:
     """Who reads ``repo`` through ``deployment`` for this request: 401 without a usable token on a
     private service, 404 for a repo the service does not serve or the caller may not read."""
     if not deployment.serves(repo):

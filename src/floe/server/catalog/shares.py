@@ -26,7 +26,7 @@ from floe.models.sharing import (
     ShareLinkCreate,
     ShareLinkWithToken,
 )
-from floe.server.auth import Action, Principal
+from floe.server.auth import Action, Caller
 from floe.server.catalog.audit import record
 from floe.server.catalog.base import (
     CLIENT_CAPABILITIES,
@@ -37,8 +37,8 @@ from floe.server.catalog.base import (
     org_and_repo,
 )
 from floe.server.db import tables as t
-from floe.server.secrets import hash_token
-from floe.storage import BucketSpec, credentials_for
+from floe.server.keys import hash_token
+from floe.storage import BucketSpec, credentials_for, server_reachable
 
 MAX_LINKS_PER_REPO = 1000  # links not yet revoked, expired or not: a bound on what one repo may hold
 ZARR_SERVICE_HINT = (
@@ -100,7 +100,7 @@ def refusal(
     org, _, repo = full_name.partition("/")
     service = ZARR_SERVICE_HINT.replace("ORG", org).replace("REPO", repo)
     method = spec.auth_method
-    if spec.platform == "memory":
+    if not server_reachable(spec):
         return (
             f"repo {full_name} is in memory storage, which lives in each client process: "
             "a share link cannot open it; move it to a bucket config with real storage"
@@ -166,7 +166,7 @@ def _bucket_row(conn: sa.Connection, repo: sa.Row) -> sa.Row:
 
 
 def create_share(
-    cat: Catalog, principal: Principal, org_name: str, repo_name: str, body: ShareLinkCreate, base_url: str
+    cat: Catalog, principal: Caller, org_name: str, repo_name: str, body: ShareLinkCreate, base_url: str
 ) -> ShareLinkWithToken:
     """A new link (repo admins); the token is in this answer only."""
     full = f"{org_name}/{repo_name}"
@@ -217,7 +217,7 @@ def create_share(
 
 
 def list_shares(
-    cat: Catalog, principal: Principal, org_name: str, repo_name: str, *, include_revoked: bool = False
+    cat: Catalog, principal: Caller, org_name: str, repo_name: str, *, include_revoked: bool = False
 ) -> list[ShareLink]:
     with cat.read() as conn:
         _, repo = org_and_repo(conn, principal, org_name, repo_name, Action.REPO_ADMIN)
@@ -231,9 +231,7 @@ def list_shares(
         return [_model(row, f"{org_name}/{repo_name}") for row in conn.execute(query)]
 
 
-def revoke_share(
-    cat: Catalog, principal: Principal, org_name: str, repo_name: str, share_id: str
-) -> ShareLink:
+def revoke_share(cat: Catalog, principal: Caller, org_name: str, repo_name: str, share_id: str) -> ShareLink:
     """Revoke a link by id (repo admins); it stops working at once. Revoking it again changes nothing."""
     full = f"{org_name}/{repo_name}"
     with cat.tx() as conn:

@@ -24,14 +24,14 @@ from floe.errors import (
     ValidationError,
 )
 from floe.models import Session, normalize_email
-from floe.server.auth import Principal
+from floe.server.auth import Caller
 from floe.server.catalog.audit import record
 from floe.server.catalog.base import Catalog, aware, now
 from floe.server.catalog.principals import user_principal
 from floe.server.catalog.users import end_sessions, insert_user, require_person
 from floe.server.db import tables as t
+from floe.server.keys import hash_token, new_session_token
 from floe.server.passwords import hash_password, needs_rehash, verify_password
-from floe.server.secrets import hash_token, new_session_token
 
 WRONG_CREDENTIALS = "email or password is wrong"
 # Failed sign-ins are limited per (account, address) and per address, never per account alone: a
@@ -148,7 +148,7 @@ class NewSession:
     token: str
     id: str
     expires: datetime
-    principal: Principal
+    principal: Caller
 
 
 def create_session(
@@ -230,7 +230,7 @@ def sign_in_password(
         )
 
 
-def revoke_session(cat: Catalog, principal: Principal, session_id: str) -> None:
+def revoke_session(cat: Catalog, principal: Caller, session_id: str) -> None:
     """End one of the caller's own live sessions; 404 for anything else."""
     with cat.tx() as conn:
         done = conn.execute(
@@ -247,7 +247,7 @@ def revoke_session(cat: Catalog, principal: Principal, session_id: str) -> None:
         record(conn, principal, "session.revoke", detail={"session_id": str(session_id)})
 
 
-def list_sessions(cat: Catalog, principal: Principal) -> list[Session]:
+def list_sessions(cat: Catalog, principal: Caller) -> list[Session]:
     """The caller's live sessions, newest first."""
     current = now()
     with cat.read() as conn:
@@ -338,7 +338,7 @@ def _link_or_create(
     return user, None
 
 
-def change_password(cat: Catalog, principal: Principal, current_password: str, new_password: str) -> None:
+def change_password(cat: Catalog, principal: Caller, current_password: str, new_password: str) -> None:
     """Change your own password; your other sessions end. A wrong current password counts as a
     failed sign-in (the same limits apply), so a stolen session cannot guess it."""
     require_person(principal)

@@ -10,12 +10,12 @@ import sqlalchemy as sa
 
 from floe.errors import AuthenticationError, ConflictError, NotFoundError, ValidationError
 from floe.models import ApiClient, ApiClientAuthenticated, ApiClientCreate, ApiClientWithToken, Role
-from floe.server.auth import Action, Principal
+from floe.server.auth import Action, Caller
 from floe.server.catalog.audit import record
 from floe.server.catalog.base import Catalog, aware, now, org_row
 from floe.server.catalog.principals import principal_for_token
 from floe.server.db import tables as t
-from floe.server.secrets import hash_token, new_token
+from floe.server.keys import hash_token, new_token
 
 NEVER = datetime(9999, 12, 31, tzinfo=now().tzinfo)
 
@@ -73,7 +73,7 @@ def _model(row: sa.Row, org_name: str) -> ApiClient:
 
 
 def create_api_client(
-    cat: Catalog, principal: Principal, org_name: str, body: ApiClientCreate
+    cat: Catalog, principal: Caller, org_name: str, body: ApiClientCreate
 ) -> ApiClientWithToken:
     if body.email is not None and "@" not in body.email:
         raise ValidationError(f"email {body.email!r} is not an email address")
@@ -111,7 +111,7 @@ def create_api_client(
 
 
 def list_api_clients(
-    cat: Catalog, principal: Principal, org_name: str, *, include_revoked: bool
+    cat: Catalog, principal: Caller, org_name: str, *, include_revoked: bool
 ) -> list[ApiClient]:
     with cat.read() as conn:
         org = org_row(conn, principal, org_name, Action.ORG_ADMIN)
@@ -123,7 +123,7 @@ def list_api_clients(
         return [_model(r, org.name) for r in conn.execute(query)]
 
 
-def revoke_api_client(cat: Catalog, principal: Principal, org_name: str, client: str) -> ApiClient:
+def revoke_api_client(cat: Catalog, principal: Caller, org_name: str, client: str) -> ApiClient:
     """Revoke by id or by name; revoking your own token is refused."""
     with cat.tx() as conn:
         org = org_row(conn, principal, org_name, Action.ORG_ADMIN)
@@ -156,9 +156,7 @@ def revoke_api_client(cat: Catalog, principal: Principal, org_name: str, client:
         )
 
 
-def authenticate_token(
-    cat: Catalog, principal: Principal, org_name: str, token: str
-) -> ApiClientAuthenticated:
+def authenticate_token(cat: Catalog, principal: Caller, org_name: str, token: str) -> ApiClientAuthenticated:
     """Which API client (or member's session) of ``org_name`` a token belongs to (the arraylake
     ``authenticate`` route). Every token that is not a live one of this org gets the same 404 (unknown,
     revoked, expired, another org's), and looking a token up never counts as its use (``last_used``)."""

@@ -33,7 +33,7 @@ from floe.models.transfers import (
     TransferPlan,
     move_target_name,
 )
-from floe.server.auth import Action, Principal
+from floe.server.auth import Action, Caller
 from floe.server.catalog.audit import record, record_vend
 from floe.server.catalog.base import (
     Catalog,
@@ -75,7 +75,7 @@ def _split(full: str) -> tuple[str, str]:
 
 
 def _answer(
-    cat: Catalog, principal: Principal, org_name: str, name: str, *, read_only: bool
+    cat: Catalog, principal: Caller, org_name: str, name: str, *, read_only: bool
 ) -> OpenRepoResponse:
     """An ``open`` answer whatever the repo's status (the caller has checked who may have it)."""
     with cat.read() as conn:
@@ -114,7 +114,7 @@ def _answer(
     )
 
 
-def _initiated(principal: Principal, **extra: Any) -> dict[str, Any]:
+def _initiated(principal: Caller, **extra: Any) -> dict[str, Any]:
     return {"principal_id": principal.id, "name": principal.label, "at": now().isoformat(), **extra}
 
 
@@ -143,7 +143,7 @@ def _insert_offline(
     conn: sa.Connection,
     org: sa.Row,
     bucket: sa.Row,
-    principal: Principal,
+    principal: Caller,
     *,
     name: str,
     prefix: str,
@@ -186,7 +186,7 @@ def _taken(org_name: str, name: str) -> ConflictError:
 
 
 def copy_target(
-    cat: Catalog, principal: Principal, org_name: str, name: str, body: CopyTargetRequest
+    cat: Catalog, principal: Caller, org_name: str, name: str, body: CopyTargetRequest
 ) -> TransferPlan:
     """Register ``org_name/name`` offline as the copy of ``body.source`` (or resume an earlier copy)."""
     src_org, src_name = _split(body.source)
@@ -267,7 +267,7 @@ def copy_target(
     )
 
 
-def copy_complete(cat: Catalog, principal: Principal, org_name: str, name: str, source: str) -> RepoStatus:
+def copy_complete(cat: Catalog, principal: Caller, org_name: str, name: str, source: str) -> RepoStatus:
     """Set a verified copy online (its creator, or a repo admin)."""
     message = COPYING_MESSAGE.format(source=source)
     with cat.tx() as conn:
@@ -307,7 +307,7 @@ def _moving(row: Any) -> dict[str, Any] | None:
 
 
 def move_target(
-    cat: Catalog, principal: Principal, org_name: str, name: str, body: MoveTargetRequest
+    cat: Catalog, principal: Caller, org_name: str, name: str, body: MoveTargetRequest
 ) -> TransferPlan:
     """Take the repo offline and reserve its new location (or resume an interrupted move)."""
     temp = move_target_name(name)
@@ -408,7 +408,7 @@ def _restore_values(state: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def move_complete(cat: Catalog, principal: Principal, org_name: str, name: str) -> MoveResult:
+def move_complete(cat: Catalog, principal: Caller, org_name: str, name: str) -> MoveResult:
     """In one transaction: the old location to the trash, the repo to its new location, its status back."""
     from floe.server.catalog import trash  # written alongside; imported when a move completes
 
@@ -452,7 +452,7 @@ def move_complete(cat: Catalog, principal: Principal, org_name: str, name: str) 
     return MoveResult(repo=repo, trash_id=trash_id)
 
 
-def move_abort(cat: Catalog, principal: Principal, org_name: str, name: str) -> RepoStatus:
+def move_abort(cat: Catalog, principal: Caller, org_name: str, name: str) -> RepoStatus:
     """Give the repo its earlier status back; the reserved new location stays, so a re-run resumes."""
     full = f"{org_name}/{name}"
     with cat.tx() as conn:

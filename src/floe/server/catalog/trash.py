@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from floe.errors import ConflictError, FloeError, NotFoundError
 from floe.models import Repo, RepoMode
 from floe.models.recovery import PurgeResult, TrashedRepo
-from floe.server.auth import Action, Principal, decide
+from floe.server.auth import Action, Caller, decide
 from floe.server.catalog.audit import record
 from floe.server.catalog.base import (
     Catalog,
@@ -46,7 +46,7 @@ def _retention(org: Any, default_days: float) -> timedelta:
 
 
 def put_in_trash(
-    cat: Catalog, conn: sa.Connection, principal: Principal | None, org: Any, repo: Any, *, reason: str
+    cat: Catalog, conn: sa.Connection, principal: Caller | None, org: Any, repo: Any, *, reason: str
 ) -> str:
     """Record ``repo``'s current location and description in the trash; returns the entry id.
 
@@ -90,7 +90,7 @@ def put_in_trash(
     return entry_id
 
 
-def trash_repo(cat: Catalog, conn: sa.Connection, principal: Principal, org: Any, repo: Any) -> str:
+def trash_repo(cat: Catalog, conn: sa.Connection, principal: Caller, org: Any, repo: Any) -> str:
     """Move a repo to the trash (inside the caller's transaction): out of the catalog, objects kept."""
     entry_id = put_in_trash(cat, conn, principal, org, repo, reason="deleted")
     conn.execute(sa.delete(t.repos).where(t.repos.c.id == repo.id))
@@ -126,7 +126,7 @@ def _entries_query(org_id: str) -> sa.Select:
     )
 
 
-def list_trash(cat: Catalog, principal: Principal, org_name: str) -> list[TrashedRepo]:
+def list_trash(cat: Catalog, principal: Caller, org_name: str) -> list[TrashedRepo]:
     """The org's trash, newest first (members and above: whoever may create repos)."""
     with cat.read() as conn:
         org = org_row(conn, principal, org_name, Action.REPO_WRITE)
@@ -145,7 +145,7 @@ def _entry(conn: sa.Connection, org: Any, entry_id: str) -> Any:
     return row
 
 
-def _may_restore(principal: Principal, org: Any, entry: Any) -> None:
+def _may_restore(principal: Caller, org: Any, entry: Any) -> None:
     """Repo admins of the org, and whoever deleted (or created) the repo while still a member."""
     if decide(principal, Action.REPO_ADMIN, org.id):
         return
@@ -157,7 +157,7 @@ def _may_restore(principal: Principal, org: Any, entry: Any) -> None:
 
 
 def restore(
-    cat: Catalog, principal: Principal, org_name: str, entry_id: str, *, name: str | None = None
+    cat: Catalog, principal: Caller, org_name: str, entry_id: str, *, name: str | None = None
 ) -> Repo:
     """Give a trashed repo back (same id, history, grants, metadata), under its name or ``name``."""
     with cat.tx() as conn:
@@ -238,7 +238,7 @@ def _delete_objects(cat: Catalog, bucket: Any, prefix: str, what: str) -> int:
 
 
 def purge(
-    cat: Catalog, principal: Principal | None, org_name: str, entry_id: str, *, keep_data: bool = False
+    cat: Catalog, principal: Caller | None, org_name: str, entry_id: str, *, keep_data: bool = False
 ) -> PurgeResult:
     """Delete a trashed repo's objects (unless ``keep_data``), then its entry: this cannot be undone.
 

@@ -9,14 +9,14 @@ import sqlalchemy as sa
 
 from floe.errors import ConflictError, NotFoundError, PermissionDeniedError
 from floe.models import SelfUpdate, User, UserCreate, UserUpdate, normalize_email
-from floe.server.auth import Action, Principal, decide
+from floe.server.auth import Action, Caller, decide
 from floe.server.catalog.audit import record
 from floe.server.catalog.base import Catalog, aware, now
 from floe.server.db import tables as t
 from floe.server.passwords import hash_password
 
 
-def _require_site_admin(principal: Principal) -> None:
+def _require_site_admin(principal: Caller) -> None:
     if not decide(principal, Action.SITE_ADMIN, None):
         raise PermissionDeniedError(
             "only a site admin may manage user accounts; ask whoever runs the Floe server"
@@ -85,7 +85,7 @@ def insert_user(
     return conn.execute(sa.select(t.users).where(t.users.c.id == user_id)).one()
 
 
-def create_user(cat: Catalog, principal: Principal, body: UserCreate) -> User:
+def create_user(cat: Catalog, principal: Caller, body: UserCreate) -> User:
     _require_site_admin(principal)
     with cat.tx() as conn:
         row = insert_user(
@@ -105,14 +105,14 @@ def create_user(cat: Catalog, principal: Principal, body: UserCreate) -> User:
         return user_model(conn, row)
 
 
-def list_users(cat: Catalog, principal: Principal) -> list[User]:
+def list_users(cat: Catalog, principal: Caller) -> list[User]:
     _require_site_admin(principal)
     with cat.read() as conn:
         rows = conn.execute(sa.select(t.users).order_by(t.users.c.email)).all()
         return [user_model(conn, r) for r in rows]
 
 
-def get_user(cat: Catalog, principal: Principal, ident: str) -> User:
+def get_user(cat: Catalog, principal: Caller, ident: str) -> User:
     if not decide(principal, Action.SITE_ADMIN, None):
         if principal.kind != "user" or ident.strip().lower() not in (principal.email, principal.id):
             _require_site_admin(principal)  # raises: people may look only at themselves
@@ -121,7 +121,7 @@ def get_user(cat: Catalog, principal: Principal, ident: str) -> User:
         return user_model(conn, user_row(conn, ident))
 
 
-def update_user(cat: Catalog, principal: Principal, ident: str, body: UserUpdate) -> User:
+def update_user(cat: Catalog, principal: Caller, ident: str, body: UserUpdate) -> User:
     _require_site_admin(principal)
     with cat.tx() as conn:
         row = user_row(conn, ident)
@@ -163,14 +163,14 @@ def end_sessions(conn: sa.Connection, user_id: str, *, keep: str | None = None) 
     conn.execute(query.values(revoked=now()))
 
 
-def require_person(principal: Principal) -> None:
+def require_person(principal: Caller) -> None:
     if principal.kind != "user":
         raise PermissionDeniedError(
             "this route is for people signed in with `floe auth login`; API clients have no profile"
         )
 
 
-def update_self(cat: Catalog, principal: Principal, body: SelfUpdate) -> User:
+def update_self(cat: Catalog, principal: Caller, body: SelfUpdate) -> User:
     require_person(principal)
     with cat.tx() as conn:
         if body.name is not None:

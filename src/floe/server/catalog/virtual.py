@@ -7,7 +7,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from floe.errors import ValidationError
-from floe.server.auth import Action, Principal
+from floe.server.auth import Action, Caller
 from floe.server.catalog.audit import record
 from floe.server.catalog.base import (
     Catalog,
@@ -22,9 +22,7 @@ from floe.storage import ReaderKeysMissing, credentials_for
 from floe.storage.virtual import check_url_prefix
 
 
-def get_containers(
-    cat: Catalog, principal: Principal, org_name: str, repo_name: str
-) -> dict[str, str | None]:
+def get_containers(cat: Catalog, principal: Caller, org_name: str, repo_name: str) -> dict[str, str | None]:
     """``{url_prefix: bucket nickname}`` for a repo."""
     with cat.read() as conn:
         _org, repo = org_and_repo(conn, principal, org_name, repo_name, Action.REPO_READ)
@@ -39,7 +37,7 @@ def get_containers(
 
 def patch_containers(
     cat: Catalog,
-    principal: Principal,
+    principal: Caller,
     org_name: str,
     repo_name: str,
     *,

@@ -10,9 +10,9 @@ from starlette.concurrency import run_in_threadpool
 
 from floe.errors import BadRequestError
 from floe.models import DeviceAuthorization, Session, SignInConfig, TokenResponse
-from floe.server.auth import Principal
+from floe.server.auth import Caller
 from floe.server.catalog import devices, signin
-from floe.server.deps import CatalogDep, PrincipalDep
+from floe.server.deps import CallerDep, CatalogDep
 from floe.server.web.pages import address_of, base_url, session_lifetime, settings_of
 
 router = APIRouter(tags=["auth"])
@@ -43,7 +43,7 @@ def _oauth_error(error: str, description: str, status_code: int = 400) -> JSONRe
     return JSONResponse({"error": error, "error_description": description}, status_code, headers=_NO_STORE)
 
 
-def _person(principal: Principal) -> Principal:
+def _person(principal: Caller) -> Caller:
     if principal.kind != "user":
         raise BadRequestError(
             "API clients have no sessions: this is for people signed in with `floe auth login`"
@@ -116,7 +116,7 @@ async def token(request: Request, cat: CatalogDep) -> Response:
 
 
 @router.post("/auth/logout", status_code=204)
-def logout(cat: CatalogDep, principal: PrincipalDep) -> Response:
+def logout(cat: CatalogDep, principal: CallerDep) -> Response:
     """End the calling session (its token stops working at once)."""
     if principal.kind != "user" or not principal.session_id:
         raise BadRequestError("API client tokens are revoked by an org admin (`floe token revoke`)")
@@ -125,13 +125,13 @@ def logout(cat: CatalogDep, principal: PrincipalDep) -> Response:
 
 
 @router.get("/auth/sessions", response_model=list[Session])
-def list_sessions(cat: CatalogDep, principal: PrincipalDep) -> list[Session]:
+def list_sessions(cat: CatalogDep, principal: CallerDep) -> list[Session]:
     """Your live sessions (command line and browser)."""
     return signin.list_sessions(cat, _person(principal))
 
 
 @router.delete("/auth/sessions/{session_id}", status_code=204)
-def revoke_session(session_id: str, cat: CatalogDep, principal: PrincipalDep) -> Response:
+def revoke_session(session_id: str, cat: CatalogDep, principal: CallerDep) -> Response:
     """End one of your sessions (404 for sessions that are not yours)."""
     signin.revoke_session(cat, _person(principal), session_id)
     return Response(status_code=204)

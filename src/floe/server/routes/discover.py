@@ -6,14 +6,14 @@ from fastapi import APIRouter
 
 from floe.models.discovery import DiscoveryResult
 from floe.server.catalog.discover import discover_repos
-from floe.server.deps import CatalogDep, PrincipalDep
+from floe.server.deps import CallerDep, CatalogDep
 
 router = APIRouter(prefix="/orgs/{org}/buckets", tags=["buckets"])
 
 
 @router.get("/{bucket}/discover", response_model=DiscoveryResult)
 def discover(
-    org: str, bucket: str, cat: CatalogDep, principal: PrincipalDep, prefix: str | None = None
+    org: str, bucket: str, cat: CatalogDep, principal: CallerDep, prefix: str | None = None
 ) -> DiscoveryResult:
     """Every Icechunk repo stored under the bucket config's prefix (and ``prefix`` below it), registered
     or not: with its catalog name when a repo of this org is registered there, and its snapshot count

@@ -1,15 +1,15 @@
-"""Health, the calling principal, client diagnostics."""
+"""Health and the calling principal."""
 
 from __future__ import annotations
 
 from datetime import UTC
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Request
 
 from floe import __version__
 from floe.models import Health, Principal
 from floe.server.catalog.tokens import NEVER
-from floe.server.deps import PrincipalDep
+from floe.server.deps import CallerDep
 
 router = APIRouter()
 
@@ -21,7 +21,7 @@ async def health(request: Request) -> Health:
 
 
 @router.get("/user", response_model=Principal, tags=["meta"])
-def whoami(principal: PrincipalDep) -> Principal:
+def whoami(principal: CallerDep) -> Principal:
     """The calling principal: ``ApiTokenInfo`` of the arraylake client for API clients,
     ``UserInfo`` (it has ``first_name``) for people, plus orgs and roles."""
     expiration = int((principal.expiration or NEVER).astimezone(UTC).timestamp())
@@ -53,9 +53,3 @@ def whoami(principal: PrincipalDep) -> Principal:
         name=principal.name,
         is_site_admin=principal.is_site_admin,
     )
-
-
-@router.post("/user/diagnostics", status_code=204, tags=["meta"])
-def diagnostics(principal: PrincipalDep) -> Response:
-    """Accepted and dropped: the arraylake client posts run-time diagnostics here."""
-    return Response(status_code=204)

@@ -6,31 +6,32 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
-from floe.errors import ConflictError
 from floe.models import (
     OpenRepoResponse,
     Paginated,
     Repo,
     RepoCreate,
     RepoImport,
-    RepoModify,
     RepoStatus,
     RepoStatusUpdate,
+    RepoUpdate,
     TempCredentials,
-    VirtualContainersPatch,
+    VirtualContainersUpdate,
 )
-from floe.server.auth import Principal
+from floe.server import arraylake as compat
+from floe.server.arraylake import ArraylakeDep
+from floe.server.auth import Caller
 from floe.server.catalog import Catalog, repos, virtual
-from floe.server.catalog.base import arraylake_compatible, open_as_seen_by, repo_as_seen_by
-from floe.server.deps import ArraylakeDep, CatalogDep, PrincipalDep
+from floe.server.catalog.base import open_as_seen_by, repo_as_seen_by
+from floe.server.deps import CallerDep, CatalogDep
 
 router = APIRouter(tags=["repos"])
 
 
-def _shown(cat: Catalog, principal: Principal, repo: Repo, arraylake: bool) -> Repo:
+def _shown(cat: Catalog, principal: Caller, repo: Repo, arraylake: bool) -> Repo:
     """The repo as the caller may see it; the arraylake client's answer carries its bucket's keys."""
     if arraylake:
-        return repo_as_seen_by(principal, repos.for_arraylake_client(cat, principal, repo), keep_auth=True)
+        return repo_as_seen_by(principal, compat.repo_for_client(cat, principal, repo), keep_auth=True)
     return repo_as_seen_by(principal, repo)
 
 
@@ -38,7 +39,7 @@ def _shown(cat: Catalog, principal: Principal, repo: Repo, arraylake: bool) -> R
 def list_repos(
     org: str,
     cat: CatalogDep,
-    principal: PrincipalDep,
+    principal: CallerDep,
     arraylake: ArraylakeDep,
     page: Annotated[int, Query(ge=1)] = 1,
     size: Annotated[int, Query(ge=1, le=repos.MAX_PAGE_SIZE)] = 50,
@@ -55,13 +56,13 @@ def list_repos(
     )
     result.items = [repo_as_seen_by(principal, r) for r in result.items]
     if arraylake:
-        result.items = [r.model_copy(update={"bucket": arraylake_compatible(r.bucket)}) for r in result.items]
+        result.items = [compat.with_compatible_bucket(r) for r in result.items]
     return result
 
 
 @router.post("/orgs/{org}/repos", response_model=Repo, status_code=201)
 def create_repo(
-    org: str, body: RepoCreate, cat: CatalogDep, principal: PrincipalDep, arraylake: ArraylakeDep
+    org: str, body: RepoCreate, cat: CatalogDep, principal: CallerDep, arraylake: ArraylakeDep
 ) -> Repo:
     """Register a repo at an empty prefix (``create_mode=create`` also writes the Icechunk repo)."""
     return _shown(cat, principal, repos.create_repo(cat, principal, org, body), arraylake)
@@ -69,14 +70,14 @@ def create_repo(
 
 @router.post("/orgs/{org}/repos/import", response_model=Repo, status_code=201)
 def import_repo(
-    org: str, body: RepoImport, cat: CatalogDep, principal: PrincipalDep, arraylake: ArraylakeDep
+    org: str, body: RepoImport, cat: CatalogDep, principal: CallerDep, arraylake: ArraylakeDep
 ) -> Repo:
     """Register an Icechunk repo that already exists at a prefix."""
     return _shown(cat, principal, repos.import_repo(cat, principal, org, body), arraylake)
 
 
 @router.get("/repos/{org}/{repo}", response_model=Repo)
-def get_repo(org: str, repo: str, cat: CatalogDep, principal: PrincipalDep, arraylake: ArraylakeDep) -> Repo:
+def get_repo(org: str, repo: str, cat: CatalogDep, principal: CallerDep, arraylake: ArraylakeDep) -> Repo:
     return _shown(cat, principal, repos.get_repo(cat, principal, org, repo), arraylake)
 
 
@@ -85,7 +86,7 @@ async def open_repo(
     org: str,
     repo: str,
     cat: CatalogDep,
-    principal: PrincipalDep,
+    principal: CallerDep,
     arraylake: ArraylakeDep,
     read_only: bool = False,
 ) -> Response:
@@ -97,20 +98,13 @@ async def open_repo(
     opened = repos.open_repo(cat, principal, org, repo, read_only=read_only)
     opened = open_as_seen_by(principal, org, opened, keep_auth=arraylake)
     if arraylake:
-        shown = arraylake_compatible(opened.repo_bucket)
-        if shown is None:
-            raise ConflictError(
-                f"repo {org}/{repo} is on bucket config {opened.repo_bucket.nickname!r} "
-                f"(platform {opened.repo_bucket.platform!r}), which the arraylake client cannot use; use floe.Client"
-            )
-        opened.repo_bucket = shown
-        opened.repo = None
+        opened = compat.open_for_client(opened, f"{org}/{repo}")
     return Response(opened.model_dump_json(by_alias=True), media_type="application/json")
 
 
 @router.get("/repos/{org}/{repo}/bucket-credentials", response_model=TempCredentials | None)
 def repo_credentials(
-    org: str, repo: str, cat: CatalogDep, principal: PrincipalDep, read_only: bool = False
+    org: str, repo: str, cat: CatalogDep, principal: CallerDep, read_only: bool = False
 ) -> TempCredentials | None:
     """Credentials for the repo's bucket (a credential route); read-only ones for readers and with
     ``read_only``."""
@@ -118,13 +112,13 @@ def repo_credentials(
 
 
 @router.patch("/orgs/{org}/{repo}", response_model=Repo)
-def modify_repo(org: str, repo: str, body: RepoModify, cat: CatalogDep, principal: PrincipalDep) -> Repo:
+def modify_repo(org: str, repo: str, body: RepoUpdate, cat: CatalogDep, principal: CallerDep) -> Repo:
     return repo_as_seen_by(principal, repos.modify_repo(cat, principal, org, repo, body))
 
 
 @router.put("/orgs/{org}/{repo}/status", response_model=RepoStatus)
 def set_status(
-    org: str, repo: str, body: RepoStatusUpdate, cat: CatalogDep, principal: PrincipalDep
+    org: str, repo: str, body: RepoStatusUpdate, cat: CatalogDep, principal: CallerDep
 ) -> RepoStatus:
     """Set ``online`` / ``maintenance`` / ``offline``; clients write only while online."""
     return repos.set_status(cat, principal, org, repo, body)
@@ -132,7 +126,7 @@ def set_status(
 
 @router.delete("/orgs/{org}/{repo}", status_code=204)
 def delete_repo(
-    org: str, repo: str, cat: CatalogDep, principal: PrincipalDep, keep_data: bool = False
+    org: str, repo: str, cat: CatalogDep, principal: CallerDep, keep_data: bool = False
 ) -> Response:
     """Move the repo to the org's trash, its objects kept until purged (``keep_data=true``: only
     unregister it, no trash entry); the trash entry's id is in the ``x-floe-trash-id`` header."""
@@ -142,7 +136,7 @@ def delete_repo(
 
 @router.get("/repos/icechunk/{org}/{repo}/virtual-chunk-containers", response_model=dict[str, str | None])
 def get_virtual_chunk_containers(
-    org: str, repo: str, cat: CatalogDep, principal: PrincipalDep
+    org: str, repo: str, cat: CatalogDep, principal: CallerDep
 ) -> dict[str, str | None]:
     """The repo's virtual chunk containers: URL prefix -> bucket config nickname."""
     return virtual.get_containers(cat, principal, org, repo)
@@ -151,7 +145,7 @@ def get_virtual_chunk_containers(
 @router.patch("/repos/icechunk/{org}/{repo}/virtual-chunk-containers", response_model=dict[str, str | None])
 @router.post("/repos/icechunk/{org}/{repo}/virtual-chunk-containers", response_model=dict[str, str | None])
 def patch_virtual_chunk_containers(
-    org: str, repo: str, body: VirtualContainersPatch, cat: CatalogDep, principal: PrincipalDep
+    org: str, repo: str, body: VirtualContainersUpdate, cat: CatalogDep, principal: CallerDep
 ) -> dict[str, str | None]:
     """Authorise containers (``add``: URL prefix -> bucket nickname) or withdraw them (``remove``)."""
     return virtual.patch_containers(cat, principal, org, repo, add=body.add, remove=body.remove)

@@ -13,7 +13,7 @@ from fastapi.responses import PlainTextResponse, Response, StreamingResponse
 
 from floe.models.services import DeploymentInfo, ServiceConfig, ServiceDisabled
 from floe.server.catalog import services
-from floe.server.deps import CatalogDep, PrincipalDep
+from floe.server.deps import CallerDep, CatalogDep
 from floe.server.service_logs import MAX_TAIL, ServiceLogs
 
 router = APIRouter(tags=["services"])
@@ -25,22 +25,20 @@ def _base_url(request: Request) -> str:
 
 @router.post("/compute/orgs/{org}/services", response_model=DeploymentInfo, status_code=201)
 def enable_service(
-    org: str, body: ServiceConfig, request: Request, cat: CatalogDep, principal: PrincipalDep
+    org: str, body: ServiceConfig, request: Request, cat: CatalogDep, principal: CallerDep
 ) -> DeploymentInfo:
     """Enable a service (org admins): Zarr, EDR, WMS, tiles or DAP2 over the org's repos."""
     return services.enable_service(cat, principal, org, body, base_url=_base_url(request))
 
 
 @router.get("/compute/orgs/{org}/services", response_model=list[DeploymentInfo])
-def list_services(
-    org: str, request: Request, cat: CatalogDep, principal: PrincipalDep
-) -> list[DeploymentInfo]:
+def list_services(org: str, request: Request, cat: CatalogDep, principal: CallerDep) -> list[DeploymentInfo]:
     return services.list_services(cat, principal, org, base_url=_base_url(request))
 
 
 @router.get("/compute/orgs/{org}/services/{name}", response_model=DeploymentInfo)
 def get_service(
-    org: str, name: str, request: Request, cat: CatalogDep, principal: PrincipalDep
+    org: str, name: str, request: Request, cat: CatalogDep, principal: CallerDep
 ) -> DeploymentInfo:
     """A service and its status: ``available``, or ``error`` with the reason."""
     return services.get_service(cat, principal, org, name, base_url=_base_url(request))
@@ -48,7 +46,7 @@ def get_service(
 
 @router.delete("/compute/orgs/{org}/services/{name}", response_model=ServiceDisabled)
 def disable_service(
-    org: str, name: str, request: Request, cat: CatalogDep, principal: PrincipalDep
+    org: str, name: str, request: Request, cat: CatalogDep, principal: CallerDep
 ) -> ServiceDisabled:
     """Disable a service (org admins): it stops answering at once, and its log goes."""
     deployment = services.service_for_logs(cat, principal, org, name)
@@ -63,7 +61,7 @@ def service_logs(
     name: str,
     request: Request,
     cat: CatalogDep,
-    principal: PrincipalDep,
+    principal: CallerDep,
     tail: Annotated[int | None, Query(ge=0, le=MAX_TAIL)] = None,
     since: datetime | None = None,
     until: datetime | None = None,

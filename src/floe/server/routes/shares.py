@@ -24,7 +24,7 @@ from floe.models.sharing import (
     ShareLinkWithToken,
 )
 from floe.server.catalog import shares
-from floe.server.deps import CatalogDep, PrincipalDep
+from floe.server.deps import CallerDep, CatalogDep
 from floe.server.web import browse
 from floe.server.web.manage_kit import catalog_of, problem
 from floe.server.web.pages import (
@@ -46,7 +46,7 @@ _NO_STORE = {"Cache-Control": "no-store"}
 
 @router.post("/repos/{org}/{repo}/shares", response_model=ShareLinkWithToken, status_code=201)
 def create_share(
-    org: str, repo: str, body: ShareLinkCreate, request: Request, cat: CatalogDep, principal: PrincipalDep
+    org: str, repo: str, body: ShareLinkCreate, request: Request, cat: CatalogDep, principal: CallerDep
 ) -> Response:
     """Create a read-only, expiring link to the repo (repo admins). ``expires_in``: seconds or ``7d``,
     ``12h``, ``30m``; at most 90 days. The answer is the only place the token and URL appear."""
@@ -56,7 +56,7 @@ def create_share(
 
 @router.get("/repos/{org}/{repo}/shares", response_model=list[ShareLink])
 def list_shares(
-    org: str, repo: str, cat: CatalogDep, principal: PrincipalDep, include_revoked: bool = False
+    org: str, repo: str, cat: CatalogDep, principal: CallerDep, include_revoked: bool = False
 ) -> list[ShareLink]:
     """The repo's share links (repo admins), oldest first, never their tokens; revoked ones with
     ``include_revoked``."""
@@ -64,7 +64,7 @@ def list_shares(
 
 
 @router.delete("/repos/{org}/{repo}/shares/{share_id}", response_model=ShareLink)
-def revoke_share(org: str, repo: str, share_id: str, cat: CatalogDep, principal: PrincipalDep) -> ShareLink:
+def revoke_share(org: str, repo: str, share_id: str, cat: CatalogDep, principal: CallerDep) -> ShareLink:
     """Revoke a share link (repo admins): it stops working at once."""
     return shares.revoke_share(cat, principal, org, repo, share_id)
 

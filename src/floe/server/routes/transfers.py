@@ -12,15 +12,15 @@ from floe.models.transfers import (
     MoveTargetRequest,
     TransferPlan,
 )
-from floe.server.auth import Principal
+from floe.server.auth import Caller
 from floe.server.catalog import transfers
 from floe.server.catalog.base import open_as_seen_by, repo_as_seen_by
-from floe.server.deps import CatalogDep, PrincipalDep
+from floe.server.deps import CallerDep, CatalogDep
 
 router = APIRouter(prefix="/orgs/{org}/repos/{repo}", tags=["transfers"])
 
 
-def _shown(principal: Principal, plan: TransferPlan) -> TransferPlan:
+def _shown(principal: Caller, plan: TransferPlan) -> TransferPlan:
     src_org = plan.source.repo.org if plan.source.repo else ""
     dst_org = plan.target_name.split("/")[0]
     return plan.model_copy(
@@ -33,7 +33,7 @@ def _shown(principal: Principal, plan: TransferPlan) -> TransferPlan:
 
 @router.post("/copy-target", response_model=TransferPlan)
 def copy_target(
-    org: str, repo: str, body: CopyTargetRequest, cat: CatalogDep, principal: PrincipalDep
+    org: str, repo: str, body: CopyTargetRequest, cat: CatalogDep, principal: CallerDep
 ) -> TransferPlan:
     """Register ``org/repo`` offline ("being copied from SRC") as the destination of a copy, or resume
     an interrupted copy by the same principal; answers read credentials for the source and write
@@ -43,7 +43,7 @@ def copy_target(
 
 @router.post("/copy-complete", response_model=RepoStatus)
 def copy_complete(
-    org: str, repo: str, body: CopyCompleteRequest, cat: CatalogDep, principal: PrincipalDep
+    org: str, repo: str, body: CopyCompleteRequest, cat: CatalogDep, principal: CallerDep
 ) -> RepoStatus:
     """Set a verified copy online (whoever started the copy, or a repo admin)."""
     return transfers.copy_complete(cat, principal, org, repo, body.source)
@@ -51,20 +51,20 @@ def copy_complete(
 
 @router.post("/move-target", response_model=TransferPlan)
 def move_target(
-    org: str, repo: str, body: MoveTargetRequest, cat: CatalogDep, principal: PrincipalDep
+    org: str, repo: str, body: MoveTargetRequest, cat: CatalogDep, principal: CallerDep
 ) -> TransferPlan:
     """Take the repo offline ("being moved to ...") and reserve its new location (repo admins)."""
     return _shown(principal, transfers.move_target(cat, principal, org, repo, body))
 
 
 @router.post("/move-complete", response_model=MoveResult)
-def move_complete(org: str, repo: str, cat: CatalogDep, principal: PrincipalDep) -> MoveResult:
+def move_complete(org: str, repo: str, cat: CatalogDep, principal: CallerDep) -> MoveResult:
     """Point the repo at its verified new location and put the old one in the trash, in one step."""
     result = transfers.move_complete(cat, principal, org, repo)
     return result.model_copy(update={"repo": repo_as_seen_by(principal, result.repo)})
 
 
 @router.post("/move-abort", response_model=RepoStatus)
-def move_abort(org: str, repo: str, cat: CatalogDep, principal: PrincipalDep) -> RepoStatus:
+def move_abort(org: str, repo: str, cat: CatalogDep, principal: CallerDep) -> RepoStatus:
     """Give a repo being moved its earlier status back; a re-run of the move resumes."""
     return transfers.move_abort(cat, principal, org, repo)

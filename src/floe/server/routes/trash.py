@@ -10,20 +10,20 @@ from floe.models import Repo
 from floe.models.recovery import PurgeResult, RepoRestore, TrashedRepo
 from floe.server.catalog import trash
 from floe.server.catalog.base import repo_as_seen_by
-from floe.server.deps import CatalogDep, PrincipalDep
+from floe.server.deps import CallerDep, CatalogDep
 
 router = APIRouter(tags=["trash"])
 
 
 @router.get("/orgs/{org}/trash", response_model=list[TrashedRepo])
-def list_trash(org: str, cat: CatalogDep, principal: PrincipalDep) -> list[TrashedRepo]:
+def list_trash(org: str, cat: CatalogDep, principal: CallerDep) -> list[TrashedRepo]:
     """The org's deleted repos (and old locations of moved ones), newest first, with their purge dates."""
     return trash.list_trash(cat, principal, org)
 
 
 @router.post("/orgs/{org}/trash/{entry_id}/restore", response_model=Repo)
 def restore(
-    org: str, entry_id: str, cat: CatalogDep, principal: PrincipalDep, body: RepoRestore | None = None
+    org: str, entry_id: str, cat: CatalogDep, principal: CallerDep, body: RepoRestore | None = None
 ) -> Repo:
     """Give a trashed repo back with its history, grants and metadata (under ``name`` if given)."""
     repo = trash.restore(cat, principal, org, entry_id, name=body.name if body else None)
@@ -35,7 +35,7 @@ def purge(
     org: str,
     entry_id: str,
     cat: CatalogDep,
-    principal: PrincipalDep,
+    principal: CallerDep,
     keep_data: Annotated[bool, Query(description="forget the entry but leave the objects")] = False,
 ) -> PurgeResult:
     """Delete a trashed repo's objects for good (org repo admins); this cannot be undone."""

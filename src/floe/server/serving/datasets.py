@@ -25,7 +25,7 @@ import zarr
 
 from floe import inspection
 from floe.errors import NotFoundError, StorageError
-from floe.server.auth import Principal
+from floe.server.auth import Caller
 from floe.server.catalog import Catalog
 from floe.server.catalog.contents import open_repository
 from floe.server.catalog.services import Deployment
@@ -159,7 +159,7 @@ def _open(
 def dataset_for(
     cat: Catalog,
     deployment: Deployment,
-    principal: Principal,
+    principal: Caller,
     repo: str,
     ref: str,
     group: str,

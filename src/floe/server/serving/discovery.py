@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 from floe import inspection
 from floe.errors import NotFoundError
-from floe.server.auth import Action, Principal, decide
+from floe.server.auth import Action, Caller, decide
 from floe.server.catalog import Catalog
 from floe.server.catalog.base import may
 from floe.server.catalog.contents import open_repository
@@ -31,7 +31,7 @@ from floe.server.db import tables as t
 MAX_DATASETS = 1000
 
 
-def caller(cat: Catalog, deployment: Deployment, authorization: str | None) -> list[Principal]:
+def caller(cat: Catalog, deployment: Deployment, authorization: str | None) -> list[Caller]:
     """Who the caller reads as, before any repo is named: their token's principal (and, on a public
     service, the anonymous reader too, since a token never gets less than none); 401 on a private
     service without a token; 404 for a token from outside the org."""
@@ -48,7 +48,7 @@ def caller(cat: Catalog, deployment: Deployment, authorization: str | None) -> l
     return [principal]
 
 
-def repos(cat: Catalog, deployment: Deployment, principals: list[Principal], url: str) -> dict[str, Any]:
+def repos(cat: Catalog, deployment: Deployment, principals: list[Caller], url: str) -> dict[str, Any]:
     """The repos any of ``principals`` (:func:`caller`) may read through the service."""
     with cat.read() as conn:
         rows = conn.execute(
@@ -70,7 +70,7 @@ def repos(cat: Catalog, deployment: Deployment, principals: list[Principal], url
     }
 
 
-def refs(cat: Catalog, deployment: Deployment, repo: str, principal: Principal, url: str) -> dict[str, Any]:
+def refs(cat: Catalog, deployment: Deployment, repo: str, principal: Caller, url: str) -> dict[str, Any]:
     """``principal`` reads ``repo`` through the service (:func:`reader`)."""
     _, repository = open_repository(cat, principal, deployment.org, repo)
 
@@ -102,7 +102,7 @@ def datasets(
     deployment: Deployment,
     repo: str,
     ref: str,
-    principal: Principal,
+    principal: Caller,
     url: str,
     group: str | None = None,
 ) -> dict[str, Any]:

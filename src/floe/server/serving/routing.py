@@ -28,7 +28,7 @@ from starlette.types import Receive, Scope, Send
 from floe.errors import AuthenticationError, FloeError, NotFoundError, StorageError
 from floe.inspection import describe_error
 from floe.models.services import ServiceProtocol
-from floe.server.auth import Principal
+from floe.server.auth import Caller
 from floe.server.catalog import Catalog
 from floe.server.catalog.services import (
     SERVICES_PATH,
@@ -80,7 +80,7 @@ def _where(scope: Scope, name: str, org: str) -> Where:
     return Where(prefix, rest.split("/") if rest else [], rest.split("/") if rest else [])
 
 
-def _who(principal: Principal | None) -> str:
+def _who(principal: Caller | None) -> str:
     if principal is None or principal.id.startswith("service:"):
         return "anonymous"
     return principal.label
@@ -133,7 +133,7 @@ class ServicesEndpoint:
             return
         base = state.settings.public_url or str(request.base_url).rstrip("/")
         url = service_url(base, org, name)
-        who: list[Principal | None] = [None]
+        who: list[Caller | None] = [None]
         status = 500
         try:
             status = await self._answer(scope, receive, send, request, cat, deployment, url, who)
@@ -151,7 +151,7 @@ class ServicesEndpoint:
         cat: Catalog,
         deployment: Deployment,
         url: str,
-        who: list[Principal | None],
+        who: list[Caller | None],
     ) -> int:
         where = _where(scope, deployment.name, deployment.org)
         authorization = request.headers.get("authorization")
@@ -200,7 +200,7 @@ class ServicesEndpoint:
         authorization: str | None,
         url: str,
         request: Request,
-        who: list[Principal | None],
+        who: list[Caller | None],
     ) -> dict[str, Any]:
         if not segments:  # the service itself
             principals = discovery.caller(cat, deployment, authorization)
@@ -241,7 +241,7 @@ class ServicesEndpoint:
         deployment: Deployment,
         where: Where,
         authorization: str | None,
-        who: list[Principal | None],
+        who: list[Caller | None],
     ) -> int:
         segments = where.segments
         protocol = deployment.protocol

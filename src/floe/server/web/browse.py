@@ -21,7 +21,7 @@ from fastapi.responses import Response
 from floe import inspection
 from floe.errors import FloeError, ValidationError
 from floe.models import Repo
-from floe.server.auth import Action, Principal
+from floe.server.auth import Action, Caller
 from floe.server.catalog import repos
 from floe.server.catalog.base import may, org_and_repo, org_row, repo_as_seen_by
 from floe.server.catalog.contents import open_repository
@@ -48,7 +48,7 @@ def repo_href(org: str, repo: str, *parts: str, **query: Any) -> str:
     return path + ("?" + urlencode(kept) if kept else "")
 
 
-def org_tabs(principal: Principal, org: str, org_id: str, active: str) -> list[tuple[str, str, bool]]:
+def org_tabs(principal: Caller, org: str, org_id: str, active: str) -> list[tuple[str, str, bool]]:
     """The org's sections, those this person may use."""
     can = org_abilities(principal, org_id)
     base = org_href(org)
@@ -82,7 +82,7 @@ def repo_crumbs(org: str, repo: str, *more: tuple[str, str | None]) -> list[tupl
     return [("Orgs", "/"), (org, org_href(org)), (repo, repo_href(org, repo)), *more]
 
 
-def _abilities_on_repo(request: Request, principal: Principal, org: str, name: str) -> dict[str, bool]:
+def _abilities_on_repo(request: Request, principal: Caller, org: str, name: str) -> dict[str, bool]:
     cat = request.app.state.catalog
     with cat.read() as conn:
         org_entry, row = org_and_repo(conn, principal, org, name, Action.REPO_READ)
@@ -201,7 +201,7 @@ def _snippets(request: Request, repo: Repo) -> dict[str, str]:
     }
 
 
-def _contents(request: Request, principal: Principal, org: str, name: str) -> tuple[Repo, Any]:
+def _contents(request: Request, principal: Caller, org: str, name: str) -> tuple[Repo, Any]:
     return open_repository(request.app.state.catalog, principal, org, name)
 
 

@@ -16,8 +16,8 @@ from fastapi.responses import Response
 from pydantic import ValidationError as PydanticValidationError
 
 from floe.errors import AuthenticationError, FloeError, PermissionDeniedError, ValidationError
-from floe.models import GrantSet, Repo, RepoCreate, RepoModify, RepoStatusUpdate
-from floe.server.auth import Action, Principal
+from floe.models import GrantSet, Repo, RepoCreate, RepoStatusUpdate, RepoUpdate
+from floe.server.auth import Action, Caller
 from floe.server.catalog import buckets, members, repos
 from floe.server.catalog.base import may, org_row, repo_as_seen_by
 from floe.server.web import browse
@@ -127,7 +127,7 @@ _REPO_NOTICES = {
 class RepoPage:
     """A repo as the signed-in person sees it, and what they may do to it (org role or grant)."""
 
-    principal: Principal
+    principal: Caller
     org: str
     repo: Repo
     write: bool
@@ -230,7 +230,7 @@ def edit_repo(
     try:
         new = parse_metadata(metadata)
         old = dict(page.repo.metadata or {})
-        body = RepoModify(
+        body = RepoUpdate(
             description=description.strip(),
             update_metadata={k: v for k, v in new.items() if k not in old or old[k] != v} or None,
             remove_metadata=[k for k in old if k not in new] or None,

@@ -10,7 +10,8 @@ from typing import Any
 from pydantic import BaseModel
 
 from floe.errors import ValidationError
-from floe.models import SECRET_FIELDS, BucketCreate
+from floe.models import BucketCreate
+from floe.server.redaction import SECRET_FIELDS
 
 
 @dataclass(frozen=True)

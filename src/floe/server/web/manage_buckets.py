@@ -10,8 +10,9 @@ from fastapi.responses import Response
 from pydantic import ValidationError as PydanticValidationError
 
 from floe.errors import AuthenticationError, FloeError, PermissionDeniedError, ValidationError
-from floe.models import SECRET_FIELDS, BucketResponse
+from floe.models import Bucket
 from floe.server.catalog import buckets
+from floe.server.redaction import SECRET_FIELDS
 from floe.server.web.manage_bucket_forms import (
     AUTH_FIELDS,
     METHOD_LABELS,
@@ -166,7 +167,7 @@ def _findings(caps: dict[str, Any] | None) -> list[tuple[str, str, str]]:
     return shown
 
 
-def _auth_shown(bucket: BucketResponse) -> list[tuple[str, str]]:
+def _auth_shown(bucket: Bucket) -> list[tuple[str, str]]:
     auth = dict(bucket.auth_config or {})
     auth.pop("method", None)
     return [

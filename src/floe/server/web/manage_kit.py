@@ -13,7 +13,7 @@ from fastapi import Request
 from pydantic import ValidationError as PydanticValidationError
 
 from floe.errors import PermissionDeniedError, ValidationError
-from floe.server.auth import Principal
+from floe.server.auth import Caller
 from floe.server.catalog import Catalog
 from floe.server.catalog.base import org_row
 from floe.server.web import browse
@@ -30,7 +30,7 @@ def catalog_of(request: Request) -> Catalog:
 class OrgPage:
     """Who is looking at which org, and what its pages may offer them."""
 
-    principal: Principal
+    principal: Caller
     org: sa.Row
     can: dict[str, bool]
 

@@ -17,7 +17,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 
 from floe import __version__
 from floe.errors import AuthenticationError, FloeError, PermissionDeniedError
-from floe.server.auth import Action, Principal, decide
+from floe.server.auth import Action, Caller, decide
 from floe.server.catalog.principals import principal_for_token
 from floe.server.settings import Settings
 
@@ -74,7 +74,7 @@ def login_url(next_path: str) -> str:
     return "/login?next=" + quote(safe_next(next_path), safe="")
 
 
-def current_principal(request: Request) -> Principal | None:
+def current_principal(request: Request) -> Caller | None:
     """The person signed in with this browser, or None (no cookie, or an ended session)."""
     token = request.cookies.get(SESSION_COOKIE)
     if not token:
@@ -178,7 +178,7 @@ class SignInRequired(Exception):
     """Raised by :func:`signed_in` when the browser has no session; :func:`html_page` redirects."""
 
 
-def signed_in(request: Request) -> Principal:
+def signed_in(request: Request) -> Caller:
     """The signed-in person, or :class:`SignInRequired` (sent to the sign-in page, then back)."""
     principal = current_principal(request)
     if principal is None:
@@ -225,7 +225,7 @@ def html_page(view: Callable[..., Response]) -> Callable[..., Response]:
     return wrapper
 
 
-def org_abilities(principal: Principal, org_id: str) -> dict[str, bool]:
+def org_abilities(principal: Caller, org_id: str) -> dict[str, bool]:
     """What the org's pages may offer ``principal``, decided by the API's own permission function."""
     return {
         "write": decide(principal, Action.REPO_WRITE, org_id),

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import hmac
 import json
 import os
 import secrets
@@ -34,11 +33,6 @@ def new_session_token() -> str:
 def hash_token(token: str) -> str:
     """SHA-256 of a token. Tokens carry 256 random bits, so a fast hash suffices."""
     return hashlib.sha256(token.encode()).hexdigest()
-
-
-def tokens_match(token: str, stored_hash: str) -> bool:
-    """Compare a presented token with a stored hash in constant time."""
-    return hmac.compare_digest(hash_token(token), stored_hash)
 
 
 def load_or_create_key(path: Path) -> bytes:

@@ -1,4 +1,7 @@
-"""boto3 handle on one S3(-compatible) bucket: probes, prefix checks and deletes, with plain errors."""
+"""boto3 handle on one S3(-compatible) bucket: probes, prefix checks and deletes, with plain errors.
+
+Imported only when the server makes a handle, so that importing Floe loads no boto3.
+"""
 
 from __future__ import annotations
 
@@ -19,10 +22,11 @@ from botocore.exceptions import (
 
 from floe.errors import NotFoundError, PermissionDeniedError, StorageError
 from floe.models import S3Credentials
-from floe.storage.base import (
+from floe.storage.base import BucketSpec
+from floe.storage.objects import (
     MAX_LISTED,
-    BucketSpec,
     Listing,
+    ObjectMissing,
     PreconditionFailed,
     collect_listing,
     listed_prefix,
@@ -121,7 +125,8 @@ class S3ObjectStore:
             raise self._translate(exc, f"listing {prefix!r}") from None
         return not resp.get("KeyCount", len(resp.get("Contents", [])))
 
-    def _call(self, doing: str, fn: Any, **kwargs: Any) -> Any:
+    def _call(self, doing: str, fn: Any, *, reading: str | None = None, **kwargs: Any) -> Any:
+        """``fn(Bucket=..., **kwargs)`` with errors translated; ``reading``: the key a 404 is about."""
         try:
             return fn(Bucket=self.spec.name, **kwargs)
         except ClientError as exc:
@@ -129,6 +134,8 @@ class S3ObjectStore:
             status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
             if code in ("PreconditionFailed", "ConditionalRequestConflict") or status == 412:
                 raise PreconditionFailed(doing) from None
+            if reading is not None and code == "NoSuchKey":
+                raise ObjectMissing(reading, self.describe()) from None
             raise self._translate(exc, doing) from None
         except BotoCoreError as exc:
             raise self._translate(exc, doing) from None
@@ -137,7 +144,7 @@ class S3ObjectStore:
         return self._call(f"writing {key!r}", self._client.put_object, Key=key, Body=data)["ETag"]
 
     def get(self, key: str) -> bytes:
-        return self._call(f"reading {key!r}", self._client.get_object, Key=key)["Body"].read()
+        return self._call(f"reading {key!r}", self._client.get_object, reading=key, Key=key)["Body"].read()
 
     def delete(self, key: str) -> None:
         self._call(f"deleting {key!r}", self._client.delete_object, Key=key)

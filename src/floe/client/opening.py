@@ -1,0 +1,176 @@
+"""From a catalog ``open`` answer to Icechunk objects: storage, config, virtual chunk containers, the
+repository. The one client module that builds Icechunk objects from catalog answers; the operations
+(``_operations``) load it on the first open, so ``import floe.client`` loads no Icechunk.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from typing import Any
+
+import icechunk
+from pydantic import TypeAdapter
+
+from floe.client._transport import ClientInfo
+from floe.client.credentials import CatalogCredentials
+from floe.client.leases import LeaseClient
+from floe.client.repository import FloeRepository
+from floe.errors import StorageError, ValidationError
+from floe.models import Bucket, OpenRepoResponse, RepoMode, TempCredentials
+from floe.storage import BucketSpec, icechunk_storage
+from floe.storage.probe import icechunk_config_for
+from floe.storage.virtual import container as virtual_container
+from floe.storage.virtual import icechunk_credentials as virtual_credentials
+
+LEASES_OFF_ENV = "FLOE_DISABLE_COMMIT_LEASES"  # for demonstrating what leases prevent; never in production
+
+_CREDENTIALS = TypeAdapter(TempCredentials)
+
+
+def icechunk_call(doing: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
+    """Call Icechunk; any failure (including a Rust panic, a BaseException) becomes a StorageError."""
+    try:
+        return fn(*args, **kwargs)
+    except (KeyboardInterrupt, SystemExit, GeneratorExit):
+        raise
+    except BaseException as exc:
+        raise storage_failure(doing, exc) from None
+
+
+def storage_failure(doing: str, exc: BaseException) -> StorageError:
+    """A StorageError that says what was being done and the first line of what went wrong."""
+    first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return StorageError(f"{doing} failed: {first_line[:400]}")
+
+
+def client_spec(bucket: Bucket) -> BucketSpec:
+    """The bucket config as the storage layer needs it on a client: no secrets, only the auth method
+    (``from_env`` means the client's own environment supplies the credentials)."""
+    method = str((bucket.auth_config or {}).get("method", "anonymous"))
+    return BucketSpec(
+        platform=bucket.platform,
+        name=bucket.name,
+        prefix=bucket.prefix,
+        extra_config=bucket.extra_config,
+        auth={"method": method},
+    )
+
+
+def parse_credentials(body: bytes) -> TempCredentials | None:
+    """Vended credentials from a response body (``null`` or empty: none are needed)."""
+    return _CREDENTIALS.validate_json(body) if body.strip() not in (b"", b"null") else None
+
+
+def refresher(info: ClientInfo, org: str, repo: str, *, read_only: bool = False) -> CatalogCredentials:
+    """The callable Icechunk calls when the vended credentials expire."""
+    return CatalogCredentials(
+        service_uri=info.service_uri, token=info.token, org=org, repo=repo, read_only=read_only
+    )
+
+
+def storage_from_open(
+    opened: OpenRepoResponse, refresh: CatalogCredentials | None, credentials: TempCredentials | None = None
+) -> icechunk.Storage:
+    """The repo's Icechunk storage; expiring credentials are refreshed from the catalog."""
+    if credentials is not None:
+        return icechunk_storage(client_spec(opened.repo_bucket), opened.repo_prefix, credentials)
+    creds = opened.repo_credentials
+    expiring = creds is not None and creds.expiration is not None
+    return icechunk_storage(
+        client_spec(opened.repo_bucket), opened.repo_prefix, creds, refresh if expiring else None
+    )
+
+
+def repo_storage(
+    name: str, opened: OpenRepoResponse, info: ClientInfo, credentials: TempCredentials | None = None
+) -> icechunk.Storage:
+    """The ``icechunk.Storage`` of ``ORG/REPO`` from its open answer."""
+    org, repo = name.split("/")
+    return storage_from_open(opened, refresher(info, org, repo), credentials)
+
+
+def _lease_client(info: ClientInfo, name: str, opened: OpenRepoResponse) -> LeaseClient | None:
+    """A lease client when the repo's store lacks conditional writes (no extra requests otherwise)."""
+    if opened.repo is None or opened.repo.commit_protection != "leases" or os.environ.get(LEASES_OFF_ENV):
+        return None
+    org, repo = name.split("/")
+    return LeaseClient(service_uri=info.service_uri, token=info.token, org=org, repo=repo)
+
+
+def _write_block(name: str, opened: OpenRepoResponse, read_only: bool | None) -> str | None:
+    if read_only:
+        return f"{name} was opened with read_only=True"
+    if not opened.can_write:
+        return f"your token may only read {name}"
+    if opened.status.mode != RepoMode.online:
+        reason = f": {opened.status.message}" if opened.status.message else ""
+        return f"{name} is in {opened.status.mode.value} mode{reason}; writes resume when it is online"
+    return None
+
+
+def check_config(config: Any) -> None:
+    """Refuse a ``config`` that is not an ``icechunk.RepositoryConfig``."""
+    if config is not None and not isinstance(config, icechunk.RepositoryConfig):
+        raise ValidationError("config must be an icechunk.RepositoryConfig")
+
+
+def with_containers(
+    opened: OpenRepoResponse, config: icechunk.RepositoryConfig | None, overrides: dict[str, Any]
+) -> tuple[icechunk.RepositoryConfig | None, dict[str, Any] | None]:
+    """The repo config with a container for each authorised URL prefix, and their credentials."""
+    if not opened.virtual_chunk_credentials and not overrides:
+        return config, None
+    config = config if config is not None else icechunk.RepositoryConfig.default()
+    authorize: dict[str, Any] = {}
+    for url_prefix, entry in opened.virtual_chunk_credentials.items():
+        spec = client_spec(Bucket.model_validate(entry["bucket"]))
+        config.set_virtual_chunk_container(virtual_container(spec, url_prefix))
+        creds = _CREDENTIALS.validate_python(entry["credentials"]) if entry.get("credentials") else None
+        authorize[url_prefix] = virtual_credentials(entry["platform"], entry.get("auth_method", ""), creds)
+    authorize.update(overrides)
+    return config, icechunk.containers_credentials(authorize)
+
+
+def bucket_container_credentials(bucket: Bucket, creds: TempCredentials | None) -> Any:
+    """Icechunk credentials for virtual chunks in a bucket config, from its vended credentials."""
+    method = str((bucket.auth_config or {}).get("method", "anonymous"))
+    return virtual_credentials(bucket.platform, method, creds)
+
+
+def containers_credentials(found: dict[str, Any]) -> Any:
+    """``icechunk.containers_credentials`` of URL prefix -> credentials."""
+    return icechunk.containers_credentials(found)
+
+
+def open_repository(
+    name: str,
+    opened: OpenRepoResponse,
+    info: ClientInfo,
+    config: icechunk.RepositoryConfig | None,
+    *,
+    create: bool,
+    read_only: bool | None = None,
+    container_overrides: dict[str, Any] | None = None,
+) -> FloeRepository:
+    """Open (or create) the Icechunk repo an ``open`` answer describes, as a :class:`FloeRepository`."""
+    check_config(config)
+    org, repo_name = name.split("/")
+    storage = storage_from_open(opened, refresher(info, org, repo_name, read_only=bool(read_only)))
+    # On stores without conditional writes Icechunk must not rely on them; create saves this config with the repo.
+    config = icechunk_config_for(opened.repo_bucket.capabilities, config)
+    config, authorize = with_containers(opened, config, container_overrides or {})
+    repo = icechunk_call(
+        f"creating the Icechunk repo for {name}" if create else f"opening {name}",
+        FloeRepository.create if create else FloeRepository.open,
+        storage,
+        config=config,
+        authorize_virtual_chunk_access=authorize,
+    )
+    repo.set_default_commit_metadata({"author_name": opened.author.name, "author_email": opened.author.email})
+    return repo._floe_init(
+        full_name=name,
+        write_block=None if create else _write_block(name, opened, read_only),
+        lease_client=_lease_client(info, name, opened),
+        on_write_error=functools.partial(info.cache.drop, name),
+    )
