@@ -9,7 +9,7 @@
 #     when node and npm are available -- its tests are then required to run (FLOE_REQUIRE_AZURITE=1);
 #   * installs oidc-provider (an OpenID Connect provider, for the sign-in tests) into
 #     ${FLOE_NPM_PREFIX:-.cache/npm}/oidc-provider when node and npm are available;
-#   * runs `python -m pytest "$@"` and exits with pytest's status.
+#   * runs `python -m pytest -n 4 --dist loadfile "$@"` (FLOE_TEST_WORKERS sets -n) and exits with pytest's status.
 # Environment: FLOE_VENV (virtualenv path), PYTHON (interpreter used to create it),
 #              FLOE_REQUIRE_POSTGRES (default 1 when PostgreSQL is usable: its tests must not skip),
 #              FLOE_NPM_PREFIX (where npm packages go), FLOE_AZURITE (azurite-blob executable; set here),
@@ -168,8 +168,15 @@ else
 fi
 
 # ---------------------------------------------------------------------------------------- tests
-log "running: python -m pytest $*"
+# The suite spends most of its time waiting on servers it started, so it runs in several pytest-xdist
+# workers (FLOE_TEST_WORKERS, default 4; 0 runs in this process), each file in one worker (module
+# fixtures start once). Give -n yourself to override.
+workers=(-n "${FLOE_TEST_WORKERS:-4}" --dist loadfile)
+for arg in "$@"; do
+    case "$arg" in -n | -n[0-9a]* | --numprocesses* | no:xdist) workers=() ;; esac
+done
+log "running: python -m pytest ${workers[*]} $*"
 status=0
-"$py" -m pytest "$@" || status=$?
+"$py" -m pytest "${workers[@]}" "$@" || status=$?
 log "pytest exited with status $status"
 exit "$status"

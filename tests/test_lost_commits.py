@@ -75,7 +75,7 @@ def jasmin_client(floe_server_sqlite, jasmin_like, moto, s3_bucket) -> floe.Clie
         extra_config={"endpoint_url": jasmin_like, "region_name": "us-east-1"},
         auth_config={"method": "hmac", "access_key_id": "testing", "secret_access_key": "testing"},
     )
-    assert config.capabilities["conditional_update"] is False
+    assert config.capabilities.conditional_update is False
     return client
 
 

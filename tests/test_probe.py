@@ -25,7 +25,7 @@ from botocore.stub import Stubber
 import floe
 from floe.storage import BucketSpec, StoragePolicy, normalize, object_store
 from floe.storage.probe import icechunk_config_for, probe
-from services import MotoServer, start_moto, unique_name
+from services import S3_READ_ACTIONS, MotoServer, start_moto, unique_name
 
 UNREACHABLE = "http://127.0.0.1:9"
 
@@ -91,8 +91,8 @@ def test_probe_on_moto_finds_conditional_writes_and_leaves_nothing(client, moto,
         org="default", nickname="moto", **_s3_config(moto.endpoint, s3_bucket)
     )
     caps = bucket.capabilities
-    assert caps["conditional_create"] is True and caps["conditional_update"] is True
-    assert caps["can_write"] is True and caps["error"] is None and caps["checked_at"]
+    assert caps.conditional_create is True and caps.conditional_update is True
+    assert caps.can_write is True and caps.error is None and caps.checked_at
     assert client.get_bucket_config(org="default", nickname="moto").capabilities == caps
     assert _objects(moto, s3_bucket) == []  # the probe object was deleted
 
@@ -105,8 +105,8 @@ def test_probe_on_moto_finds_conditional_writes_and_leaves_nothing(client, moto,
 def test_local_folder_has_no_conditional_update(client, floe_server_sqlite):
     # the built-in `local` config is probed at first start; a folder cannot compare-and-swap
     caps = client.get_bucket_config(org="default", nickname="local").capabilities
-    assert caps["can_write"] is True and caps["error"] is None
-    assert caps["conditional_create"] is True and caps["conditional_update"] is False
+    assert caps.can_write is True and caps.error is None
+    assert caps.conditional_create is True and caps.conditional_update is False
     storage = Path(floe_server_sqlite.data_dir) / "storage" / "default"
     assert not (storage / ".floe-probe").exists()  # the probe tidied up after itself
 
@@ -121,10 +121,10 @@ def test_store_ignoring_conditional_writes_gets_icechunk_settings(
         org="default", nickname="jasmin", **_s3_config(jasmin_like, s3_bucket)
     )
     caps = bucket.capabilities
-    assert caps["conditional_create"] is False and caps["conditional_update"] is False
-    assert caps["can_write"] is True and caps["error"] is None
-    assert any("ignored If-None-Match" in n for n in caps["notes"]), caps["notes"]
-    assert any("ignored If-Match" in n for n in caps["notes"]), caps["notes"]
+    assert caps.conditional_create is False and caps.conditional_update is False
+    assert caps.can_write is True and caps.error is None
+    assert any("ignored If-None-Match" in n for n in caps.notes), caps.notes
+    assert any("ignored If-Match" in n for n in caps.notes), caps.notes
     assert client.get_bucket_config(org="default", nickname="jasmin").capabilities == caps  # recorded
     assert _objects(moto, s3_bucket) == []
 
@@ -283,7 +283,7 @@ def auth_moto(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AuthMoto]:
             return key["AccessKeyId"], key["SecretAccessKey"]
 
         writer = user("writer", ["s3:*"])
-        reader = user("reader", ["s3:ListBucket", "s3:GetObject"])
+        reader = user("reader", S3_READ_ACTIONS)
         # from here on every request must be signed with known keys and be allowed by the user's policy
         httpx.post(f"{server.endpoint}/moto-api/reset-auth", content=b"0").raise_for_status()
         yield AuthMoto(server, bucket, writer, reader)
@@ -315,7 +315,7 @@ def test_rejected_and_read_only_keys_are_refused(client, auth_moto):
     made = client.create_bucket_config(
         org="default", nickname="locked", **_s3_config(endpoint, bucket, key=key, secret=secret)
     )
-    assert made.capabilities["conditional_create"] is True and made.capabilities["conditional_update"] is True
+    assert made.capabilities.conditional_create is True and made.capabilities.conditional_update is True
     key, secret = auth_moto.reader
     # swapping in read-only keys is refused too, and the working keys stay
     with pytest.raises(floe.ValidationError, match="may read but not write"):
@@ -405,18 +405,18 @@ def test_check_route_probes_again_and_records_failures(client, floe_server_sqlit
     first = client.create_bucket_config(
         org="default", nickname="moto", **_s3_config(moto.endpoint, s3_bucket)
     )
-    assert first.capabilities["error"] is None
+    assert first.capabilities.error is None
     moto.s3_client().delete_bucket(Bucket=s3_bucket)
 
     checked = client.check_bucket_config(org="default", nickname="moto")  # recorded, not raised
     caps = checked.capabilities
-    assert caps["error_kind"] == "bucket_missing" and "does not exist" in caps["error"]
-    assert caps["reachable"] is True and caps["can_list"] is False and caps["can_write"] is None
+    assert caps.error_kind == "bucket_missing" and "does not exist" in caps.error
+    assert caps.reachable is True and caps.can_list is False and caps.can_write is None
     assert client.get_bucket_config(org="default", nickname="moto").capabilities == caps
 
     moto.create_bucket(s3_bucket)
     again = client.check_bucket_config(org="default", nickname="moto").capabilities
-    assert again["error"] is None and again["conditional_update"] is True
+    assert again.error is None and again.conditional_update is True
 
     viewer = client.create_api_client("default", name="probe-viewer", role="viewer").token
     with (

@@ -23,6 +23,7 @@ import floe
 from cli_runner import Floe
 from floe.client.shared import SharedRepository
 from services import (
+    S3_READ_ACTIONS,
     InProcessFloe,
     MotoServer,
     bootstrap_token,
@@ -316,7 +317,7 @@ def iam_moto(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[MotoSer
     keys = {}
     for user, actions in (
         ("writer", ["s3:*"]),
-        ("reader", ["s3:GetObject", "s3:ListBucket"]),
+        ("reader", S3_READ_ACTIONS),
         ("leaky", ["s3:*"]),
     ):
         iam.create_user(UserName=user)

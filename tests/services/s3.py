@@ -15,6 +15,9 @@ from ._base import LOCALHOST, TESTS_DIR, ServiceProcess, _http_ok, _popen_logged
 MOTO_ACCESS_KEY = "testing"
 MOTO_SECRET_KEY = "testing"
 MOTO_REGION = "us-east-1"
+# IAM actions of a key pair that may list and read, but not write. moto 5.2 checks ListObjectsV2 and
+# HeadObject under those names, where AWS checks s3:ListBucket and s3:GetObject, so both are granted.
+S3_READ_ACTIONS = ["s3:GetObject", "s3:ListBucket", "s3:ListObjectsV2", "s3:HeadObject"]
 
 
 # --------------------------------------------------------------------------------------------- moto

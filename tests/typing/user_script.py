@@ -8,7 +8,7 @@ from typing import assert_type
 import icechunk
 
 import floe
-from floe.models import Bucket, Org, Repo
+from floe.models import Bucket, Capabilities, Org, Repo
 
 
 def sync_use(client: floe.Client) -> None:
@@ -17,7 +17,11 @@ def sync_use(client: floe.Client) -> None:
     _: icechunk.Repository = repo  # a FloeRepository is an icechunk.Repository
     assert_type(client.list_repos("default"), Sequence[Repo])
     assert_type(client.list_orgs(), list[Org])
-    assert_type(client.get_bucket_config(org="default", nickname="local"), Bucket)
+    bucket = client.get_bucket_config(org="default", nickname="local")
+    assert_type(bucket, Bucket)
+    assert_type(bucket.capabilities, Capabilities | None)
+    if bucket.capabilities is not None:
+        assert_type(bucket.capabilities.conditional_update, bool | None)
     assert_type(client.create_repo("default/new", description="d"), floe.FloeRepository)
     storage = client.get_icechunk_storage("default/era5")
     assert_type(storage, icechunk.Storage)

@@ -267,15 +267,15 @@ def _show(bucket: Bucket, json_out: bool, message: str | None = None) -> None:
         )
     caps = bucket.capabilities
     if caps is not None:
-        found = f"conditional create {_yes_no(caps.get('conditional_create'))}, "
-        found += f"conditional update {_yes_no(caps.get('conditional_update'))}"
-        if caps.get("read_keys_can_write"):
+        found = f"conditional create {_yes_no(caps.conditional_create)}, "
+        found += f"conditional update {_yes_no(caps.conditional_update)}"
+        if caps.read_keys_can_write:
             found += "; the read-only key pair CAN WRITE"
-        if caps.get("skipped"):
-            found = f"not checked: {caps['skipped']}"
-        if caps.get("error"):
-            found = f"error: {caps['error']}"
-        note(f"[bold]Checked:[/] {escape(format_time(caps.get('checked_at')))}: {escape(found)}")
+        if caps.skipped:
+            found = f"not checked: {caps.skipped}"
+        if caps.error:
+            found = f"error: {caps.error}"
+        note(f"[bold]Checked:[/] {escape(format_time(caps.checked_at))}: {escape(found)}")
 
 
 @app.command("list")
@@ -325,7 +325,7 @@ def check_bucket(nickname: NicknameArg, org: OrgOpt = None, json_out: JsonOpt = 
     with connect() as client, working(f"Checking the storage of {escape(nickname)} ..."):
         bucket = client.check_bucket_config(org=org, nickname=nickname)
     caps = bucket.capabilities
-    error = (caps or {}).get("error")
+    error = caps.error if caps is not None else None
     if json_out:
         emit_json(bucket)
     elif caps is None:
@@ -335,12 +335,12 @@ def check_bucket(nickname: NicknameArg, org: OrgOpt = None, json_out: JsonOpt = 
         )
     else:
         note(f"Checked bucket config [bold]{escape(bucket.nickname)}[/] in org {escape(org)}:")
-        record = {key: _yes_no(caps.get(key)) for key, _ in CAPABILITY_FIELDS}
-        record["checked_at"] = format_time(caps.get("checked_at"))
+        record = {key: _yes_no(getattr(caps, key)) for key, _ in CAPABILITY_FIELDS}
+        record["checked_at"] = format_time(caps.checked_at)
         emit_record(record, fields=[*CAPABILITY_FIELDS, ("checked_at", "Checked at")])
-        for line in caps.get("notes") or []:
+        for line in caps.notes:
             note(f"note: {escape(line)}")
-        if not error and (caps.get("conditional_create") is False or caps.get("conditional_update") is False):
+        if not error and caps.lacks_conditional_writes:
             note(
                 "This store lacks conditional writes: repos on it get Icechunk's "
                 "unsafe_use_conditional_create/update settings, and commits through Floe's client take "

@@ -123,11 +123,9 @@ def with_containers(
         return config, None
     config = config if config is not None else icechunk.RepositoryConfig.default()
     authorize: dict[str, Any] = {}
-    for url_prefix, entry in opened.virtual_chunk_credentials.items():
-        spec = client_spec(Bucket.model_validate(entry["bucket"]))
-        config.set_virtual_chunk_container(virtual_container(spec, url_prefix))
-        creds = _CREDENTIALS.validate_python(entry["credentials"]) if entry.get("credentials") else None
-        authorize[url_prefix] = virtual_credentials(entry["platform"], entry.get("auth_method", ""), creds)
+    for url_prefix, access in opened.virtual_chunk_credentials.items():
+        config.set_virtual_chunk_container(virtual_container(client_spec(access.bucket), url_prefix))
+        authorize[url_prefix] = virtual_credentials(access.platform, access.auth_method, access.credentials)
     authorize.update(overrides)
     return config, icechunk.containers_credentials(authorize)
 

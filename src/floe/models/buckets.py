@@ -130,6 +130,58 @@ class BucketUpdate(BaseModel):
     auth_config: AuthConfig | None = None
 
 
+# --- what a probe found ----------------------------------------------------------------
+
+# What went wrong, for errors a server-side object store raises:
+StoreErrorKind = Literal[
+    "unreachable",  # no answer from the endpoint
+    "bucket_missing",  # the endpoint answered: no such bucket / container
+    "keys_rejected",  # unknown key id, wrong secret, expired token
+    "no_credentials",  # from_env: nothing in the server's environment
+    "access_denied",  # valid keys without the permission asked for
+    "clock_skew",  # the store refused the request's timestamp
+    "tls",  # the TLS handshake failed
+]
+
+# What went wrong in a probe: what the store reported, or what the probe itself found.
+ProbeErrorKind = Literal[StoreErrorKind, "no_write_permission", "read_mismatch", "storage_error"]
+
+
+class Capabilities(BaseModel):
+    """What the last probe of a bucket config found (``floe bucket check``).
+
+    ``None`` means "not tested": writes are not tried on anonymous (read-only) configs, nothing
+    after a failed step is tried, and readers are shown only the conditional-write findings.
+    """
+
+    checked_at: datetime | None = None
+    reachable: bool | None = None
+    can_list: bool | None = None
+    can_read: bool | None = None
+    can_write: bool | None = None
+    conditional_create: bool | None = None
+    conditional_update: bool | None = None
+    read_keys_can_read: bool | None = Field(default=None, description="the read-only key pair reads (hmac)")
+    read_keys_can_write: bool | None = Field(
+        default=None, description="the read-only key pair could write: it is not read-only (hmac)"
+    )
+    skipped: str | None = Field(default=None, description="why the server did not check the storage")
+    error: str | None = Field(default=None, description="what is wrong and how to fix it, in plain words")
+    error_kind: ProbeErrorKind | None = None
+    detail: str | None = Field(default=None, description="the store's own message for the error")
+    notes: list[str] = Field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        """No error was found (the storage may still be untested: see ``skipped``)."""
+        return self.error is None
+
+    @property
+    def lacks_conditional_writes(self) -> bool:
+        """The store was found to ignore conditional create or update (commits need leases)."""
+        return self.conditional_create is False or self.conditional_update is False
+
+
 class Bucket(BaseModel):
     """A bucket config as readers see it: secrets redacted."""
 
@@ -144,7 +196,7 @@ class Bucket(BaseModel):
     created_by: str | None = None
     is_default: bool = False
     auth_config: dict[str, Any] | None = None
-    capabilities: dict[str, Any] | None = Field(
+    capabilities: Capabilities | None = Field(
         default=None, description="what the last probe found: access, conditional create/update, errors"
     )
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, TypeAlias
+from typing import TypeAlias
 
 from pydantic import BaseModel, Field
 
@@ -39,6 +39,18 @@ class AzureCredentials(BaseModel):
 TempCredentials: TypeAlias = S3Credentials | GSCredentials | AzureCredentials
 
 
+class VirtualContainerAccess(BaseModel):
+    """Read access to one virtual chunk container of a repo: the bucket config it is in, and
+    read-only credentials vended for it (None: anonymous, or the config has no read-only keys)."""
+
+    credentials: TempCredentials | None = None
+    org: str
+    bucket_nickname: str
+    platform: str
+    auth_method: str
+    bucket: Bucket
+
+
 class Author(BaseModel):
     name: str | None = None
     email: str
@@ -50,7 +62,9 @@ class OpenRepoResponse(BaseModel):
     repo_bucket: Bucket
     repo_prefix: str
     repo_credentials: TempCredentials | None = None
-    virtual_chunk_credentials: dict[str, Any] = Field(default_factory=dict)
+    virtual_chunk_credentials: dict[str, VirtualContainerAccess] = Field(
+        default_factory=dict, description="URL prefix of a virtual chunk container -> read access to it"
+    )
     author: Author
     principal_id: str
     status: RepoStatus

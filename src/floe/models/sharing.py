@@ -9,7 +9,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_serializer, field_validator
 
-from floe.models import TempCredentials
+from floe.models import Capabilities, TempCredentials
 
 SHARE_TOKEN_PREFIX = "fls_"  # "floe link share": recognisable in a URL, never an API token (ema_)
 MAX_SHARE_SECONDS = 90 * 24 * 3600  # 90 days
@@ -129,9 +129,7 @@ class SharedRepoOpen(BaseModel):
     auth_method: str = Field(
         description="how the credentials below are used; never the bucket config's secrets"
     )
-    capabilities: dict[str, Any] | None = Field(
-        default=None, description="conditional writes, as clients need"
-    )
+    capabilities: Capabilities | None = Field(default=None, description="conditional writes, as clients need")
     credentials: TempCredentials | None = Field(
         default=None, description="read-only credentials (None where none are needed)"
     )

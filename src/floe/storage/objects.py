@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Literal, Protocol, TypeVar
+from typing import Protocol, TypeVar
 
 from floe.errors import NotFoundError
+from floe.models import StoreErrorKind
 
 
 class PreconditionFailed(Exception):
@@ -20,17 +21,6 @@ class ObjectMissing(NotFoundError):
         super().__init__(f"no object found while reading {key!r} in {where}")
         self.key = key
 
-
-# What went wrong, for errors an ObjectStore raises (read by the capability probe):
-StoreErrorKind = Literal[
-    "unreachable",  # no answer from the endpoint
-    "bucket_missing",  # the endpoint answered: no such bucket / container
-    "keys_rejected",  # unknown key id, wrong secret, expired token
-    "no_credentials",  # from_env: nothing in the server's environment
-    "access_denied",  # valid keys without the permission asked for
-    "clock_skew",  # the store refused the request's timestamp
-    "tls",  # the TLS handshake failed
-]
 
 _E = TypeVar("_E", bound=BaseException)
 

@@ -12,56 +12,26 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
-from typing import Any, Literal, TypeVar
+from typing import Any, TypeVar
 
 import icechunk
-from pydantic import BaseModel, Field
 
 from floe.errors import NotFoundError, PermissionDeniedError
-from floe.storage.base import (
-    ObjectMissing,
-    ObjectStore,
-    PreconditionFailed,
-    StoreErrorKind,
-    error_kind,
-    join_prefix,
-)
+from floe.models import Capabilities, ProbeErrorKind
+from floe.storage.base import ObjectMissing, ObjectStore, PreconditionFailed, error_kind, join_prefix
 
 PROBE_FOLDER = ".floe-probe"
 
-# What went wrong in a probe: what a store reported, or what the probe itself found.
-ErrorKind = Literal[StoreErrorKind, "no_write_permission", "read_mismatch", "storage_error"]
+ErrorKind = ProbeErrorKind
 
 T = TypeVar("T")
 
 
-class ProbeResult(BaseModel):
-    """What a probe found; stored with the bucket config as its ``capabilities``.
-
-    ``None`` means "not tested": writes are not tried on anonymous (read-only) configs, and
-    nothing after a failed step is tried.
-    """
+class ProbeResult(Capabilities):
+    """What a probe found; stored with the bucket config as its ``capabilities``."""
 
     checked_at: datetime
     reachable: bool = False
-    can_list: bool | None = None
-    can_read: bool | None = None
-    can_write: bool | None = None
-    conditional_create: bool | None = None
-    conditional_update: bool | None = None
-    read_keys_can_read: bool | None = Field(default=None, description="the read-only key pair reads (hmac)")
-    read_keys_can_write: bool | None = Field(
-        default=None, description="the read-only key pair could write: it is not read-only (hmac)"
-    )
-    skipped: str | None = Field(default=None, description="why the server did not check the storage")
-    error: str | None = Field(default=None, description="what is wrong and how to fix it, in plain words")
-    error_kind: ErrorKind | None = None
-    detail: str | None = Field(default=None, description="the store's own message for the error")
-    notes: list[str] = Field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        return self.error is None
 
 
 class _Stop(Exception):
@@ -286,16 +256,17 @@ def _conditional_update(store: ObjectStore, key: str, etag: str, result: ProbeRe
 
 
 def icechunk_config_for(
-    capabilities: Mapping[str, Any] | None, config: icechunk.RepositoryConfig | None
+    capabilities: Capabilities | Mapping[str, Any] | None, config: icechunk.RepositoryConfig | None
 ) -> icechunk.RepositoryConfig | None:
     """``config`` with Icechunk's ``unsafe_use_conditional_*`` settings off where the probe found the
     store lacking them; values set explicitly in ``config`` win. ``None`` stays ``None`` when the
     store needs nothing."""
-    caps = capabilities or {}
+    if isinstance(capabilities, Mapping):  # as stored with a bucket config row
+        capabilities = Capabilities.model_validate(capabilities)
     settings: dict[str, bool] = {}
-    if caps.get("conditional_create") is False:
+    if capabilities is not None and capabilities.conditional_create is False:
         settings["unsafe_use_conditional_create"] = False
-    if caps.get("conditional_update") is False:
+    if capabilities is not None and capabilities.conditional_update is False:
         settings["unsafe_use_conditional_update"] = False
     if not settings:
         return config

@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from floe.errors import FloeError, NotFoundError, PermissionDeniedError, StorageError, ValidationError
 from floe.models import (
     Bucket,
+    Capabilities,
     GrantLevel,
     OpenRepoResponse,
     Repo,
@@ -26,10 +27,19 @@ from floe.server.keys import SecretBox
 from floe.storage import BucketSpec, StoragePolicy
 
 
-def needs_leases(capabilities: dict[str, Any] | None) -> bool:
+def needs_leases(capabilities: Capabilities | None) -> bool:
     """True when a probe found the store lacking conditional create or update."""
-    caps = capabilities or {}
-    return caps.get("conditional_create") is False or caps.get("conditional_update") is False
+    return capabilities is not None and capabilities.lacks_conditional_writes
+
+
+def for_clients(capabilities: Capabilities | None) -> Capabilities | None:
+    """Only what clients need of the probe's findings to configure Icechunk (conditional writes);
+    the rest is for bucket admins."""
+    if capabilities is None:
+        return None
+    return Capabilities(
+        conditional_create=capabilities.conditional_create, conditional_update=capabilities.conditional_update
+    )
 
 
 def aware(dt: datetime | None) -> datetime | None:
@@ -203,17 +213,11 @@ def repo_model(row: sa.Row, org_name: str, bucket: Bucket | None) -> Repo:
     )
 
 
-# What the probe found that clients need to configure Icechunk; the rest is for bucket admins.
-CLIENT_CAPABILITIES = ("conditional_create", "conditional_update")
-
-
 def bucket_for_reader(bucket: Bucket, *, keep_auth: bool = False) -> Bucket:
     """A bucket config as callers who do not administer buckets see it: where it is and its auth
     method, not its credential settings (access key ids, account names ...; kept with ``keep_auth``
     for answers that hand out credentials anyway) nor the probe's findings beyond conditional writes."""
-    caps = bucket.capabilities
-    shown = {k: caps[k] for k in CLIENT_CAPABILITIES if k in caps} if caps is not None else None
-    update: dict[str, Any] = {"capabilities": shown}
+    update: dict[str, Any] = {"capabilities": for_clients(bucket.capabilities)}
     if not keep_auth:
         update["auth_config"] = {"method": (bucket.auth_config or {}).get("method", "anonymous")}
     return bucket.model_copy(update=update)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import secrets
 import uuid
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs
@@ -18,7 +19,7 @@ from urllib.parse import parse_qs
 import sqlalchemy as sa
 
 from floe.errors import GoneError, NotFoundError, RepoUnavailableError, ValidationError
-from floe.models import RepoMode, S3Credentials
+from floe.models import Capabilities, RepoMode, S3Credentials
 from floe.models.sharing import (
     SHARE_TOKEN_PREFIX,
     SharedRepoOpen,
@@ -29,10 +30,10 @@ from floe.models.sharing import (
 from floe.server.auth import Action, Caller
 from floe.server.catalog.audit import record
 from floe.server.catalog.base import (
-    CLIENT_CAPABILITIES,
     Catalog,
     aware,
     bucket_spec,
+    for_clients,
     now,
     org_and_repo,
 )
@@ -91,7 +92,7 @@ def _model(row: Any, full_name: str) -> ShareLink:
 
 
 def refusal(
-    spec: BucketSpec, nickname: str, capabilities: dict[str, Any] | None, full_name: str
+    spec: BucketSpec, nickname: str, capabilities: Mapping[str, Any] | None, full_name: str
 ) -> str | None:
     """Why a link to a repo in this bucket config could not be honoured safely, or None.
 
@@ -379,6 +380,6 @@ def open_share(cat: Catalog, token: str, *, address: str | None = None) -> Share
         prefix=row.repo_prefix,
         extra_config=dict(bucket.extra_config or {}),
         auth_method=spec.auth_method,
-        capabilities={k: caps[k] for k in CLIENT_CAPABILITIES if k in caps} if caps else None,
+        capabilities=for_clients(Capabilities.model_validate(caps) if caps else None),
         credentials=creds,
     )

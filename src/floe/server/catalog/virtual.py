@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import sqlalchemy as sa
 
 from floe.errors import ValidationError
+from floe.models import VirtualContainerAccess
 from floe.server.auth import Action, Caller
 from floe.server.catalog.audit import record
 from floe.server.catalog.base import (
@@ -90,22 +89,24 @@ _CONTAINERS_QUERY = (
 )
 
 
-def container_credentials(cat: Catalog, conn: sa.Connection, repo_id: str, org_name: str) -> dict[str, Any]:
+def container_credentials(
+    cat: Catalog, conn: sa.Connection, repo_id: str, org_name: str
+) -> dict[str, VirtualContainerAccess]:
     """Read-only credentials for every container of a repo, in the shape the open answer carries."""
     rows = conn.execute(_CONTAINERS_QUERY, {"repo_id": repo_id}).all()
-    out: dict[str, Any] = {}
+    out: dict[str, VirtualContainerAccess] = {}
     for row in rows:
         spec = bucket_spec(cat.box, row)
         try:
             creds = credentials_for(spec, prefix=None, read_only=True, policy=cat.policy)
         except ReaderKeysMissing:
             creds = None  # only keys that write: readers of virtual chunks get none (the fix is a read pair)
-        out[row.url_prefix] = {
-            "credentials": creds.model_dump(mode="json") if creds is not None else None,
-            "org": org_name,
-            "bucket_nickname": row.nickname,
-            "platform": row.platform,
-            "auth_method": spec.auth_method,
-            "bucket": bucket_model(row, None).model_dump(mode="json"),
-        }
+        out[row.url_prefix] = VirtualContainerAccess(
+            credentials=creds,
+            org=org_name,
+            bucket_nickname=row.nickname,
+            platform=row.platform,
+            auth_method=spec.auth_method,
+            bucket=bucket_model(row, None),
+        )
     return out

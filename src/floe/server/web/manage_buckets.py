@@ -3,14 +3,14 @@ settings and probe findings, check again, make default, delete."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 from pydantic import ValidationError as PydanticValidationError
 
 from floe.errors import AuthenticationError, FloeError, PermissionDeniedError, ValidationError
-from floe.models import Bucket
+from floe.models import Bucket, Capabilities
 from floe.server.catalog import buckets
 from floe.server.redaction import SECRET_FIELDS
 from floe.server.web.manage_bucket_forms import (
@@ -135,29 +135,29 @@ _BUCKET_NOTICES = {
 }
 
 
-def summary(caps: dict[str, Any] | None) -> tuple[str, str]:
+def summary(caps: Capabilities | None) -> tuple[str, str]:
     """A few words on what the last probe found, and a CSS class (ok, bad, muted)."""
     if caps is None:
         return "not checked", "muted"
-    if caps.get("skipped"):
+    if caps.skipped:
         return "not checked by the server", "muted"
-    if caps.get("error"):
-        return "unusable: " + str(caps.get("error_kind") or "error").replace("_", " "), "bad"
-    if caps.get("conditional_create") is False or caps.get("conditional_update") is False:
+    if caps.error:
+        return "unusable: " + str(caps.error_kind or "error").replace("_", " "), "bad"
+    if caps.lacks_conditional_writes:
         return "works; no conditional writes (commit leases)", "ok"
-    if caps.get("can_write") is None:
+    if caps.can_write is None:
         return "reads (read-only)", "ok"
     return "works; conditional writes", "ok"
 
 
-def _findings(caps: dict[str, Any] | None) -> list[tuple[str, str, str]]:
+def _findings(caps: Capabilities | None) -> list[tuple[str, str, str]]:
     """(what, yes / no / not tested, CSS class) of each probe step; the read-only pair's only when tested."""
     if not caps:
         return []
     words = {True: ("yes", "ok"), False: ("no", "bad"), None: ("not tested", "muted")}
     shown = []
     for key, label in _FINDINGS:
-        value = caps.get(key)
+        value = getattr(caps, key)
         if key.startswith("read_keys_") and value is None:
             continue
         word, cls = words[value]
