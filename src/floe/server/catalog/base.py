@@ -23,6 +23,7 @@ from floe.models import (
 )
 from floe.server.auth import Action, Caller, decide
 from floe.server.db import tables as t
+from floe.server.db.engine import WRITE_OPTION
 from floe.server.keys import SecretBox
 from floe.storage import BucketSpec, StoragePolicy
 
@@ -40,6 +41,22 @@ def for_clients(capabilities: Capabilities | None) -> Capabilities | None:
     return Capabilities(
         conditional_create=capabilities.conditional_create, conditional_update=capabilities.conditional_update
     )
+
+
+def serialize(conn: sa.Connection, key: str) -> None:
+    """Hold the lock named ``key`` until this write transaction ends.
+
+    Transactions that check an invariant and then change what it is about (no two repos at
+    overlapping locations, an org keeps an owner, one active API client per name in an org) take
+    the same lock first, so they run one at a time and each sees what the one before committed.
+    PostgreSQL: a transaction-level advisory lock. SQLite: write transactions already run one at
+    a time (``Catalog.tx`` begins them IMMEDIATE), so nothing more is needed.
+    """
+    if conn.dialect.name == "postgresql":
+        conn.execute(_ADVISORY_LOCK, {"key": key})
+
+
+_ADVISORY_LOCK = sa.text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))")
 
 
 def aware(dt: datetime | None) -> datetime | None:
@@ -64,8 +81,11 @@ class Catalog:
 
     @contextmanager
     def tx(self) -> Iterator[sa.Connection]:
-        with self.engine.begin() as conn:
-            yield conn
+        """A write transaction (on SQLite it holds the write lock from its start)."""
+        with self.engine.connect() as conn:
+            conn.execution_options(**{WRITE_OPTION: True})
+            with conn.begin():
+                yield conn
 
     @contextmanager
     def read(self) -> Iterator[sa.Connection]:

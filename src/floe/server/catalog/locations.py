@@ -22,7 +22,7 @@ from floe.errors import ConflictError, NotFoundError, ValidationError
 from floe.models import SharedLocation, SharedLocationCreate
 from floe.server.auth import Action, Caller
 from floe.server.catalog.audit import record
-from floe.server.catalog.base import Catalog, aware, bucket_spec, now, org_row
+from floe.server.catalog.base import Catalog, aware, bucket_spec, now, org_row, serialize
 from floe.server.db import tables as t
 from floe.storage import (
     NESTED_NAME_PLATFORMS,
@@ -36,6 +36,9 @@ from floe.storage import (
     server_reachable,
     store_settings,
 )
+
+# Every check of storage locations (bucket configs' and repos') runs under this one lock.
+LOCATIONS_LOCK = "floe:storage-locations"
 
 _SHARING_HINT = (
     "a site admin can share that location with this org (`floe org share-location ORG URI`) if both orgs "
@@ -85,6 +88,7 @@ def check_bucket_location(
 ) -> None:
     """Refuse a bucket config whose location overlaps one registered by another org (409),
     unless a site admin shared a location containing it with this org."""
+    serialize(conn, LOCATIONS_LOCK)
     here = location_of(spec)
     if here is None:
         return
@@ -117,7 +121,9 @@ def check_repo_location(
     cat: Catalog, conn: sa.Connection, org: sa.Row, spec: BucketSpec, prefix: str
 ) -> None:
     """Refuse (409) a repo prefix that is, contains or lies inside any registered repo's prefix,
-    in any bucket config of any org."""
+    in any bucket config of any org. In a write transaction, this holds the locations lock until it
+    ends, so two transactions cannot both find overlapping locations free."""
+    serialize(conn, LOCATIONS_LOCK)
     here = location_of(spec.with_changes(prefix=prefix))
     if here is None:
         return

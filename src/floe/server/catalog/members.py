@@ -11,7 +11,7 @@ from floe.errors import ConflictError, NotFoundError, PermissionDeniedError
 from floe.models import Grant, GrantLevel, Member, Role
 from floe.server.auth import Action, Caller, decide
 from floe.server.catalog.audit import record
-from floe.server.catalog.base import Catalog, aware, now, org_and_repo, org_row
+from floe.server.catalog.base import Catalog, aware, now, org_and_repo, org_row, serialize
 from floe.server.catalog.users import user_row
 from floe.server.db import tables as t
 
@@ -55,6 +55,7 @@ def set_member(cat: Catalog, principal: Caller, org_name: str, email: str, role:
     """Add a person to an org with ``role``, or change their role."""
     with cat.tx() as conn:
         org = org_row(conn, principal, org_name, Action.ORG_ADMIN)
+        serialize(conn, f"floe:org-owners:{org.id}")  # before counting owners (see _owners)
         user = user_row(conn, email)
         key = (t.memberships.c.org_id == org.id) & (t.memberships.c.user_id == user.id)
         current = conn.execute(sa.select(t.memberships.c.role).where(key)).scalar()
@@ -86,6 +87,7 @@ def remove_member(cat: Catalog, principal: Caller, org_name: str, email: str) ->
     """Take a person out of an org; their grants on its repos go too."""
     with cat.tx() as conn:
         org = org_row(conn, principal, org_name, Action.ORG_ADMIN)
+        serialize(conn, f"floe:org-owners:{org.id}")  # before counting owners (see _owners)
         user = user_row(conn, email)
         key = (t.memberships.c.org_id == org.id) & (t.memberships.c.user_id == user.id)
         current = conn.execute(sa.select(t.memberships.c.role).where(key)).scalar()

@@ -12,7 +12,7 @@ from floe.errors import AuthenticationError, ConflictError, NotFoundError, Valid
 from floe.models import ApiClient, ApiClientAuthenticated, ApiClientCreate, ApiClientWithToken, Role
 from floe.server.auth import Action, Caller
 from floe.server.catalog.audit import record
-from floe.server.catalog.base import Catalog, aware, now, org_row
+from floe.server.catalog.base import Catalog, aware, now, org_row, serialize
 from floe.server.catalog.principals import principal_for_token
 from floe.server.db import tables as t
 from floe.server.keys import hash_token, new_token
@@ -79,6 +79,7 @@ def create_api_client(
         raise ValidationError(f"email {body.email!r} is not an email address")
     with cat.tx() as conn:
         org = org_row(conn, principal, org_name, Action.ORG_ADMIN)
+        serialize(conn, f"floe:api-client-names:{org.id}")  # one active client per name
         clash = conn.execute(
             sa.select(t.api_clients.c.id).where(
                 t.api_clients.c.org_id == org.id,

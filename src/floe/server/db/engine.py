@@ -13,6 +13,9 @@ from floe.files import create_private_file
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
+# Execution option of a connection that will write: SQLite begins its transaction IMMEDIATE.
+WRITE_OPTION = "floe_write"
+
 
 def normalize_url(url: str) -> str:
     """Accept ``postgresql://`` and ``postgres://`` URLs and use the psycopg 3 driver for them."""
@@ -51,11 +54,19 @@ def create_engine(url: str) -> sa.Engine:
 
         @sa.event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
+            dbapi_conn.isolation_level = None  # the driver begins nothing itself: _sqlite_begin does
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.close()
+
+        @sa.event.listens_for(engine, "begin")
+        def _sqlite_begin(conn: sa.Connection) -> None:
+            # Write transactions (Catalog.tx) take SQLite's write lock at BEGIN, so a transaction that
+            # checks an invariant and then writes cannot interleave with another one doing the same.
+            immediate = conn.get_execution_options().get(WRITE_OPTION)
+            conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
         return engine
     # pool_recycle rather than pre-ping: a ping would add a round trip to every checkout (twice per request)
