@@ -9,7 +9,7 @@ from pydantic import TypeAdapter
 from floe.client._transport import check_response, default_headers, shared_http
 from floe.models import TempCredentials
 
-_CREDENTIALS = TypeAdapter(TempCredentials)
+_CREDENTIALS: TypeAdapter[TempCredentials] = TypeAdapter(TempCredentials)
 
 
 @dataclass(frozen=True)

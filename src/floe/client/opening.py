@@ -25,7 +25,7 @@ from floe.storage.virtual import icechunk_credentials as virtual_credentials
 
 LEASES_OFF_ENV = "FLOE_DISABLE_COMMIT_LEASES"  # for demonstrating what leases prevent; never in production
 
-_CREDENTIALS = TypeAdapter(TempCredentials)
+_CREDENTIALS: TypeAdapter[TempCredentials] = TypeAdapter(TempCredentials)
 
 
 def icechunk_call(doing: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
