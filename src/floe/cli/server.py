@@ -130,6 +130,14 @@ def serve(
             "(default: none, the headers are ignored; env FORWARDED_ALLOW_IPS).",
         ),
     ] = None,
+    run_migrations: Annotated[
+        bool,
+        typer.Option(
+            "--migrate/--no-migrate",
+            help="Bring the catalog's schema up to date at start (default), or refuse to start if it is "
+            "not (then run `floe admin migrate`).",
+        ),
+    ] = True,
     workers: Annotated[
         int,
         typer.Option(help="Server processes sharing the port (state lives in the database).", min=1, max=64),
@@ -142,7 +150,7 @@ def serve(
     from floe.client.config import config_path, read_user_config, write_user_config
     from floe.server.app import create_app
     from floe.server.bootstrap import bootstrap, housekeeping
-    from floe.server.db.engine import describe_url
+    from floe.server.db.engine import SchemaOutOfDate, check_schema_current, describe_url
 
     settings = _settings(
         data_dir,
@@ -160,13 +168,17 @@ def serve(
     )
     _check_port_free(host, port)
     try:
-        app = create_app(settings)
+        app = create_app(settings, run_migrations=run_migrations)
+        if not run_migrations:
+            check_schema_current(app.state.catalog.engine)
         token = bootstrap(app.state.catalog, settings)
         housekeeping(app.state.catalog)
     except SQLAlchemyError as exc:
         fail(
             f"cannot open the catalog database {describe_url(settings.database_url)}: {str(exc).splitlines()[0]}"
         )
+    except SchemaOutOfDate as exc:
+        fail(str(exc))
     shown_host = "127.0.0.1" if host in ("0.0.0.0", "::") else host
     service_uri = f"http://[{shown_host}]:{port}" if ":" in shown_host else f"http://{shown_host}:{port}"
     console.print(f"Floe catalog: {describe_url(settings.database_url)}")
@@ -247,7 +259,11 @@ def _catalog(settings: Any) -> Iterator[Any]:
     try:
         engine = create_engine(settings.database_url)
         migrate(engine)
-        yield Catalog(engine=engine, box=SecretBox(settings.secret_keys), policy=settings.storage_policy)
+        yield Catalog(
+            engine=engine,
+            box=SecretBox(settings.secret_keys, source=settings.secret_key_file),
+            policy=settings.storage_policy,
+        )
     except SQLAlchemyError as exc:
         fail(
             f"cannot open the catalog database {describe_url(settings.database_url)}: {str(exc).splitlines()[0]}"

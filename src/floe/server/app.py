@@ -79,7 +79,7 @@ def create_app(settings: Settings, *, run_migrations: bool = True) -> FastAPI:
         migrate(engine)
     catalog = Catalog(
         engine=engine,
-        box=SecretBox(settings.secret_keys),
+        box=SecretBox(settings.secret_keys, source=settings.secret_key_file),
         policy=settings.storage_policy,
         trash_retention_days=settings.trash_retention_days,
     )
