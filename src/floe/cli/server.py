@@ -5,12 +5,15 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
 from floe.cli.output import console, fail
+
+LogFormat = StrEnum("LogFormat", {"text": "text", "json": "json"})
 
 admin_app = typer.Typer(
     help="Administer a Floe server's database directly (for whoever runs the server).", rich_markup_mode=None
@@ -122,6 +125,12 @@ def serve(
         ),
     ] = False,
     log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info",
+    log_format: Annotated[
+        LogFormat,
+        typer.Option(
+            help="Log lines as uvicorn writes them (text), or one JSON object each with the request's id (json)."
+        ),
+    ] = LogFormat.text,
     forwarded_allow_ips: Annotated[
         str | None,
         typer.Option(
@@ -151,6 +160,8 @@ def serve(
     from floe.server.app import create_app
     from floe.server.bootstrap import bootstrap, housekeeping
     from floe.server.db.engine import SchemaOutOfDate, check_schema_current, describe_url
+    from floe.server.logformat import uvicorn_log_config
+    from floe.server.metrics import MULTIPROC_ENV, prepare_multiprocess_dir
 
     settings = _settings(
         data_dir,
@@ -196,18 +207,21 @@ def serve(
     # X-Forwarded-* count only from the proxies listed: none unless told (uvicorn trusts 127.0.0.1)
     trusted = (forwarded_allow_ips or os.environ.get("FORWARDED_ALLOW_IPS") or "").strip()
     proxies = {"proxy_headers": bool(trusted), "forwarded_allow_ips": trusted or None}
+    logs = {"log_level": log_level, "log_config": uvicorn_log_config(log_format.value)}
     if workers == 1:
-        uvicorn.run(app, host=host, port=port, log_level=log_level, **proxies)
+        uvicorn.run(app, host=host, port=port, **logs, **proxies)
         return
     # Several processes: each builds its own app from the same settings; all state is in the database.
     os.environ.update(settings.export_env())
+    # the workers' metrics, summed by whichever answers /metrics (set before they import prometheus_client)
+    os.environ[MULTIPROC_ENV] = prepare_multiprocess_dir(settings.data_dir / "metrics")
     uvicorn.run(
         "floe.server.app:app_from_env",
         factory=True,
         host=host,
         port=port,
         workers=workers,
-        log_level=log_level,
+        **logs,
         **proxies,
     )
 
