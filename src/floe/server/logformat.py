@@ -70,10 +70,12 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(line, default=str)
 
 
-def uvicorn_log_config(log_format: str) -> dict[str, Any] | None:
-    """The ``log_config`` for ``uvicorn.run``: None keeps uvicorn's own (text) format."""
+def uvicorn_log_config(log_format: str) -> dict[str, Any]:
+    """The ``log_config`` for ``uvicorn.run``: uvicorn's own for ``text``, :class:`JsonFormatter` for ``json``."""
     if log_format == "text":
-        return None
+        from uvicorn.config import LOGGING_CONFIG
+
+        return LOGGING_CONFIG
     handler = {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stdout"}
     return {
         "version": 1,
