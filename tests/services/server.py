@@ -81,7 +81,11 @@ def _open_catalog(settings: Any) -> Any:
     from floe.server.keys import SecretBox
 
     engine = create_engine(settings.database_url)
-    return Catalog(engine=engine, box=SecretBox(settings.secret_keys), policy=settings.storage_policy)
+    return Catalog(
+        engine=engine,
+        box=SecretBox(settings.secret_keys, source=settings.secret_key_file),
+        policy=settings.storage_policy,
+    )
 
 
 def _server_env(data_dir: Path, port: int, env: Mapping[str, str] | None) -> dict[str, str]:

@@ -8,6 +8,7 @@ import sys
 import typer
 
 from floe import __version__
+from floe.cli import admin as _admin  # noqa: F401  (registers the `floe admin` operations)
 from floe.cli import audit, auth, buckets, members, orgs, repos, server, services, tokens, users
 from floe.cli.common import JsonOpt
 from floe.cli.output import emit_json

@@ -5,12 +5,15 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
 from floe.cli.output import console, fail
+
+LogFormat = StrEnum("LogFormat", {"text": "text", "json": "json"})
 
 admin_app = typer.Typer(
     help="Administer a Floe server's database directly (for whoever runs the server).", rich_markup_mode=None
@@ -122,6 +125,12 @@ def serve(
         ),
     ] = False,
     log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info",
+    log_format: Annotated[
+        LogFormat,
+        typer.Option(
+            help="Log lines as uvicorn writes them (text), or one JSON object each with the request's id (json)."
+        ),
+    ] = LogFormat.text,
     forwarded_allow_ips: Annotated[
         str | None,
         typer.Option(
@@ -130,6 +139,14 @@ def serve(
             "(default: none, the headers are ignored; env FORWARDED_ALLOW_IPS).",
         ),
     ] = None,
+    run_migrations: Annotated[
+        bool,
+        typer.Option(
+            "--migrate/--no-migrate",
+            help="Bring the catalog's schema up to date at start (default), or refuse to start if it is "
+            "not (then run `floe admin migrate`).",
+        ),
+    ] = True,
     workers: Annotated[
         int,
         typer.Option(help="Server processes sharing the port (state lives in the database).", min=1, max=64),
@@ -142,7 +159,9 @@ def serve(
     from floe.client.config import config_path, read_user_config, write_user_config
     from floe.server.app import create_app
     from floe.server.bootstrap import bootstrap, housekeeping
-    from floe.server.db.engine import describe_url
+    from floe.server.db.engine import SchemaOutOfDate, check_schema_current, describe_url
+    from floe.server.logformat import uvicorn_log_config
+    from floe.server.metrics import MULTIPROC_ENV, prepare_multiprocess_dir
 
     settings = _settings(
         data_dir,
@@ -160,13 +179,17 @@ def serve(
     )
     _check_port_free(host, port)
     try:
-        app = create_app(settings)
+        app = create_app(settings, run_migrations=run_migrations)
+        if not run_migrations:
+            check_schema_current(app.state.catalog.engine)
         token = bootstrap(app.state.catalog, settings)
         housekeeping(app.state.catalog)
     except SQLAlchemyError as exc:
         fail(
             f"cannot open the catalog database {describe_url(settings.database_url)}: {str(exc).splitlines()[0]}"
         )
+    except SchemaOutOfDate as exc:
+        fail(str(exc))
     shown_host = "127.0.0.1" if host in ("0.0.0.0", "::") else host
     service_uri = f"http://[{shown_host}]:{port}" if ":" in shown_host else f"http://{shown_host}:{port}"
     console.print(f"Floe catalog: {describe_url(settings.database_url)}")
@@ -184,18 +207,21 @@ def serve(
     # X-Forwarded-* count only from the proxies listed: none unless told (uvicorn trusts 127.0.0.1)
     trusted = (forwarded_allow_ips or os.environ.get("FORWARDED_ALLOW_IPS") or "").strip()
     proxies = {"proxy_headers": bool(trusted), "forwarded_allow_ips": trusted or None}
+    logs = {"log_level": log_level, "log_config": uvicorn_log_config(log_format.value)}
     if workers == 1:
-        uvicorn.run(app, host=host, port=port, log_level=log_level, **proxies)
+        uvicorn.run(app, host=host, port=port, **logs, **proxies)
         return
     # Several processes: each builds its own app from the same settings; all state is in the database.
     os.environ.update(settings.export_env())
+    # the workers' metrics, summed by whichever answers /metrics (set before they import prometheus_client)
+    os.environ[MULTIPROC_ENV] = prepare_multiprocess_dir(settings.data_dir / "metrics")
     uvicorn.run(
         "floe.server.app:app_from_env",
         factory=True,
         host=host,
         port=port,
         workers=workers,
-        log_level=log_level,
+        **logs,
         **proxies,
     )
 
@@ -247,7 +273,11 @@ def _catalog(settings: Any) -> Iterator[Any]:
     try:
         engine = create_engine(settings.database_url)
         migrate(engine)
-        yield Catalog(engine=engine, box=SecretBox(settings.secret_keys), policy=settings.storage_policy)
+        yield Catalog(
+            engine=engine,
+            box=SecretBox(settings.secret_keys, source=settings.secret_key_file),
+            policy=settings.storage_policy,
+        )
     except SQLAlchemyError as exc:
         fail(
             f"cannot open the catalog database {describe_url(settings.database_url)}: {str(exc).splitlines()[0]}"

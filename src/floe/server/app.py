@@ -16,7 +16,7 @@ from fastapi.responses import JSONResponse
 from floe import __version__
 from floe.errors import FloeError
 from floe.server import arraylake as arraylake_compat
-from floe.server import serving, web
+from floe.server import logformat, metrics, serving, web
 from floe.server.catalog import Catalog
 from floe.server.catalog import trash as trash_catalog
 from floe.server.db.engine import create_engine, migrate
@@ -79,7 +79,7 @@ def create_app(settings: Settings, *, run_migrations: bool = True) -> FastAPI:
         migrate(engine)
     catalog = Catalog(
         engine=engine,
-        box=SecretBox(settings.secret_keys),
+        box=SecretBox(settings.secret_keys, source=settings.secret_key_file),
         policy=settings.storage_policy,
         trash_retention_days=settings.trash_retention_days,
     )
@@ -118,6 +118,8 @@ def create_app(settings: Settings, *, run_migrations: bool = True) -> FastAPI:
     app.add_middleware(arraylake_compat.DefaultJsonContentType)
     app.add_middleware(CatchUnexpectedErrors)
     app.add_middleware(SecurityHeaders)
+    metrics.install(app)  # outside the others: counts what they answer too
+    logformat.install(app)  # outermost: the request id is set for everything, the access log included
     install_log_redaction()
     share_links.install_log_redaction()  # share link tokens sit in URL paths
     return app

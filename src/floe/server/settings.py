@@ -28,6 +28,8 @@ class Settings:
     database_url: str
     file_roots: tuple[Path, ...]
     secret_keys: list[bytes] = field(repr=False)
+    # the key ring file the keys came from (None: from FLOE_SECRET_KEY); running servers follow it
+    secret_key_file: Path | None = None
     public_url: str | None = None
     session_days: float = 30
     # OpenID Connect sign-in (optional): the provider's issuer URL and this server's client there
@@ -72,7 +74,6 @@ class Settings:
             "FLOE_DATA_DIR": str(self.data_dir),
             "FLOE_DATABASE_URL": self.database_url,
             "FLOE_FILE_ROOTS": os.pathsep.join(str(r) for r in self.file_roots),
-            "FLOE_SECRET_KEY": ",".join(k.decode() for k in self.secret_keys),
             "FLOE_SESSION_DAYS": repr(self.session_days),
             "FLOE_OIDC_NAME": self.oidc_name,
             "FLOE_OIDC_SCOPES": self.oidc_scopes,
@@ -90,6 +91,10 @@ class Settings:
             "FLOE_OIDC_CLIENT_SECRET": self.oidc_client_secret,
         }
         env.update({k: v for k, v in optional.items() if v})
+        if self.secret_key_file is not None:  # workers follow the key file (rotation without restart)
+            env["FLOE_SECRET_KEY_FILE"] = str(self.secret_key_file)
+        else:
+            env["FLOE_SECRET_KEY"] = ",".join(k.decode() for k in self.secret_keys)
         return env
 
     @classmethod
@@ -112,7 +117,7 @@ class Settings:
     ) -> Settings:
         """Resolve options, then ``FLOE_*`` environment variables, then defaults.
 
-        The secret key comes from ``secret_key_file``, else ``FLOE_SECRET_KEY`` (comma-separated
+        The secret key ring comes from ``secret_key_file`` (one key a line, newest first), else ``FLOE_SECRET_KEY`` (comma-separated
         for rotation, newest first), else ``DATA_DIR/secret.key`` (created on first use).
         Internal networks the server may send requests to: ``allowed_endpoint_networks`` plus the
         comma-separated CIDRs in ``FLOE_ALLOWED_ENDPOINT_NETWORKS``; public addresses are always allowed.
@@ -134,12 +139,15 @@ class Settings:
         roots = [storage_dir, *(Path(r).expanduser().resolve() for r in roots)]
         env_keys = os.environ.get("FLOE_SECRET_KEY")
         secret_key_file = secret_key_file or os.environ.get("FLOE_SECRET_KEY_FILE")
+        key_file: Path | None = None
         if secret_key_file:
-            keys = [load_or_create_key(Path(secret_key_file))]
-        elif env_keys:
-            keys = [k.strip().encode() for k in env_keys.split(",") if k.strip()]
+            key_file = Path(secret_key_file).expanduser().resolve()
+        elif not env_keys:
+            key_file = data_dir / "secret.key"
+        if key_file is not None:
+            keys = load_or_create_key(key_file)
         else:
-            keys = [load_or_create_key(data_dir / "secret.key")]
+            keys = [k.strip().encode() for k in (env_keys or "").split(",") if k.strip()]
         for key in keys:
             try:
                 Fernet(key)
@@ -187,6 +195,7 @@ class Settings:
             database_url=database_url,
             file_roots=tuple(dict.fromkeys(roots)),
             secret_keys=keys,
+            secret_key_file=key_file,
             public_url=public_url,
             session_days=session_days,
             oidc_issuer=issuer,

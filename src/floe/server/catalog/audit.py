@@ -19,6 +19,7 @@ from floe.models import AuditEvent, AuditPage
 from floe.server.auth import Action, Caller, decide
 from floe.server.catalog.base import Catalog, aware, now, org_row
 from floe.server.db import tables as t
+from floe.server.metrics import CREDENTIALS_VENDED
 
 MAX_PAGE = 500
 _SECRET_WORDS = ("secret", "password", "token", "key", "credential", "sas", "signature")
@@ -170,6 +171,7 @@ def record_vend(
     what: str = "credentials.vend",
 ) -> None:
     """Record that credentials for ``bucket`` left the server (never the credentials themselves)."""
+    CREDENTIALS_VENDED.labels(bucket.platform, bucket.auth_method, str(read_only).lower()).inc()
     record(
         conn,
         principal,

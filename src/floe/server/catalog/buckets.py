@@ -31,6 +31,7 @@ from floe.server.catalog.base import (
 from floe.server.catalog.locations import check_bucket_location, org_policy
 from floe.server.catalog.trash import trash_usage
 from floe.server.db import tables as t
+from floe.server.metrics import PROBE_FAILURES
 from floe.server.redaction import SECRET_FIELDS, redact_auth
 from floe.storage import (
     BucketSpec,
@@ -120,6 +121,8 @@ def check_storage(spec: BucketSpec, policy: StoragePolicy) -> ProbeResult | None
         return None
     store = object_store(spec, policy)
     result = probe(store, spec.prefix, writable=spec.auth_method != "anonymous")
+    if not result.ok:
+        PROBE_FAILURES.labels(result.error_kind or "unknown").inc()
     reader = read_only_store(spec, policy)
     if reader is not None and result.ok and result.can_write:
         try:

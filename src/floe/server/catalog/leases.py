@@ -19,6 +19,7 @@ from floe.server.auth import Action, Caller
 from floe.server.catalog.audit import record
 from floe.server.catalog.base import Catalog, aware, now, org_and_repo
 from floe.server.db import tables as t
+from floe.server.metrics import LEASE_TAKEOVERS, LEASE_WAITS
 
 _REF = re.compile(r"(branch|tag)\.[^/\s]{1,255}")
 
@@ -58,7 +59,8 @@ def acquire(
         _org, repo = org_and_repo(conn, principal, org_name, repo_name, Action.REPO_WRITE)
         stamp = now()
         key = (t.ref_leases.c.repo_id == repo.id) & (t.ref_leases.c.ref == ref)
-        conn.execute(sa.delete(t.ref_leases).where(key, t.ref_leases.c.expires < stamp))
+        if conn.execute(sa.delete(t.ref_leases).where(key, t.ref_leases.c.expires < stamp)).rowcount:
+            LEASE_TAKEOVERS.inc()
         values = {
             "repo_id": repo.id,
             "ref": ref,
@@ -75,6 +77,7 @@ def acquire(
                 conn.execute(sa.insert(t.ref_leases).values(**values))
         except sa.exc.IntegrityError:
             held = conn.execute(sa.select(t.ref_leases).where(key)).first()
+            LEASE_WAITS.inc()
             raise ConflictError(
                 _held_message(held, ref) if held else f"{ref} is leased; retry shortly"
             ) from None

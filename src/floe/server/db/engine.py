@@ -73,10 +73,63 @@ def create_engine(url: str) -> sa.Engine:
     return sa.create_engine(url, pool_recycle=1800, pool_size=10, max_overflow=20)
 
 
-def migrate(engine: sa.Engine) -> None:
-    """Bring the schema up to the newest Alembic revision."""
+# pg_advisory_xact_lock key for schema migrations: any constant shared by every Floe process ("floe" in ASCII)
+MIGRATION_LOCK_KEY = 0x666C6F65
+
+
+def _alembic_config(conn: sa.Connection | None = None) -> Config:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
+    config.attributes["connection"] = conn
+    return config
+
+
+def known_revisions() -> set[str]:
+    """Every migration revision this Floe knows."""
+    from alembic.script import ScriptDirectory
+
+    return {rev.revision for rev in ScriptDirectory.from_config(_alembic_config()).walk_revisions()}
+
+
+def current_revision(engine: sa.Engine) -> str | None:
+    """The Alembic revision the database is at (None for an empty database)."""
+    from alembic.runtime.migration import MigrationContext
+
+    with engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+def pending_revisions(engine: sa.Engine) -> list[tuple[str, str]]:
+    """The migrations an upgrade to the newest revision would run, oldest first: (revision, title)."""
+    from alembic.script import ScriptDirectory
+
+    script = ScriptDirectory.from_config(_alembic_config())
+    current = current_revision(engine)
+    steps = list(script.iterate_revisions("heads", current))
+    return [(rev.revision, (rev.doc or "").strip().splitlines()[0]) for rev in reversed(steps)]
+
+
+class SchemaOutOfDate(RuntimeError):
+    """The catalog database is not at the newest revision (and the server may not migrate it)."""
+
+
+def check_schema_current(engine: sa.Engine) -> None:
+    """Raise SchemaOutOfDate, saying what to run, unless the schema is at the newest revision."""
+    pending = pending_revisions(engine)
+    if pending:
+        raise SchemaOutOfDate(
+            f"the catalog database is at revision {current_revision(engine) or '(empty)'} and this Floe needs "
+            f"{pending[-1][0]}: run `floe admin migrate` (or start without --no-migrate)"
+        )
+
+
+def migrate(engine: sa.Engine, revision: str = "head") -> None:
+    """Bring the schema up to ``revision`` (the newest by default), in one transaction.
+
+    On PostgreSQL, a transaction-scoped advisory lock serializes processes that start at once on
+    the same database: the first migrates, the others wait, then find nothing left to do.
+    """
     with engine.begin() as conn:
-        config.attributes["connection"] = conn
-        command.upgrade(config, "head")
+        if conn.dialect.name == "postgresql":
+            conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
+        command.upgrade(_alembic_config(conn), revision)

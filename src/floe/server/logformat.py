@@ -1,0 +1,96 @@
+"""Request ids and the server's log format (``floe serve --log-format text|json``).
+
+Every request gets an id: the caller's ``X-Request-ID`` when it is a plausible id (a reverse proxy's,
+say), else a new one. It is sent back in ``X-Request-ID`` and, with ``--log-format json``, is on
+every log line written while the request is answered (uvicorn's access line included).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import uuid
+from contextvars import ContextVar
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+    from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+LOG_FORMATS = ("text", "json")
+REQUEST_ID: ContextVar[str | None] = ContextVar("floe_request_id", default=None)
+_PLAUSIBLE_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+
+
+class RequestId:
+    """Gives each HTTP request an id (kept in :data:`REQUEST_ID`) and answers with it in ``X-Request-ID``."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        given = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"x-request-id"), "")
+        request_id = given if _PLAUSIBLE_ID.fullmatch(given) else uuid.uuid4().hex
+        token = REQUEST_ID.set(request_id)
+
+        async def with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"x-request-id"]
+                message["headers"] = [*headers, (b"x-request-id", request_id.encode())]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, with_id)
+        finally:
+            REQUEST_ID.reset(token)
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object a line: time, level, logger, message, request_id; for uvicorn's access log
+    also client, method, path and status; an exception's traceback under ``exc_info``."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        line: dict[str, Any] = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": record.getMessage(),
+            "request_id": REQUEST_ID.get(),
+        }
+        if record.name == "uvicorn.access" and isinstance(record.args, tuple) and len(record.args) == 5:
+            client, method, path, _version, status = record.args
+            line.update(client=client, method=method, path=path, status=status)
+        if record.exc_info:
+            line["exc_info"] = self.formatException(record.exc_info)
+        return json.dumps(line, default=str)
+
+
+def uvicorn_log_config(log_format: str) -> dict[str, Any]:
+    """The ``log_config`` for ``uvicorn.run``: uvicorn's own for ``text``, :class:`JsonFormatter` for ``json``."""
+    if log_format == "text":
+        from uvicorn.config import LOGGING_CONFIG
+
+        return LOGGING_CONFIG
+    handler = {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stdout"}
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"json": {"()": JsonFormatter}},
+        "handlers": {"default": handler},
+        "loggers": {
+            "uvicorn": {"handlers": ["default"], "level": "INFO", "propagate": False},
+            "uvicorn.error": {"level": "INFO"},
+            "uvicorn.access": {"handlers": ["default"], "level": "INFO", "propagate": False},
+            "floe": {"handlers": ["default"], "level": "INFO", "propagate": False},
+        },
+    }
+
+
+def install(app: FastAPI) -> None:
+    """Give every request an id (outermost, so the access log line has it too)."""
+    app.add_middleware(RequestId)
