@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import uuid
 from typing import Any
 
@@ -44,6 +45,8 @@ from floe.storage import (
     server_reachable,
 )
 from floe.storage.probe import ProbeResult, probe, probe_read_keys
+
+_log = logging.getLogger("floe.storage")
 
 
 def _validated(cat: Catalog, conn: sa.Connection, org: sa.Row, spec: BucketSpec) -> BucketSpec:
@@ -102,6 +105,7 @@ _REFUSED_AS: dict[str, type[FloeError]] = {
     "read_mismatch": StorageError,
     "unreachable": StorageError,
     "clock_skew": StorageError,
+    "timeout": StorageError,
     "tls": StorageError,
 }
 
@@ -120,6 +124,8 @@ def check_storage(spec: BucketSpec, policy: StoragePolicy) -> ProbeResult | None
         return None
     store = object_store(spec, policy)
     result = probe(store, spec.prefix, writable=spec.auth_method != "anonymous")
+    if result.error_kind in ("unreachable", "timeout", "tls"):
+        _log.warning("probing %s failed: %s", store.describe(), result.error)
     reader = read_only_store(spec, policy)
     if reader is not None and result.ok and result.can_write:
         try:
