@@ -16,7 +16,7 @@ from fastapi.responses import JSONResponse
 from floe import __version__
 from floe.errors import FloeError
 from floe.server import arraylake as arraylake_compat
-from floe.server import serving, web
+from floe.server import error_model, serving, web
 from floe.server.catalog import Catalog
 from floe.server.catalog import trash as trash_catalog
 from floe.server.db.engine import create_engine, migrate
@@ -116,6 +116,7 @@ def create_app(settings: Settings, *, run_migrations: bool = True) -> FastAPI:
     app.include_router(bucket_discovery.router)
     app.include_router(share_links.router)  # before browse_router: /shared/{token} is no org
     install_docs(app)
+    error_model.install(app)
     serving.install(app)
     app.include_router(web.browse_router)  # last: it catches /{org} and /{org}/{repo}
     app.add_middleware(arraylake_compat.DefaultJsonContentType)
