@@ -95,7 +95,7 @@ def _in_use_message(org_name: str, nickname: str, repos: list[str], doing: str) 
     )
 
 
-# Probe failures that refuse a bucket config, and the error each becomes; any other is a 502.
+# Probe failures that refuse a bucket config, and the error each becomes; any other is a StorageError (424).
 _REFUSED_AS: dict[str, type[FloeError]] = {
     "bucket_missing": ValidationError,
     "keys_rejected": ValidationError,
