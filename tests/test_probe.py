@@ -224,7 +224,7 @@ def test_refusals_say_what_is_wrong_and_create_nothing(client, floe_server_sqlit
         assert http.post("/orgs/default/buckets", json=body).status_code == 422
         body.update(name=s3_bucket, extra_config={"endpoint_url": UNREACHABLE})
         response = http.post("/orgs/default/buckets", json=body)
-        assert response.status_code == 502 and "check endpoint_url" in response.json()["detail"]
+        assert response.status_code == 424 and "check endpoint_url" in response.json()["detail"]
     assert _nicknames(client) == before
 
     # changing the endpoint or keys is checked the same way, and a refused change changes nothing

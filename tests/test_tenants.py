@@ -381,7 +381,7 @@ def test_allowed_networks_are_reached(server, listener):
             "extra_config": {"endpoint_url": f"http://127.0.0.1:{listener.port}", "region_name": "us-east-1"},
             "auth_config": {"method": "hmac", "access_key_id": "k", "secret_access_key": "s"},
         }
-        assert http.post("/orgs/default/buckets", json=body).status_code == 502
+        assert http.post("/orgs/default/buckets", json=body).status_code == 424
     assert listener.connections >= 1
 
 

@@ -401,7 +401,7 @@ def test_a_bucket_config_whose_check_fails_is_not_saved(admin_page, server: Floe
     page.get_by_label("Secret access key", exact=True).fill("very-secret-value")
     with page.expect_response(lambda r: r.request.method == "POST", timeout=60_000) as posted:
         page.get_by_role("button", name="Check and save").click()
-    assert posted.value.status == 502, posted.value.status  # as the API answers: the store is unreachable
+    assert posted.value.status == 424, posted.value.status  # as the API answers: the store is unreachable
 
     error = page.locator("p.error")
     expect(error).to_have_text(

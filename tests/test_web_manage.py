@@ -313,7 +313,7 @@ def test_bucket_config_probe_failure_shows_the_plain_error(ada: Browser, site: h
         "read_secret_access_key": secret + "-read",
     }
     response = _post(ada, page, f"/{ORG}/-/buckets/new", **fields)
-    assert response.status_code == 502, response.text
+    assert response.status_code == 424, response.text
     message = error_text(response)
     assert message.startswith("bucket config refused: cannot reach") and "check endpoint_url" in message
     assert secret not in response.text  # the secrets are not echoed; the rest is kept

@@ -89,9 +89,10 @@ class RepoUnavailableError(FloeError):
 
 
 class StorageError(FloeError):
-    """The object store refused or could not be reached (502)."""
+    """The object store refused, failed, or could not be reached (424 Failed Dependency: a 4xx, so
+    clients that retry server errors do not retry it)."""
 
-    status_code = 502
+    status_code = 424
     code = "storage_error"
 
 
@@ -136,8 +137,9 @@ _BY_STATUS: dict[int, type[FloeError]] = {
     410: GoneError,
     422: ValidationError,
     423: RepoUnavailableError,
+    424: StorageError,
     429: TooManyRequestsError,
-    502: StorageError,
+    502: StorageError,  # servers before 0.2
 }
 
 

@@ -22,6 +22,7 @@ from floe.client import _sharing as sharing_ops
 from floe.client import _trash as trash_ops
 from floe.client._methods import awaitable, blocking
 from floe.client._transport import (
+    TIMEOUT,
     Call,
     ClientInfo,
     Flow,
@@ -41,7 +42,6 @@ if TYPE_CHECKING:
 
 __all__ = ["AsyncClient", "Client", "FloeRepository"]
 
-_TIMEOUT = httpx.Timeout(60.0, connect=10.0)
 T = TypeVar("T")
 
 
@@ -70,7 +70,7 @@ class _ClientBase:
         return f"{type(self).__name__}(service_uri={self.service_uri!r})"
 
     def _http_options(self) -> dict[str, Any]:
-        return {"base_url": self.service_uri, "headers": default_headers(self.token), "timeout": _TIMEOUT}
+        return {"base_url": self.service_uri, "headers": default_headers(self.token), "timeout": TIMEOUT}
 
     def _use_token(self, token: str | None) -> ClientInfo:
         """Switch to another token (after ``login`` / ``logout``); returns the new client info."""

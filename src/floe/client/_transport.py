@@ -120,7 +120,7 @@ def shared_http() -> httpx.Client:
     with _SHARED_LOCK:
         client = _SHARED.get(pid)
         if client is None or client.is_closed:
-            client = _SHARED[pid] = httpx.Client(timeout=30, transport=httpx.HTTPTransport(retries=2))
+            client = _SHARED[pid] = httpx.Client(timeout=TIMEOUT, transport=httpx.HTTPTransport(retries=2))
         return client
 
 
@@ -163,7 +163,16 @@ def check_response(response: httpx.Response) -> None:
     raise error_for(response.status_code, str(detail), code)
 
 
+# How long the client waits for the server: longer than the server waits for storage (30 s per
+# read, two tries, by default), so a slow store shows up as the server's storage error.
+TIMEOUT = httpx.Timeout(120.0, connect=10.0)
+
+
 def unreachable(base_url: str, exc: Exception) -> FloeError:
+    if isinstance(exc, httpx.ReadTimeout):
+        return ServiceUnreachableError(
+            f"the Floe server at {base_url} took longer than {TIMEOUT.read:g} s to answer; try again later"
+        )
     return ServiceUnreachableError(
         f"cannot reach the Floe server at {base_url} ({type(exc).__name__}); is `floe serve` running, "
         "and is FLOE_SERVICE_URI right?"

@@ -141,6 +141,7 @@ StoreErrorKind = Literal[
     "access_denied",  # valid keys without the permission asked for
     "clock_skew",  # the store refused the request's timestamp
     "tls",  # the TLS handshake failed
+    "timeout",  # connected, but no answer within the read timeout
 ]
 
 # What went wrong in a probe: what the store reported, or what the probe itself found.

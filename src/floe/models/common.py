@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 from typing import Annotated, Any, Generic, Literal, TypeAlias, TypeVar
 
 from pydantic import AfterValidator, BaseModel
@@ -79,10 +80,18 @@ Prefix: TypeAlias = Annotated[str, AfterValidator(check_prefix)]
 
 ScalarType = str | int | float | bool | None
 MAX_METADATA_VALUE = 1000
+MAX_METADATA_KEYS = 100
+MAX_METADATA_LIST = 100
 
 
 def _check_metadata(value: dict[str, Any] | None) -> dict[str, Any] | None:
+    if value and len(value) > MAX_METADATA_KEYS:
+        raise ValueError(f"metadata has {len(value)} keys; at most {MAX_METADATA_KEYS}")
     for key, item in (value or {}).items():
+        if isinstance(item, list) and len(item) > MAX_METADATA_LIST:
+            raise ValueError(
+                f"metadata value of {key[:40]!r} is a list of {len(item)} items; at most {MAX_METADATA_LIST}"
+            )
         if not 1 <= len(key) <= 256:
             raise ValueError(f"metadata key {key[:40]!r} must be 1 to 256 characters")
         for scalar in item if isinstance(item, list) else [item]:
@@ -92,6 +101,26 @@ def _check_metadata(value: dict[str, Any] | None) -> dict[str, Any] | None:
 
 
 RepoMetadata = Annotated[dict[str, ScalarType | list[ScalarType]], AfterValidator(_check_metadata)]
+
+# Times a caller may pass (since, until): ones the database and UTC conversion can hold.
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(9999, 1, 1, tzinfo=UTC)
+
+
+def _bounded_time(value: datetime) -> datetime:
+    """The time in UTC (naive times are UTC), between 1970 and 9999."""
+    problem = f"must be a time from {EARLIEST:%Y-%m-%d} to before {LATEST:%Y-%m-%d} (UTC)"
+    try:
+        utc = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError(problem) from None
+    if not EARLIEST <= utc < LATEST:
+        raise ValueError(problem)
+    return utc
+
+
+BoundedTime: TypeAlias = Annotated[datetime, AfterValidator(_bounded_time)]
+MAX_PAGE_NUMBER = 1_000_000
 
 T = TypeVar("T")
 

@@ -16,12 +16,13 @@ from fastapi.responses import JSONResponse
 from floe import __version__
 from floe.errors import FloeError
 from floe.server import arraylake as arraylake_compat
-from floe.server import logformat, metrics, serving, web
+from floe.server import error_model, logformat, metrics, serving, web
 from floe.server.catalog import Catalog
 from floe.server.catalog import trash as trash_catalog
 from floe.server.db.engine import create_engine, migrate
 from floe.server.docs import install_docs
 from floe.server.keys import SecretBox
+from floe.server.limits import RequestLimits
 from floe.server.middleware import (
     CatchUnexpectedErrors,
     SecurityHeaders,
@@ -33,6 +34,7 @@ from floe.server.routes import shares as share_links
 from floe.server.routes import transfers as repo_transfers
 from floe.server.service_logs import ServiceLogs
 from floe.server.settings import Settings
+from floe.storage import timeouts
 
 _log = logging.getLogger("floe.trash")
 
@@ -92,6 +94,7 @@ def create_app(settings: Settings, *, run_migrations: bool = True) -> FastAPI:
         redoc_url=None,
     )
     app.state.settings = settings
+    timeouts.configure(settings.storage_connect_timeout, settings.storage_read_timeout)
     app.state.database_kind = engine.dialect.name
     app.state.service_logs = ServiceLogs(settings.data_dir / "service-logs")
     app.state.catalog = catalog
@@ -113,9 +116,11 @@ def create_app(settings: Settings, *, run_migrations: bool = True) -> FastAPI:
     app.include_router(bucket_discovery.router)
     app.include_router(share_links.router)  # before browse_router: /shared/{token} is no org
     install_docs(app)
+    error_model.install(app)
     serving.install(app)
     app.include_router(web.browse_router)  # last: it catches /{org} and /{org}/{repo}
     app.add_middleware(arraylake_compat.DefaultJsonContentType)
+    app.add_middleware(RequestLimits, max_body_bytes=settings.max_body_bytes)
     app.add_middleware(CatchUnexpectedErrors)
     app.add_middleware(SecurityHeaders)
     metrics.install(app)  # outside the others: counts what they answer too

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
+import anyio.to_thread
 from fastapi import Depends, Request
 
 from floe.server.auth import Caller
@@ -17,13 +18,15 @@ async def get_catalog(request: Request) -> Catalog:
 
 
 async def get_principal(request: Request) -> Caller:
-    # Runs on the event loop: one indexed lookup (well under a millisecond) costs less than the
-    # thread-pool hop FastAPI would make for a sync dependency, on every request.
+    # The lookup reads the database and records the token's use (``last_used``, a write that may
+    # wait for a lock): on a worker thread, so the event loop never waits for the database.
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer":
         token = ""
-    principal = principal_for_token(request.app.state.catalog, token.strip() or None)
+    principal = await anyio.to_thread.run_sync(
+        principal_for_token, request.app.state.catalog, token.strip() or None
+    )
     return principal.with_address(request.client.host if request.client else None)
 
 

@@ -49,6 +49,11 @@ class Settings:
     # entries are purged
     trash_retention_days: float = 7.0
     trash_purge_interval_seconds: float = 3600.0
+    # outbound storage, STS and token calls: seconds to connect, and to wait for each answer
+    storage_connect_timeout: float = 10.0
+    storage_read_timeout: float = 30.0
+    # request limits (floe.server.limits): the largest request body, in bytes
+    max_body_bytes: int = 1024 * 1024
 
     @property
     def storage_policy(self) -> StoragePolicy:
@@ -83,6 +88,9 @@ class Settings:
             "FLOE_ALLOW_SERVER_CREDENTIALS": "1" if self.allow_server_credentials else "0",
             "FLOE_TRASH_RETENTION_DAYS": repr(self.trash_retention_days),
             "FLOE_TRASH_PURGE_INTERVAL_SECONDS": repr(self.trash_purge_interval_seconds),
+            "FLOE_STORAGE_CONNECT_TIMEOUT": repr(self.storage_connect_timeout),
+            "FLOE_STORAGE_READ_TIMEOUT": repr(self.storage_read_timeout),
+            "FLOE_MAX_BODY_BYTES": str(self.max_body_bytes),
         }
         optional = {
             "FLOE_PUBLIC_URL": self.public_url,
@@ -216,6 +224,15 @@ class Settings:
             ),
             trash_purge_interval_seconds=_positive(
                 None, "FLOE_TRASH_PURGE_INTERVAL_SECONDS", 3600.0, "the trash purge interval (seconds)"
+            ),
+            storage_connect_timeout=_positive(
+                None, "FLOE_STORAGE_CONNECT_TIMEOUT", 10.0, "the storage connect timeout (seconds)"
+            ),
+            storage_read_timeout=_positive(
+                None, "FLOE_STORAGE_READ_TIMEOUT", 30.0, "the storage read timeout (seconds)"
+            ),
+            max_body_bytes=int(
+                _positive(None, "FLOE_MAX_BODY_BYTES", 1024 * 1024, "the request body limit (bytes)")
             ),
         )
 

@@ -71,6 +71,8 @@ def _describe_failure(exc: BaseException, where: str, *, step: str) -> tuple[Err
         "tls": f"the TLS connection to {where} failed: check that endpoint_url uses https:// only for a TLS "
         "port, and that the store's certificate is trusted",
     }
+    if kind == "timeout":
+        return "timeout", str(exc)
     if kind in messages:
         return kind, messages[kind]  # type: ignore[return-value]
     text = str(exc).strip() or type(exc).__name__
@@ -185,7 +187,7 @@ def probe_read_keys(store: ObjectStore, reader: ObjectStore, prefix: str, result
 
 
 _DATA = (b"floe probe 1", b"floe probe 2", b"floe probe 3", b"floe probe 4", b"floe probe 5")
-_NO_ANSWER = ("unreachable", "no_credentials", "tls")
+_NO_ANSWER = ("unreachable", "no_credentials", "tls", "timeout")
 
 
 def _wrong_etag(etag: str) -> str:

@@ -71,9 +71,12 @@ def _encode_cursor(event_id: int) -> str:
 def _decode_cursor(cursor: str) -> int:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        if not raw.startswith("a"):
+        if not raw.startswith("a") or not raw[1:].isdigit() or len(raw) > 20:
             raise ValueError
-        return int(raw[1:])
+        event_id = int(raw[1:])
+        if event_id > 2**63 - 1:  # larger than any id the database holds
+            raise ValueError
+        return event_id
     except (ValueError, binascii.Error, UnicodeDecodeError):
         raise ValidationError(
             f"invalid cursor {cursor!r}: pass the next_cursor of a previous page unchanged"

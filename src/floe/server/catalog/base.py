@@ -287,7 +287,7 @@ def write_metadata(conn: sa.Connection, repo_id: str, metadata: dict[str, Any] |
 
 
 def storage_call(what: str, fn: Any, *args: Any) -> Any:
-    """Run a storage operation; turn anything unexpected into a 502 that says what failed."""
+    """Run a storage operation; turn anything unexpected into a StorageError (424) that says what failed."""
     try:
         return fn(*args)
     except FloeError:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import uuid
 from typing import Any
 
@@ -45,6 +46,8 @@ from floe.storage import (
     server_reachable,
 )
 from floe.storage.probe import ProbeResult, probe, probe_read_keys
+
+_log = logging.getLogger("floe.storage")
 
 
 def _validated(cat: Catalog, conn: sa.Connection, org: sa.Row, spec: BucketSpec) -> BucketSpec:
@@ -93,7 +96,7 @@ def _in_use_message(org_name: str, nickname: str, repos: list[str], doing: str) 
     )
 
 
-# Probe failures that refuse a bucket config, and the error each becomes; any other is a 502.
+# Probe failures that refuse a bucket config, and the error each becomes; any other is a StorageError (424).
 _REFUSED_AS: dict[str, type[FloeError]] = {
     "bucket_missing": ValidationError,
     "keys_rejected": ValidationError,
@@ -103,6 +106,7 @@ _REFUSED_AS: dict[str, type[FloeError]] = {
     "read_mismatch": StorageError,
     "unreachable": StorageError,
     "clock_skew": StorageError,
+    "timeout": StorageError,
     "tls": StorageError,
 }
 
@@ -123,6 +127,8 @@ def check_storage(spec: BucketSpec, policy: StoragePolicy) -> ProbeResult | None
     result = probe(store, spec.prefix, writable=spec.auth_method != "anonymous")
     if not result.ok:
         PROBE_FAILURES.labels(result.error_kind or "unknown").inc()
+    if result.error_kind in ("unreachable", "timeout", "tls"):
+        _log.warning("probing %s failed: %s", store.describe(), result.error)
     reader = read_only_store(spec, policy)
     if reader is not None and result.ok and result.can_write:
         try:

@@ -30,6 +30,7 @@ from floe.models import (
     RepoUpdate,
     TempCredentials,
 )
+from floe.models.common import MAX_PAGE_NUMBER
 from floe.server.auth import Action, Caller, decide
 from floe.server.catalog import trash
 from floe.server.catalog.audit import record, record_vend
@@ -65,6 +66,8 @@ from floe.storage import (
 from floe.storage.probe import icechunk_config_for
 
 MAX_PAGE_SIZE = 1000
+MAX_FILTER_LENGTH = 4096  # characters of filter_metadata
+MAX_FILTER_TERMS = 20  # values filter_metadata asks for, list items counted one by one
 
 
 # --- helpers -----------------------------------------------------------------------------
@@ -284,6 +287,19 @@ def parse_metadata_filter(raw: str | None) -> dict[str, Any] | None:
         ) from None
     if not isinstance(value, dict):
         raise ValidationError('filter_metadata must be a JSON object, e.g. {"project": "era5"}')
+    terms = 0
+    for key, item in value.items():
+        items = item if isinstance(item, list) else [item]
+        if any(isinstance(i, dict | list) for i in items):
+            raise ValidationError(
+                f"filter_metadata: the value of {key[:40]!r} must be a string, number, boolean or null, "
+                "or a list of them"
+            )
+        terms += len(items)
+    if terms > MAX_FILTER_TERMS:
+        raise ValidationError(
+            f"filter_metadata asks for {terms} values; at most {MAX_FILTER_TERMS} (keys and list items)"
+        )
     return value
 
 
@@ -300,8 +316,8 @@ def list_repos(
     """One page of an org's repos, by name; ``filter_metadata`` keeps repos whose metadata
     has every given key with the given value (or, for list-valued metadata, containing it), and
     ``name_contains`` those whose name contains it (ignoring case)."""
-    if page < 1:
-        raise ValidationError("page must be 1 or more")
+    if not 1 <= page <= MAX_PAGE_NUMBER:
+        raise ValidationError(f"page must be between 1 and {MAX_PAGE_NUMBER}")
     if not 1 <= size <= MAX_PAGE_SIZE:
         raise ValidationError(f"size must be between 1 and {MAX_PAGE_SIZE}")
     with cat.read() as conn:

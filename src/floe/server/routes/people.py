@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Response
@@ -20,6 +19,7 @@ from floe.models import (
     UserCreate,
     UserUpdate,
 )
+from floe.models.common import BoundedTime
 from floe.server.catalog import audit, members, signin, users
 from floe.server.deps import CallerDep, CatalogDep
 
@@ -104,12 +104,12 @@ class AuditQuery:
     """Filters of the audit routes. ``actor``: id, email or API client name; ``resource``: exact, or a
     prefix ending in ``/``; ``action``: exact, or a family (``repo``); ``cursor``: a page's next_cursor."""
 
-    actor: str | None = None
-    resource: str | None = None
-    action: str | None = None
-    since: datetime | None = None
-    until: datetime | None = None
-    cursor: str | None = None
+    actor: Annotated[str | None, Query(max_length=320)] = None
+    resource: Annotated[str | None, Query(max_length=1024)] = None
+    action: Annotated[str | None, Query(max_length=128)] = None
+    since: BoundedTime | None = None
+    until: BoundedTime | None = None
+    cursor: Annotated[str | None, Query(max_length=64)] = None
     limit: Annotated[int, Query(ge=1, le=audit.MAX_PAGE)] = 50
 
 

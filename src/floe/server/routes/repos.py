@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
+import anyio.to_thread
 from fastapi import APIRouter, Query, Response
 
 from floe.models import (
@@ -18,6 +19,7 @@ from floe.models import (
     TempCredentials,
     VirtualContainersUpdate,
 )
+from floe.models.common import MAX_PAGE_NUMBER
 from floe.server import arraylake as compat
 from floe.server.arraylake import ArraylakeDep
 from floe.server.auth import Caller
@@ -41,9 +43,9 @@ def list_repos(
     cat: CatalogDep,
     principal: CallerDep,
     arraylake: ArraylakeDep,
-    page: Annotated[int, Query(ge=1)] = 1,
+    page: Annotated[int, Query(ge=1, le=MAX_PAGE_NUMBER)] = 1,
     size: Annotated[int, Query(ge=1, le=repos.MAX_PAGE_SIZE)] = 50,
-    filter_metadata: str | None = None,
+    filter_metadata: Annotated[str | None, Query(max_length=repos.MAX_FILTER_LENGTH)] = None,
 ) -> Paginated[Repo]:
     """One page of the org's repos; ``filter_metadata`` is a JSON object of required metadata."""
     result = repos.list_repos(
@@ -92,14 +94,19 @@ async def open_repo(
 ) -> Response:
     """Everything a client needs to open the repo: bucket, prefix, credentials, author, status.
 
-    The hot path: it runs on the event loop (one query, no storage call; a thread-pool hop would
-    cost more) and answers without FastAPI re-validating the response model.
+    The hot path: the lookup, the vend (an STS, GCS or Azure call for some bucket configs) and its
+    audit row run on a worker thread, so a slow credential service never holds up the event loop;
+    the answer skips FastAPI's re-validation of the response model.
     """
-    opened = repos.open_repo(cat, principal, org, repo, read_only=read_only)
-    opened = open_as_seen_by(principal, org, opened, keep_auth=arraylake)
-    if arraylake:
-        opened = compat.open_for_client(opened, f"{org}/{repo}")
-    return Response(opened.model_dump_json(by_alias=True), media_type="application/json")
+
+    def opening() -> str:
+        opened = repos.open_repo(cat, principal, org, repo, read_only=read_only)
+        opened = open_as_seen_by(principal, org, opened, keep_auth=arraylake)
+        if arraylake:
+            opened = compat.open_for_client(opened, f"{org}/{repo}")
+        return opened.model_dump_json(by_alias=True)
+
+    return Response(await anyio.to_thread.run_sync(opening), media_type="application/json")
 
 
 @router.get("/repos/{org}/{repo}/bucket-credentials", response_model=TempCredentials | None)

@@ -11,6 +11,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import PlainTextResponse, Response, StreamingResponse
 
+from floe.models.common import BoundedTime
 from floe.models.services import DeploymentInfo, ServiceConfig, ServiceDisabled
 from floe.server.catalog import services
 from floe.server.deps import CallerDep, CatalogDep
@@ -63,8 +64,8 @@ def service_logs(
     cat: CatalogDep,
     principal: CallerDep,
     tail: Annotated[int | None, Query(ge=0, le=MAX_TAIL)] = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
+    since: BoundedTime | None = None,
+    until: BoundedTime | None = None,
     follow: bool = False,
     follow_timeout: Annotated[int, Query(ge=0, le=3600)] = 30,
 ) -> Response:

@@ -10,6 +10,7 @@ from typing import Any
 
 from floe.errors import StorageError
 from floe.models import AzureCredentials
+from floe.storage import timeouts
 from floe.storage.azure.config import DEFAULT_DURATION, account_of, endpoint_of, sas_expiry
 from floe.storage.base import BucketSpec
 from floe.storage.objects import with_kind
@@ -78,8 +79,8 @@ def container_client(spec: BucketSpec, account: str, endpoint: str, where: str) 
     from azure.storage.blob import ContainerClient
 
     options: dict[str, Any] = {
-        "connection_timeout": 5,
-        "read_timeout": 30,
+        "connection_timeout": timeouts.current().connect,
+        "read_timeout": timeouts.current().read,
         "permit_redirects": False,  # the server follows no redirects (its egress policy)
         # the SDK's storage retry waits 15 s and more between tries: fail fast instead
         "retry_total": 2,

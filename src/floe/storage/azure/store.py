@@ -9,6 +9,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from floe.errors import FloeError, NotFoundError, PermissionDeniedError, StorageError
+from floe.storage import timeouts
 from floe.storage.azure.config import default_endpoint
 from floe.storage.azure.credentials import container_client
 from floe.storage.base import BucketSpec
@@ -103,9 +104,7 @@ class AzureObjectStore:
                 "unreachable",
             )
         if isinstance(exc, ServiceResponseError):
-            return StorageError(
-                f"no answer from {self.endpoint} while {doing} ({type(exc).__name__}); try again"
-            )
+            return timeouts.no_answer(self.endpoint, doing)
         if isinstance(exc, HttpResponseError):
             code = _code(exc)
             status = exc.status_code

@@ -13,6 +13,7 @@ import icechunk
 
 from floe.errors import StorageError
 from floe.models import GSCredentials
+from floe.storage import timeouts
 from floe.storage.base import Refresher
 from floe.storage.gcs.config import GCS_READ_ONLY, GCS_READ_WRITE
 from floe.storage.objects import with_kind
@@ -21,7 +22,12 @@ from floe.storage.refresh import Refreshing
 # Icechunk's GCS credential provider asks for new credentials 120-180 s before they expire;
 # the refresh callback hands out the initial token only while it has longer than this to live.
 _REFRESH_MARGIN = timedelta(minutes=5)
-TIMEOUT = httpx.Timeout(30.0, connect=5.0)
+
+
+def http_timeout() -> httpx.Timeout:
+    """The server's storage timeouts (:mod:`floe.storage.timeouts`) for httpx."""
+    limits = timeouts.current()
+    return httpx.Timeout(limits.read, connect=limits.connect)
 
 
 class _Response:
@@ -53,11 +59,11 @@ class HttpxTransport:
         try:
             if self._client is not None:
                 response = self._client.request(
-                    method, url, content=body, headers=headers, timeout=timeout or TIMEOUT
+                    method, url, content=body, headers=headers, timeout=timeout or http_timeout()
                 )
             else:
                 response = httpx.request(
-                    method, url, content=body, headers=headers, timeout=timeout or TIMEOUT
+                    method, url, content=body, headers=headers, timeout=timeout or http_timeout()
                 )
         except httpx.HTTPError as exc:
             raise TransportError(f"{type(exc).__name__}: {exc}") from None

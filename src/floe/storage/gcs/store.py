@@ -16,9 +16,10 @@ from urllib.parse import quote
 import httpx
 
 from floe.errors import NotFoundError, PermissionDeniedError, StorageError
+from floe.storage import timeouts
 from floe.storage.base import BucketSpec
 from floe.storage.gcs.config import DEFAULT_ENDPOINT, GOOGLE_TOKEN_URI
-from floe.storage.gcs.credentials import TIMEOUT, HttpxTransport, refresh_google
+from floe.storage.gcs.credentials import HttpxTransport, http_timeout, refresh_google
 from floe.storage.objects import (
     MAX_LISTED,
     Listing,
@@ -70,7 +71,7 @@ class GcsObjectStore:
         self._who = who
         self._token_uri = token_uri
         self._lock = threading.Lock()
-        self._client = httpx.Client(timeout=TIMEOUT, follow_redirects=False)  # egress: no redirects
+        self._client = httpx.Client(timeout=http_timeout(), follow_redirects=False)  # egress: no redirects
         self._bucket_path = f"/b/{quote(spec.name, safe='')}"
 
     def describe(self) -> str:
@@ -108,10 +109,12 @@ class GcsObjectStore:
             response = self._client.request(
                 method, f"{self.endpoint}{path}", params=params, content=content, headers=headers
             )
-        except httpx.TimeoutException:
+        except httpx.ConnectTimeout:
             raise with_kind(
                 StorageError(f"the GCS endpoint {self.endpoint} timed out while {doing}"), "unreachable"
             ) from None
+        except httpx.TimeoutException:
+            raise timeouts.no_answer(f"the GCS endpoint {self.endpoint}", doing) from None
         except httpx.HTTPError as exc:
             raise with_kind(
                 StorageError(

@@ -10,6 +10,7 @@ import icechunk
 
 from floe.errors import PermissionDeniedError, StorageError
 from floe.models import S3Credentials
+from floe.storage import timeouts
 from floe.storage.base import BucketSpec
 
 
@@ -75,15 +76,22 @@ def assume_role(
 ) -> S3Credentials:
     """Vend short-lived credentials with STS ``AssumeRole`` using the server's long-lived keys."""
     import boto3
-    from botocore.exceptions import BotoCoreError, ClientError
+    from botocore.config import Config
+    from botocore.exceptions import BotoCoreError, ClientError, ReadTimeoutError
 
     auth = spec.auth or {}
+    limits = timeouts.current()
     sts = boto3.session.Session().client(
         "sts",
         endpoint_url=auth.get("sts_endpoint_url") or settings["endpoint_url"],
         region_name=settings["region"],
         aws_access_key_id=auth["access_key_id"],
         aws_secret_access_key=auth["secret_access_key"],
+        config=Config(
+            connect_timeout=limits.connect,
+            read_timeout=limits.read,
+            retries={"max_attempts": 2, "mode": "standard"},
+        ),
     )
     kwargs: dict[str, Any] = {
         "RoleArn": auth["role_arn"],
@@ -97,6 +105,8 @@ def assume_role(
         kwargs["ExternalId"] = auth["external_id"]
     try:
         creds = sts.assume_role(**kwargs)["Credentials"]
+    except ReadTimeoutError:
+        raise timeouts.no_answer("the STS endpoint", "vending credentials (AssumeRole)") from None
     except (ClientError, BotoCoreError) as exc:
         code = (
             exc.response.get("Error", {}).get("Code", "")

@@ -17,11 +17,13 @@ from botocore.exceptions import (
     EndpointConnectionError,
     NoCredentialsError,
     ProxyConnectionError,
+    ReadTimeoutError,
     SSLError,
 )
 
 from floe.errors import NotFoundError, PermissionDeniedError, StorageError
 from floe.models import S3Credentials
+from floe.storage import timeouts
 from floe.storage.base import BucketSpec
 from floe.storage.objects import (
     MAX_LISTED,
@@ -51,8 +53,8 @@ class S3ObjectStore:
         self.endpoint = settings["endpoint_url"]
         config = Config(
             s3={"addressing_style": "path" if settings["force_path_style"] else "auto"},
-            connect_timeout=5,
-            read_timeout=30,
+            connect_timeout=timeouts.current().connect,
+            read_timeout=timeouts.current().read,
             retries={"max_attempts": 2, "mode": "standard"},
             signature_version=UNSIGNED if credentials is None and not from_env else None,
         )
@@ -72,6 +74,8 @@ class S3ObjectStore:
         return f"bucket {self.spec.name!r}{where}"
 
     def _translate(self, exc: Exception, doing: str) -> Exception:
+        if isinstance(exc, ReadTimeoutError):
+            return timeouts.no_answer(self.describe(), doing)
         if isinstance(exc, EndpointConnectionError | ConnectTimeoutError | ProxyConnectionError):
             return with_kind(
                 StorageError(f"cannot reach the endpoint {self.endpoint or 'AWS S3'} while {doing}"),
