@@ -18,6 +18,6 @@ else
     pip_output=(--progress-bar on)
 fi
 "$venv/bin/python" -m pip install --quiet --upgrade pip
-"$venv/bin/python" -m pip install "${pip_output[@]}" -e ".[services]"  # with the data services (xpublish)
+"$venv/bin/python" -m pip install "${pip_output[@]}" -e ".[services,xarray]"  # the data services (xpublish); xarray with dask, netCDF
 echo "==> Floe installed in $venv (activate it with: source $venv/bin/activate)"
 exec "$venv/bin/floe" serve "$@"

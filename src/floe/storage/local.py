@@ -13,6 +13,7 @@ import icechunk
 
 from floe.files import make_private_dirs
 from floe.models import TempCredentials
+from floe.storage.icechunk_logs import quiet_local_warning
 from floe.storage.base import (
     MAX_LISTED,
     BucketSpec,
@@ -74,6 +75,7 @@ class LocalAdapter(PlatformAdapter):
         credentials: TempCredentials | None,
         refresh: Refresher | None = None,
     ) -> icechunk.Storage:
+        quiet_local_warning()  # Floe says it once, where it matters (floe.storage.icechunk_logs)
         return icechunk.local_filesystem_storage(str(Path(spec.name) / prefix))
 
     def object_store(self, spec: BucketSpec) -> LocalObjectStore:
