@@ -28,9 +28,9 @@ from floe.errors import (
 
 if TYPE_CHECKING:
     from floe.client import AsyncClient, Client
+    from floe.client.datasets import write_dataset
     from floe.client.direct import open_uri, storage_for_uri
     from floe.client.repository import FloeRepository
-    from floe.client.datasets import write_dataset
     from floe.client.shared import open_shared
 
 # Loaded on first use, so that ``import floe`` (and every ``floe`` command) starts fast.

@@ -13,7 +13,6 @@ import icechunk
 
 from floe.files import make_private_dirs
 from floe.models import TempCredentials
-from floe.storage.icechunk_logs import quiet_local_warning
 from floe.storage.base import (
     MAX_LISTED,
     BucketSpec,
@@ -27,6 +26,7 @@ from floe.storage.base import (
     collect_listing,
     join_prefix,
 )
+from floe.storage.icechunk_logs import quiet_local_warning
 
 
 def _within(path: Path, root: Path) -> bool:
