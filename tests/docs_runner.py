@@ -11,7 +11,8 @@ An HTML comment right before a block (invisible on GitHub) says how to treat it,
 * ``fails`` -- the block must fail: the exception's ``Type: message`` (Python) or stderr (shell) is
   its output;
 * ``output`` -- on a non-run block: it must match the output of the block run just before it, where
-  ``...`` stands for any text; the page's substitutions are undone in the output first;
+  ``...`` stands for any text; the page's substitutions are undone in the output first
+  (``FLOE_DOCS_UPDATE=1 pytest tests/test_docs.py`` writes what the run printed into those that differ);
 * ``input TEXT`` -- stdin for a shell block (``\\n`` for new lines);
 * ``device-login EMAIL PASSWORD`` -- the block prints a ``/device?user_code=`` link; the runner approves
   it as the person's browser would;
@@ -47,6 +48,7 @@ class Block:
     code: str
     line: int
     directives: list[str] = field(default_factory=list)
+    end: int = 0  # the line after the closing fence
 
     def directive(self, name: str) -> str | None:
         for d in self.directives:
@@ -68,8 +70,9 @@ def blocks(path: Path) -> list[Block]:
         if token.type == "html_block":
             pending += [m.group(1) for m in _DIRECTIVE.finditer(token.content)]
         elif token.type == "fence":
-            line = token.map[0] + 1 if token.map else 0
-            found.append(Block(token.info.split()[0] if token.info else "", token.content, line, pending))
+            start, end = token.map or (0, 0)
+            lang = token.info.split()[0] if token.info else ""
+            found.append(Block(lang, token.content, start + 1, pending, end))
             pending = []
         elif token.type.endswith("_open"):  # prose between a directive and a block: only `replace` carries on
             pending = [d for d in pending if d.startswith("replace ")]
@@ -97,9 +100,11 @@ class Page:
     replacements: list[tuple[str, str]] = field(default_factory=list)
     ran: list[Block] = field(default_factory=list)
 
-    def run(self) -> None:
-        """Run every block; raise AssertionError naming the page and line of the first that misbehaves."""
+    def run(self, *, update: bool = False) -> None:
+        """Run every block; raise AssertionError naming the page and line of the first that misbehaves.
+        With ``update``, output blocks that do not match are rewritten with what the run printed."""
         last: tuple[Block, str] | None = None
+        rewrites: list[tuple[Block, str]] = []
         for block in blocks(self.path):
             for d in block.directives:
                 if d.startswith("replace "):
@@ -109,6 +114,9 @@ class Page:
             if block.directive("output") is not None:
                 assert last is not None, f"{where}: an output block with no block run before it"
                 shown = self.undo(last[1])
+                if update and not matches(block.code, shown):
+                    rewrites.append((block, shown))
+                    continue
                 assert matches(block.code, shown), (
                     f"{where}: the page shows\n{block.code}\nbut {self.path.name}:{last[0].line} printed\n{shown}"
                 )
@@ -121,6 +129,11 @@ class Page:
             out = self.python(block, code) if block.kind == "python" else self.shell(block, code)
             last = (block, out)
             self.ran.append(block)
+        if rewrites:
+            lines = self.path.read_text().splitlines(keepends=True)
+            for block, shown in reversed(rewrites):
+                lines[block.line : block.end - 1] = [shown.strip() + "\n"]
+            self.path.write_text("".join(lines))
 
     def undo(self, text: str) -> str:
         for old, new in reversed(self.replacements):

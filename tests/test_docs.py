@@ -112,7 +112,7 @@ def test_pages_run(walk: str, tmp_path: Path, floe_factory, approve_device, requ
     cwd = tmp_path / "work"
     cwd.mkdir()
     (cwd / ".venv").symlink_to(sys.prefix)  # `source .venv/bin/activate`, as after scripts/serve.sh
-    values["url"] = server.url
+    values.update(url=server.url, data_dir=str(server.data_dir))
     env = _page_env(tmp_path, server)
     for page in pages:
         run = Page(
@@ -122,7 +122,7 @@ def test_pages_run(walk: str, tmp_path: Path, floe_factory, approve_device, requ
             values=values,
             approve=lambda url, email, password: approve_device(url, email, password),
         )
-        run.run()
+        run.run(update=os.environ.get("FLOE_DOCS_UPDATE") == "1")
         assert run.ran, f"{page}: no block ran"
 
 
