@@ -108,7 +108,8 @@ def test_pages_run(walk: str, tmp_path: Path, floe_factory, approve_device, requ
     if "auth_moto" in needs:
         auth = request.getfixturevalue("auth_moto")
         values.update(auth_moto=auth.server.endpoint, auth_bucket=auth.bucket, auth_key=auth.writer[0])
-    server = floe_factory(extra_args=extra_args)
+    # `floe auth login` polls at the server's interval: 1 s instead of 5 s
+    server = floe_factory(extra_args=extra_args, env={"FLOE_DEVICE_INTERVAL_SECONDS": "1"})
     cwd = tmp_path / "work"
     cwd.mkdir()
     (cwd / ".venv").symlink_to(sys.prefix)  # `source .venv/bin/activate`, as after scripts/serve.sh
