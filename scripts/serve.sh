@@ -13,7 +13,7 @@ stamp_file="$venv/.floe-install-stamp"
 # What the install depends on: the dependencies and extras (pyproject.toml) and the version. The
 # package is installed editable, so changes to the code itself need no reinstall.
 stamp() {
-    { cat pyproject.toml; grep -E '^__version__' src/floe/__init__.py; echo "extras=services"; } |
+    { cat pyproject.toml; grep -E '^__version__' src/floe/__init__.py; echo "extras=services,xarray"; } |
         { sha256sum 2>/dev/null || cksum; } | cut -d' ' -f1
 }
 
@@ -34,7 +34,7 @@ else
         echo "==> Installing Floe into $venv (first time: this takes a few minutes)" >&2
         "$venv/bin/python" -m pip install --progress-bar on --upgrade pip
     fi
-    "$venv/bin/python" -m pip install --progress-bar on -e ".[services]"  # with the data services (xpublish)
+    "$venv/bin/python" -m pip install --progress-bar on -e ".[services,xarray]"  # data services (xpublish); xarray with dask, netCDF
     echo "$wanted" >"$stamp_file"
     echo "==> Floe installed in $venv (activate it with: source $venv/bin/activate)" >&2
 fi

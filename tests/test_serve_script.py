@@ -39,7 +39,7 @@ def test_serve_installs_once_then_starts_without_pip(tmp_path):
     assert first.returncode == 127, first.stderr  # the fake pip installed no floe to start
     assert (venv / ".floe-install-stamp").read_text().strip()
     calls = log.read_text()
-    assert "-m pip install --progress-bar on -e .[services]" in calls, calls
+    assert "-m pip install --progress-bar on -e .[services,xarray]" in calls, calls
     assert "first time" in first.stderr
 
     (venv / "bin" / "floe-later").rename(venv / "bin" / "floe")

@@ -28,6 +28,7 @@ from floe.errors import (
 
 if TYPE_CHECKING:
     from floe.client import AsyncClient, Client
+    from floe.client.datasets import write_dataset
     from floe.client.direct import open_uri, storage_for_uri
     from floe.client.repository import FloeRepository
     from floe.client.shared import open_shared
@@ -40,6 +41,7 @@ _LAZY = {
     "open_shared": "floe.client.shared",
     "open_uri": "floe.client.direct",
     "storage_for_uri": "floe.client.direct",
+    "write_dataset": "floe.client.datasets",
 }
 
 
@@ -78,4 +80,5 @@ __all__ = [
     "open_shared",
     "open_uri",
     "storage_for_uri",
+    "write_dataset",
 ]

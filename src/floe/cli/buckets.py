@@ -397,7 +397,10 @@ def create_bucket(
     read_pair = (read_access_key_id, read_secret_access_key, readers_get_write_keys)
     auth_config = _auth_config(access_key_id, secret_access_key, anonymous, from_env, auth_file, read_pair)
     extra_config = _extra_config(extra, endpoint_url, region, use_ssl, force_path_style)
-    with connect(flags=CREATE_FLAGS) as client:
+    flags = CREATE_FLAGS
+    if access_key_id is not None and auth_file is None:  # the keys came from flags, not from a file
+        flags = {**CREATE_FLAGS, "auth_config": "--access-key-id / --secret-access-key"}
+    with connect(flags=flags) as client:
         # the server checks the storage (list, write, read, delete, conditional writes) before it answers
         with working(f"Creating {escape(nickname)} and checking its storage ..."):
             bucket = client.create_bucket_config(

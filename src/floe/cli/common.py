@@ -282,13 +282,12 @@ def connect(
 ) -> Iterator[floe.Client]:
     """A ``floe.Client`` from the environment / config file, closed afterwards; errors as one line."""
     with client_errors(flags):
-        import icechunk
-
         from floe.client import Client
+        from floe.storage.icechunk_logs import set_icechunk_log_level
 
         if "ICECHUNK_LOG" not in os.environ:
             # Icechunk logs warnings to stdout, which would corrupt --json output; errors reach us as exceptions.
-            icechunk.set_logs_filter("error")
+            set_icechunk_log_level("error")
         client = Client(service_uri=service_uri)
         try:
             yield client

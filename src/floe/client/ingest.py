@@ -443,7 +443,7 @@ def ingest(
     ``floe.StorageError`` / ``floe.ConflictError`` when writing fails. Nothing is committed then.
     """
     _need("xarray", "ingest")
-    from icechunk.xarray import to_icechunk
+    from floe.client.datasets import write_dataset
 
     if append and not concat_dim:
         raise IngestError("--append needs --concat-dim DIM: the dimension to append along")
@@ -489,7 +489,7 @@ def ingest(
             )
             with _dask_progress(progress if lazy else None, "write"):
                 try:
-                    to_icechunk(ds, session, group=path, **kwargs)
+                    write_dataset(ds, session, group=path, **kwargs)
                 except ValueError as exc:
                     raise IngestError(f"cannot write to {label}: {_first_line(exc)}") from None
             variables, sizes = _summary(session, path)

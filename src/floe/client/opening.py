@@ -19,6 +19,7 @@ from floe.client.repository import FloeRepository
 from floe.errors import StorageError, ValidationError
 from floe.models import Bucket, OpenRepoResponse, RepoMode, TempCredentials
 from floe.storage import BucketSpec, icechunk_storage
+from floe.storage.icechunk_logs import warn_local_once
 from floe.storage.probe import icechunk_config_for
 from floe.storage.virtual import container as virtual_container
 from floe.storage.virtual import icechunk_credentials as virtual_credentials
@@ -165,6 +166,8 @@ def open_repository(
         config=config,
         authorize_virtual_chunk_access=authorize,
     )
+    if opened.repo_bucket.platform == "file" and (create or _write_block(name, opened, read_only) is None):
+        warn_local_once(name)
     repo.set_default_commit_metadata({"author_name": opened.author.name, "author_email": opened.author.email})
     return repo._floe_init(
         full_name=name,

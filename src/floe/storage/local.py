@@ -26,6 +26,7 @@ from floe.storage.base import (
     collect_listing,
     join_prefix,
 )
+from floe.storage.icechunk_logs import quiet_local_warning
 
 
 def _within(path: Path, root: Path) -> bool:
@@ -74,6 +75,7 @@ class LocalAdapter(PlatformAdapter):
         credentials: TempCredentials | None,
         refresh: Refresher | None = None,
     ) -> icechunk.Storage:
+        quiet_local_warning()  # Floe says it once, where it matters (floe.storage.icechunk_logs)
         return icechunk.local_filesystem_storage(str(Path(spec.name) / prefix))
 
     def object_store(self, spec: BucketSpec) -> LocalObjectStore:
