@@ -503,6 +503,7 @@ def test_every_route_is_in_the_matrix(world: World):
     assert not missing, f"routes without a row in ROUTES: {sorted(missing)}"
 
 
+@pytest.mark.timeout(900)  # about 800 requests, each route prepared for each caller: the longest test
 def test_route_by_principal_matrix_and_secret_sweep(world: World, tmp_path):
     seen: list[Seen] = []
     wrong: list[str] = []

@@ -28,6 +28,7 @@ from floe.server.middleware import (
     SecurityHeaders,
     install_log_redaction,
 )
+from floe.server.principal_cache import ForgetAfterWrites, PrincipalCache
 from floe.server.routes import auth, buckets, leases, meta, orgs, people, repos, services, trash
 from floe.server.routes import discover as bucket_discovery
 from floe.server.routes import shares as share_links
@@ -98,6 +99,7 @@ def create_app(settings: Settings, *, run_migrations: bool = True) -> FastAPI:
     app.state.database_kind = engine.dialect.name
     app.state.service_logs = ServiceLogs(settings.data_dir / "service-logs")
     app.state.catalog = catalog
+    app.state.principal_cache = cache = PrincipalCache()  # callers by token, for at most a second
 
     @app.exception_handler(FloeError)
     async def _floe_error(_request: Request, exc: FloeError) -> JSONResponse:
@@ -121,6 +123,7 @@ def create_app(settings: Settings, *, run_migrations: bool = True) -> FastAPI:
     app.include_router(web.browse_router)  # last: it catches /{org} and /{org}/{repo}
     app.add_middleware(arraylake_compat.DefaultJsonContentType)
     app.add_middleware(RequestLimits, max_body_bytes=settings.max_body_bytes)
+    app.add_middleware(ForgetAfterWrites, cache=cache)
     app.add_middleware(CatchUnexpectedErrors)
     app.add_middleware(SecurityHeaders)
     metrics.install(app)  # outside the others: counts what they answer too

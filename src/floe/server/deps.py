@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Annotated
 
 import anyio.to_thread
@@ -10,6 +11,7 @@ from fastapi import Depends, Request
 from floe.server.auth import Caller
 from floe.server.catalog import Catalog
 from floe.server.catalog.principals import principal_for_token
+from floe.server.principal_cache import PrincipalCache
 
 
 async def get_catalog(request: Request) -> Catalog:
@@ -18,16 +20,22 @@ async def get_catalog(request: Request) -> Catalog:
 
 
 async def get_principal(request: Request) -> Caller:
-    # The lookup reads the database and records the token's use (``last_used``, a write that may
-    # wait for a lock): on a worker thread, so the event loop never waits for the database.
+    # A token seen in the last second is answered from the principal cache, on the event loop;
+    # otherwise the lookup reads the database and records the token's use (``last_used``, a write
+    # that may wait for a lock) on a worker thread, so the event loop never waits for the database.
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer":
-        token = ""
-    principal = await anyio.to_thread.run_sync(
-        principal_for_token, request.app.state.catalog, token.strip() or None
-    )
-    return principal.with_address(request.client.host if request.client else None)
+    token = token.strip() if scheme.lower() == "bearer" else ""
+    address = request.client.host if request.client else None
+    cache: PrincipalCache = request.app.state.principal_cache
+    key = cache.key(token) if token else ""
+    principal = cache.get(key) if token else None
+    if principal is None:
+        catalog = request.app.state.catalog
+        principal = await anyio.to_thread.run_sync(
+            cache.lookup, key, partial(principal_for_token, catalog, token or None)
+        )
+    return principal.with_address(address)
 
 
 CatalogDep = Annotated[Catalog, Depends(get_catalog)]

@@ -75,13 +75,14 @@ def assume_role(
     spec: BucketSpec, settings: dict[str, Any], *, prefix: str | None, read_only: bool
 ) -> S3Credentials:
     """Vend short-lived credentials with STS ``AssumeRole`` using the server's long-lived keys."""
-    import boto3
     from botocore.config import Config
     from botocore.exceptions import BotoCoreError, ClientError, ReadTimeoutError
 
+    from floe.storage.s3.sessions import new_session
+
     auth = spec.auth or {}
     limits = timeouts.current()
-    sts = boto3.session.Session().client(
+    sts = new_session().client(
         "sts",
         endpoint_url=auth.get("sts_endpoint_url") or settings["endpoint_url"],
         region_name=settings["region"],

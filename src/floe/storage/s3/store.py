@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import boto3
 from botocore import UNSIGNED
 from botocore.config import Config
 from botocore.exceptions import (
@@ -34,6 +33,7 @@ from floe.storage.objects import (
     listed_prefix,
     with_kind,
 )
+from floe.storage.s3.sessions import new_session
 
 
 class S3ObjectStore:
@@ -58,7 +58,7 @@ class S3ObjectStore:
             retries={"max_attempts": 2, "mode": "standard"},
             signature_version=UNSIGNED if credentials is None and not from_env else None,
         )
-        self._client = boto3.session.Session().client(
+        self._client = new_session().client(
             "s3",
             endpoint_url=self.endpoint,
             region_name=settings["region"],

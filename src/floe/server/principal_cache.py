@@ -1,0 +1,91 @@
+"""Callers by token, remembered for at most a second, so that a burst of requests with one token
+costs one database lookup (and no thread-pool hop) instead of one each.
+
+The bound is the point: a token revoked, a session ended, an account disabled or a role changed
+in any server process is honoured by every process within ``ttl`` seconds, because no entry is
+used once it is older than that. The age counts from before the database was read, so an entry
+can never describe the catalog as it was more than ``ttl`` seconds ago. In the process that made
+a change, the change counts at once: every request that may write (any method but GET, HEAD and
+OPTIONS) empties the cache when it is answered (:class:`ForgetAfterWrites`). Refusals are not
+remembered. Keys are SHA-256 digests of the tokens, never the tokens.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from floe.server.auth import Caller
+
+DEFAULT_TTL = 1.0
+DEFAULT_MAX_ENTRIES = 10_000
+
+
+class PrincipalCache:
+    """A bounded map of token digest -> (Caller, when the lookup began), each entry good for ``ttl`` s."""
+
+    def __init__(self, ttl: float = DEFAULT_TTL, max_entries: int = DEFAULT_MAX_ENTRIES) -> None:
+        if ttl < 0:
+            raise ValueError(f"the principal cache's ttl must be 0 or more seconds, got {ttl}")
+        self.ttl = ttl
+        self.max_entries = max_entries
+        self._entries: OrderedDict[str, tuple[Caller, float]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def key(token: str) -> str:
+        return hashlib.sha256(token.encode()).hexdigest()
+
+    def get(self, key: str) -> Caller | None:
+        """The caller looked up less than ``ttl`` seconds ago, or None."""
+        if self.ttl == 0:
+            return None
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is None:
+                return None
+            caller, began = entry
+            if time.monotonic() - began >= self.ttl:
+                del self._entries[key]
+                return None
+            return caller
+
+    def lookup(self, key: str, load: Callable[[], Caller]) -> Caller:
+        """``load()`` the caller (it raises for a refused token) and remember it, aged from now."""
+        began = time.monotonic()
+        caller = load()
+        if self.ttl > 0:
+            with self._lock:
+                self._entries[key] = (caller, began)
+                self._entries.move_to_end(key)
+                while len(self._entries) > self.max_entries:
+                    self._entries.popitem(last=False)
+        return caller
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+
+_READS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+class ForgetAfterWrites:
+    """ASGI middleware: empty the principal cache after every request that may have changed who may
+    do what (a revoked token, an ended session, a new role), so this process honours it at once."""
+
+    def __init__(self, app: ASGIApp, cache: PrincipalCache) -> None:
+        self.app = app
+        self.cache = cache
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            if scope["type"] == "http" and scope.get("method") not in _READS:
+                self.cache.clear()
