@@ -64,7 +64,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
             member=floe.Client(service_uri=server.url, token=member),
             viewer=floe.Client(service_uri=server.url, token=viewer),
             rival=floe.Client(service_uri=server.url, token=rival),
-            cli=Floe(server, base / "cli-config"),
+            cli=Floe(server, base / "cli-config", in_process=True),
         )
     finally:
         server.stop()

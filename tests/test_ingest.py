@@ -90,7 +90,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[InProcessFloe]:
 
 @pytest.fixture(scope="module")
 def floe_cli(server: InProcessFloe, tmp_path_factory: pytest.TempPathFactory) -> Floe:
-    return Floe(server, tmp_path_factory.mktemp("floe-config"))
+    return Floe(server, tmp_path_factory.mktemp("floe-config"), in_process=True)
 
 
 @pytest.fixture(scope="module")

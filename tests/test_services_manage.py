@@ -450,7 +450,7 @@ def test_arraylake_client_manages_services(world: World, tmp_path: Path, monkeyp
 
 
 def test_cli(world: World, tmp_path: Path):
-    floe_cli = Floe(world.server, tmp_path / "cli-config")
+    floe_cli = Floe(world.server, tmp_path / "cli-config", in_process=True)
     assert "(no services of default)" in floe_cli.ok("services", "list", ORG).out
     assert floe_cli.ok("services", "list", ORG, "--json").json() == []
 
@@ -513,7 +513,7 @@ def test_cli(world: World, tmp_path: Path):
 
     # errors: one line, nonzero status, no traceback
     assert "has a service named 'zarr' already" in error_line(floe_cli("services", "enable", ORG, "zarr"), 1)
-    assert error_line(floe_cli("services", "enable", ORG, "netcdf"), 2) == (
+    assert error_line(floe_cli("services", "enable", ORG, "netcdf", process=True), 2) == (
         "error: invalid protocol 'netcdf': use dap2, edr, wms, tiles or zarr"
     )
     assert "invalid --name 'Bad'" in error_line(

@@ -512,7 +512,7 @@ def test_a_link_lives_and_dies_on_postgresql(pg_server: InProcessFloe):
 
 
 def test_cli_share_shares_unshare(server: InProcessFloe, admin: floe.Client, local_repo: str, tmp_path: Path):
-    run = Floe(server, tmp_path / "cli-config")
+    run = Floe(server, tmp_path / "cli-config", in_process=True)
     made = run.ok(
         "repo", "share", local_repo, "--expires-in", "7d", "--ref", "v1", "--note", "cli", "--json"
     ).json()

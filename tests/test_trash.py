@@ -171,7 +171,7 @@ def test_arraylake_client_deletes_into_the_trash(floe_server_sqlite, tmp_path, m
 
 
 def test_the_cli_lists_restores_and_purges(floe_server_sqlite, tmp_path):
-    floe_cli = Floe(floe_server_sqlite, tmp_path / "cli")
+    floe_cli = Floe(floe_server_sqlite, tmp_path / "cli", in_process=True)
     name = "default/" + unique_name("c-")
     floe_cli.ok("repo", "create", name)
     refused = error_line(floe_cli("repo", "delete", name), 2)
