@@ -299,6 +299,41 @@ def throughput(ctx: Context) -> dict[str, Any]:
     return out
 
 
+def throughput_goals(tp: dict[str, dict[str, dict[str, Any]]]) -> list[tuple[str, str, str, bool]]:
+    """The throughput goals of issue 17 as (what, measured, target, met), from one run's figures."""
+    goals: list[tuple[str, str, str, bool]] = []
+
+    def rps(server: str, level: str) -> float | None:
+        r = tp.get(server, {}).get(level)
+        return float(r["rps"]) if r and r.get("rps") else None
+
+    for workers in ("1w", "2w"):
+        sqlite, pg = rps(f"open sqlite/{workers}", "8"), rps(f"open postgresql/{workers}", "8")
+        if sqlite and pg:
+            ratio = pg / sqlite
+            goals.append(
+                (f"open, PostgreSQL / SQLite, 8 clients, {workers}", f"{ratio:.2f}x", ">= 1.00x", ratio >= 1)
+            )
+        bare = rps(f"bare/{workers}", "8")
+        for backend, got in (("sqlite", sqlite), ("postgresql", pg)):
+            if bare and got:
+                share = got / bare
+                goals.append(
+                    (
+                        f"open {backend} / bare route, 8 clients, {workers}",
+                        f"{share:.0%}",
+                        ">= 25%",
+                        share >= 0.25,
+                    )
+                )
+    for backend in ("sqlite", "postgresql"):
+        r = tp.get(f"open {backend}/2w", {}).get("32")
+        if r and r.get("p99_ms") is not None:
+            p99 = float(r["p99_ms"])
+            goals.append((f"open {backend} p99, 32 clients, 2w", f"{p99:.1f} ms", "< 50 ms", p99 < 50))
+    return goals
+
+
 # --- catalog size -------------------------------------------------------------------------------
 
 
@@ -670,6 +705,13 @@ def markdown(results: dict[str, Any]) -> str:
                     f"| {r['tool']} |"
                 )
         lines.append("")
+        goals = throughput_goals(results["throughput"])
+        if goals:
+            lines += ["| goal | measured | target | |", "|---|---|---|---|"]
+            lines += [
+                f"| {what} | {got} | {want} | {'pass' if ok else 'miss'} |" for what, got, want, ok in goals
+            ]
+            lines.append("")
     if "leases" in results:
         le = results["leases"]
         c = le["commit"]
