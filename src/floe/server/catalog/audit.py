@@ -1,4 +1,5 @@
-"""The audit trail: who changed what, when and from where, and every credential vended.
+"""The audit trail: who changed what, when and from where, and every credential vended (repeats
+within a window counted on one event; vend events pruned after their retention).
 
 Events are written in the same transaction as the change they record, so a change that
 rolls back leaves no event and an event never describes a change that did not happen.
@@ -219,14 +220,20 @@ def record_repeated(
     if window_seconds > 0:
         col = t.audit_events.c
         serialize(conn, f"audit:{principal.id}:{action}:{resource}")
+        since = stamp - timedelta(seconds=window_seconds)
+        # The id of the window's first event (one step down the index on at) bounds the scan of the
+        # principal's events, which would otherwise go back through its whole history. Ids and times
+        # rise together but for transactions that overlap: at worst a vend then starts a new event.
+        first_id = sa.select(col.id).where(col.at >= since).order_by(col.at).limit(1).scalar_subquery()
         recent = conn.execute(
             sa.select(col.id, col.detail)
             .where(
+                col.id >= first_id,
                 col.actor_id == principal.id,
                 col.action == action,
                 col.resource == resource,
                 col.address == principal.address,
-                col.at >= stamp - timedelta(seconds=window_seconds),
+                col.at >= since,
             )
             .order_by(col.id.desc())
             .limit(_MERGE_LOOKBACK)
