@@ -18,10 +18,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))  # the real-service starters the tests use
 
-from bench import sections, startup  # noqa: E402
+from bench import audit_trail, sections, soak, startup  # noqa: E402
 from services import start_moto, start_postgres  # noqa: E402
 
-SECTIONS = ("startup", "open", "data", "services", "throughput", "size", "leases", "copy")
+SECTIONS = ("startup", "open", "data", "services", "throughput", "size", "leases", "copy", "audit", "soak")
+# run only when named (--only soak): it takes --soak-seconds per database
+OPT_IN = ("soak",)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -31,13 +33,20 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--only", nargs="*", choices=SECTIONS, help="run only these sections")
     parser.add_argument(
+        "--soak-seconds",
+        type=float,
+        default=600.0,
+        metavar="S",
+        help="how long the soak runs on each database (default 600)",
+    )
+    parser.add_argument(
         "--out", type=Path, default=ROOT / "bench" / "results", help="where to write the results"
     )
     args = parser.parse_args(argv)
     import icechunk
 
     icechunk.set_logs_filter("error")  # the local-folder concurrency warning would drown the table
-    chosen = args.only or list(SECTIONS)
+    chosen = args.only or [s for s in SECTIONS if s not in OPT_IN]
     args.out.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix="floe-bench-"))
     started = time.monotonic()
@@ -66,6 +75,10 @@ def main(argv: list[str] | None = None) -> int:
             results["leases"] = sections.leases(ctx)
         if "copy" in chosen:
             results["copy"] = sections.copy_repo(ctx)
+        if "audit" in chosen:
+            results["audit"] = audit_trail.audit_trail(ctx)
+        if "soak" in chosen:
+            results["soak"] = soak.soak(ctx, args.soak_seconds)
     finally:
         moto.stop()
         if postgres is not None:
@@ -75,6 +88,10 @@ def main(argv: list[str] | None = None) -> int:
     table = sections.markdown(results)
     if "startup" in results:
         table += "\n" + "\n".join(startup.markdown(results["startup"]))
+    if "audit" in results:
+        table += "\n" + "\n".join(audit_trail.markdown(results["audit"]))
+    if "soak" in results:
+        table += "\n" + "\n".join(soak.markdown(results["soak"]))
     (args.out / "results.md").write_text(table)
     print(table)
     print(f"\n(wrote {args.out / 'results.json'} and results.md in {results['elapsed_s']} s)")

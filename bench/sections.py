@@ -40,8 +40,15 @@ class Context:
     moto: Any
     postgres: Any | None
 
-    def floe_server(self, name: str, *, database_url: str | None = None, workers: int = 1) -> Any:
-        env = {"FLOE_CONFIG_DIR": str(self.work / f"cfg-{name}")}
+    def floe_server(
+        self,
+        name: str,
+        *,
+        database_url: str | None = None,
+        workers: int = 1,
+        env: dict[str, str] | None = None,
+    ) -> Any:
+        env = {"FLOE_CONFIG_DIR": str(self.work / f"cfg-{name}"), **(env or {})}
         extra = ["--workers", str(workers), "--log-level", "warning"]
         return start_floe(self.work / name, database_url=database_url, extra_args=extra, env=env)
 

@@ -25,11 +25,16 @@ WHEN_HELP = "an ISO 8601 time (2025-01-31, 2025-01-31T12:00Z) or a time ago (30m
 
 
 def audit_row(event: AuditEvent) -> dict[str, str | None]:
-    """An event for the table: the time in UTC, to the second."""
+    """An event for the table: the time in UTC, to the second; repeated vends with their count and
+    the last time (``credentials.vend x12, last 2025-01-31T12:05:00Z``)."""
+    action = event.action
+    count = event.detail.get("count") if isinstance(event.detail, dict) else None
+    if isinstance(count, int) and count > 1:
+        action = f"{action} x{count}, last {format_time(event.detail.get('last_at'))}"
     return {
         "at": format_time(event.at),
         "actor": event.actor or event.actor_id,
-        "action": event.action,
+        "action": action,
         "resource": event.resource,
         "address": event.address,
     }

@@ -16,8 +16,9 @@ from fastapi.responses import JSONResponse
 from floe import __version__
 from floe.errors import FloeError
 from floe.server import arraylake as arraylake_compat
-from floe.server import error_model, logformat, metrics, serving, web
+from floe.server import error_model, jobs, logformat, metrics, serving, web
 from floe.server.catalog import Catalog
+from floe.server.catalog import audit as audit_catalog
 from floe.server.catalog import trash as trash_catalog
 from floe.server.db.engine import create_engine, migrate
 from floe.server.docs import install_docs
@@ -38,6 +39,7 @@ from floe.server.settings import Settings
 from floe.storage import timeouts
 
 _log = logging.getLogger("floe.trash")
+_audit_log = logging.getLogger("floe.audit")
 
 
 def _describe_validation(exc: RequestValidationError) -> str:
@@ -75,6 +77,20 @@ def _purging_trash(cat: Catalog, interval: float) -> Callable[[FastAPI], Abstrac
     return lifespan
 
 
+def _pruning_audit(cat: Catalog, settings: Settings) -> jobs.Lifespan:
+    """Prune credential-vend events past their retention, at start and every prune interval."""
+    retention = settings.audit_vend_retention_days
+
+    def prune() -> None:
+        deleted = audit_catalog.prune_vends(cat, retention)
+        if deleted:
+            _audit_log.info("pruned %d credential-vend events older than %g days", deleted, retention)
+
+    return jobs.periodic(
+        prune, settings.audit_prune_interval_seconds, what="pruning the audit trail", log=_audit_log
+    )
+
+
 def create_app(settings: Settings, *, run_migrations: bool = True) -> FastAPI:
     """Build the app: connect the database (migrating it), wire the routes and error handling."""
     engine = create_engine(settings.database_url)
@@ -85,9 +101,13 @@ def create_app(settings: Settings, *, run_migrations: bool = True) -> FastAPI:
         box=SecretBox(settings.secret_keys, source=settings.secret_key_file),
         policy=settings.storage_policy,
         trash_retention_days=settings.trash_retention_days,
+        audit_vend_window_seconds=settings.audit_vend_window_seconds,
     )
     app = FastAPI(
-        lifespan=_purging_trash(catalog, settings.trash_purge_interval_seconds),
+        lifespan=jobs.combined(
+            _purging_trash(catalog, settings.trash_purge_interval_seconds),
+            _pruning_audit(catalog, settings),
+        ),
         title="Floe",
         version=__version__,
         description="Catalog service for versioned, cloud-native scientific array data on Icechunk.",

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import logging
+import os
 import re
+import time
+import traceback
+from pathlib import Path
 
 from starlette.datastructures import MutableHeaders
 from starlette.responses import JSONResponse
@@ -42,15 +46,50 @@ def install_log_redaction() -> None:
             logger.addFilter(RedactSecretsFilter())
 
 
+def error_site(exc: BaseException) -> str:
+    """Where ``exc`` was raised: its type and the innermost frame in Floe's code (else the innermost
+    frame), as ``TypeName at floe/server/catalog/repos.py:123``."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    ours = [f for f in frames if f"{os.sep}floe{os.sep}" in f.filename] or frames
+    if not ours:
+        return type(exc).__name__
+    frame = ours[-1]
+    parts = Path(frame.filename).parts
+    package = max((i for i, part in enumerate(parts) if part == "floe"), default=len(parts) - 1)
+    where = "/".join(parts[package:])
+    return f"{type(exc).__name__} at {where}:{frame.lineno}"
+
+
+class TracebackLimiter:
+    """At most one full traceback per error site per ``every`` seconds; the others get one line."""
+
+    def __init__(self, every: float = 60.0, max_sites: int = 1000) -> None:
+        self.every = every
+        self.max_sites = max_sites
+        self._last: dict[str, float] = {}
+
+    def allow(self, site: str) -> bool:
+        moment = time.monotonic()
+        last = self._last.get(site)
+        if last is not None and moment - last < self.every:
+            return False
+        if len(self._last) >= self.max_sites:  # a flood of distinct sites must not grow memory
+            self._last = {k: v for k, v in self._last.items() if moment - v < self.every}
+        self._last[site] = moment
+        return True
+
+
 class CatchUnexpectedErrors:
     """Answer an unexpected exception with a JSON 500 (and log it), keeping the connection usable.
 
-    Starlette's own handler re-raises after answering, which makes uvicorn drop the
-    keep-alive connection; clients then see a transport error on their next request.
+    The log gets the full traceback at most once a minute per error site (:func:`error_site`),
+    one line for the repeats. Starlette's own handler re-raises after answering, which makes
+    uvicorn drop the keep-alive connection; clients then see a transport error on their next request.
     """
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, traceback_every: float = 60.0) -> None:
         self.app = app
+        self.limiter = TracebackLimiter(traceback_every)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -67,7 +106,17 @@ class CatchUnexpectedErrors:
         try:
             await self.app(scope, receive, tracking_send)
         except Exception as exc:
-            log.exception("unexpected error on %s %s", scope.get("method"), scope.get("path"))
+            site = error_site(exc)
+            method, path = scope.get("method"), scope.get("path")
+            if self.limiter.allow(site):
+                log.exception("unexpected error on %s %s: %s", method, path, site)
+            else:
+                log.error(
+                    "unexpected error on %s %s: %s (traceback logged at most once a minute per place)",
+                    method,
+                    path,
+                    site,
+                )
             if started:
                 raise
             body = {

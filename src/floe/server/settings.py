@@ -49,6 +49,12 @@ class Settings:
     # entries are purged
     trash_retention_days: float = 7.0
     trash_purge_interval_seconds: float = 3600.0
+    # the audit trail: repeated credential vends to one principal for one resource within this many
+    # seconds are one event with a count (0: an event each); vend events older than the retention
+    # (days; 0: kept forever) are pruned every prune interval (seconds)
+    audit_vend_window_seconds: float = 600.0
+    audit_vend_retention_days: float = 90.0
+    audit_prune_interval_seconds: float = 3600.0
     # outbound storage, STS and token calls: seconds to connect, and to wait for each answer
     storage_connect_timeout: float = 10.0
     storage_read_timeout: float = 30.0
@@ -88,6 +94,9 @@ class Settings:
             "FLOE_ALLOW_SERVER_CREDENTIALS": "1" if self.allow_server_credentials else "0",
             "FLOE_TRASH_RETENTION_DAYS": repr(self.trash_retention_days),
             "FLOE_TRASH_PURGE_INTERVAL_SECONDS": repr(self.trash_purge_interval_seconds),
+            "FLOE_AUDIT_VEND_WINDOW_SECONDS": repr(self.audit_vend_window_seconds),
+            "FLOE_AUDIT_VEND_RETENTION_DAYS": repr(self.audit_vend_retention_days),
+            "FLOE_AUDIT_PRUNE_INTERVAL_SECONDS": repr(self.audit_prune_interval_seconds),
             "FLOE_STORAGE_CONNECT_TIMEOUT": repr(self.storage_connect_timeout),
             "FLOE_STORAGE_READ_TIMEOUT": repr(self.storage_read_timeout),
             "FLOE_MAX_BODY_BYTES": str(self.max_body_bytes),
@@ -225,6 +234,15 @@ class Settings:
             trash_purge_interval_seconds=_positive(
                 None, "FLOE_TRASH_PURGE_INTERVAL_SECONDS", 3600.0, "the trash purge interval (seconds)"
             ),
+            audit_vend_window_seconds=_not_negative(
+                "FLOE_AUDIT_VEND_WINDOW_SECONDS", 600.0, "the audit window for repeated vends (seconds)"
+            ),
+            audit_vend_retention_days=_not_negative(
+                "FLOE_AUDIT_VEND_RETENTION_DAYS", 90.0, "the retention of credential-vend events (days)"
+            ),
+            audit_prune_interval_seconds=_positive(
+                None, "FLOE_AUDIT_PRUNE_INTERVAL_SECONDS", 3600.0, "the audit prune interval (seconds)"
+            ),
             storage_connect_timeout=_positive(
                 None, "FLOE_STORAGE_CONNECT_TIMEOUT", 10.0, "the storage connect timeout (seconds)"
             ),
@@ -265,4 +283,18 @@ def _positive(value: float | None, env_name: str, default: float, what: str) -> 
             raise ValueError(f"{env_name} must be a number, got {raw!r}") from None
     if value <= 0:
         raise ValueError(f"{what} must be positive, got {value}")
+    return value
+
+
+def _not_negative(env_name: str, default: float, what: str) -> float:
+    """The environment variable, else the default; it must be a number of at least 0."""
+    raw = os.environ.get(env_name)
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ValueError(f"{env_name} must be a number, got {raw!r}") from None
+    if not 0 <= value < float("inf"):
+        raise ValueError(f"{what} must be 0 or more, got {raw!r} ({env_name})")
     return value

@@ -1,4 +1,5 @@
-"""The audit trail: who changed what, when and from where, and every credential vended.
+"""The audit trail: who changed what, when and from where, and every credential vended (repeats
+within a window counted on one event; vend events pruned after their retention).
 
 Events are written in the same transaction as the change they record, so a change that
 rolls back leaves no event and an event never describes a change that did not happen.
@@ -8,7 +9,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -17,7 +18,7 @@ from pydantic_core import to_jsonable_python
 from floe.errors import PermissionDeniedError, ValidationError
 from floe.models import AuditEvent, AuditPage
 from floe.server.auth import Action, Caller, decide
-from floe.server.catalog.base import Catalog, aware, now, org_row
+from floe.server.catalog.base import Catalog, aware, now, org_row, serialize
 from floe.server.db import tables as t
 from floe.server.metrics import CREDENTIALS_VENDED
 
@@ -46,11 +47,12 @@ def record(
     resource: str | None = None,
     detail: dict[str, Any] | None = None,
     address: str | None = None,
+    at: datetime | None = None,
 ) -> None:
     """Append one event (inside the caller's transaction)."""
     conn.execute(
         sa.insert(t.audit_events).values(
-            at=now(),
+            at=at or now(),
             org_id=org.id if org is not None else None,
             org_name=org.name if org is not None else None,
             actor_id=principal.id if principal else None,
@@ -163,6 +165,11 @@ def list_events(
     return AuditPage(items=items, next_cursor=next_cursor)
 
 
+VEND_ACTIONS = ("credentials.vend", "credentials.vend_virtual")
+# how many recent events of one principal a vend looks through for a row to add itself to
+_MERGE_LOOKBACK = 8
+
+
 def record_vend(
     conn: sa.Connection,
     principal: Caller,
@@ -171,20 +178,88 @@ def record_vend(
     bucket: Any,
     *,
     read_only: bool,
+    window_seconds: float = 0.0,
     what: str = "credentials.vend",
 ) -> None:
-    """Record that credentials for ``bucket`` left the server (never the credentials themselves)."""
+    """Record that credentials for ``bucket`` left the server (never the credentials themselves).
+
+    Vends of the same kind to the same principal, from the same address, for the same resource
+    and ``read_only``, within ``window_seconds`` of the first, are one event (see :func:`record_repeated`).
+    """
     CREDENTIALS_VENDED.labels(bucket.platform, bucket.auth_method, str(read_only).lower()).inc()
-    record(
-        conn,
-        principal,
-        what,
-        org=org,
-        resource=resource,
-        detail={
-            "bucket": bucket.nickname,
-            "platform": bucket.platform,
-            "auth_method": bucket.auth_method,
-            "read_only": read_only,
-        },
+    detail = {
+        "bucket": bucket.nickname,
+        "platform": bucket.platform,
+        "auth_method": bucket.auth_method,
+        "read_only": read_only,
+    }
+    record_repeated(
+        conn, principal, what, org=org, resource=resource, detail=detail, window_seconds=window_seconds
     )
+
+
+def record_repeated(
+    conn: sa.Connection,
+    principal: Caller,
+    action: str,
+    *,
+    org: Any,
+    resource: str,
+    detail: dict[str, Any],
+    window_seconds: float,
+) -> None:
+    """Record an event that repeats (credential vends): the same one again within ``window_seconds``
+    of the first adds to its ``count`` and moves its ``last_at`` instead of adding a row.
+
+    The event's ``at`` and ``detail.first_at`` are the first time, ``detail.last_at`` the latest. The
+    check and the update run under a lock of the (principal, action, resource), so concurrent vends
+    count exactly; a window of 0 records every vend as its own row.
+    """
+    stamp = now()
+    fields = _clean(detail)
+    if window_seconds > 0:
+        col = t.audit_events.c
+        serialize(conn, f"audit:{principal.id}:{action}:{resource}")
+        since = stamp - timedelta(seconds=window_seconds)
+        # The id of the window's first event (one step down the index on at) bounds the scan of the
+        # principal's events, which would otherwise go back through its whole history. Ids and times
+        # rise together but for transactions that overlap: at worst a vend then starts a new event.
+        first_id = sa.select(col.id).where(col.at >= since).order_by(col.at).limit(1).scalar_subquery()
+        recent = conn.execute(
+            sa.select(col.id, col.detail)
+            .where(
+                col.id >= first_id,
+                col.actor_id == principal.id,
+                col.action == action,
+                col.resource == resource,
+                col.address == principal.address,
+                col.at >= since,
+            )
+            .order_by(col.id.desc())
+            .limit(_MERGE_LOOKBACK)
+        ).all()
+        for row in recent:
+            seen = dict(row.detail or {})
+            if {k: seen.get(k) for k in fields} == fields:
+                seen.update(count=int(seen.get("count", 1)) + 1, last_at=stamp.isoformat())
+                conn.execute(sa.update(t.audit_events).where(col.id == row.id).values(detail=seen))
+                return
+    first = {**fields, "count": 1, "first_at": stamp.isoformat(), "last_at": stamp.isoformat()}
+    record(conn, principal, action, org=org, resource=resource, detail=first, at=stamp)
+
+
+def prune_vends(cat: Catalog, retention_days: float, *, batch: int = 5000) -> int:
+    """Delete credential-vend events older than ``retention_days`` (0: keep them all); other events
+    stay. Deletes in batches, each its own short transaction. Returns how many were deleted."""
+    if retention_days <= 0:
+        return 0
+    col = t.audit_events.c
+    cutoff = now() - timedelta(days=retention_days)
+    deleted = 0
+    while True:
+        with cat.tx() as conn:
+            ids = sa.select(col.id).where(col.action.in_(VEND_ACTIONS), col.at < cutoff).limit(batch)
+            gone = conn.execute(sa.delete(t.audit_events).where(col.id.in_(ids.scalar_subquery()))).rowcount
+        deleted += gone
+        if gone < batch:
+            return deleted

@@ -78,6 +78,9 @@ class Catalog:
     box: SecretBox
     policy: StoragePolicy
     trash_retention_days: float = 7.0  # the default; an org may set its own
+    # repeated credential vends to one principal for one resource within this many seconds are one
+    # audit event with a count (0: an event per vend)
+    audit_vend_window_seconds: float = 600.0
 
     @contextmanager
     def tx(self) -> Iterator[sa.Connection]:

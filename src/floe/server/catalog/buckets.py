@@ -403,7 +403,15 @@ def bucket_credentials(cat: Catalog, principal: Caller, org_name: str, bucket: s
         # members may write to the org's storage anyway: without a read-only pair they get the keys
         creds, read_only = reading_credentials(bucket_spec(cat.box, row), policy=cat.policy)
         if creds is not None:
-            record_vend(conn, principal, org, f"{org.name}/buckets/{row.nickname}", row, read_only=read_only)
+            record_vend(
+                conn,
+                principal,
+                org,
+                f"{org.name}/buckets/{row.nickname}",
+                row,
+                read_only=read_only,
+                window_seconds=cat.audit_vend_window_seconds,
+            )
     return creds
 
 

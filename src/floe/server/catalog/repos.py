@@ -33,7 +33,7 @@ from floe.models import (
 from floe.models.common import MAX_PAGE_NUMBER
 from floe.server.auth import Action, Caller, decide
 from floe.server.catalog import trash
-from floe.server.catalog.audit import record, record_vend
+from floe.server.catalog.audit import record, record_repeated, record_vend
 from floe.server.catalog.base import (
     Catalog,
     authorize_repo,
@@ -466,7 +466,15 @@ def repo_credentials(
             bucket_spec(cat.box, bucket), prefix=row.prefix, read_only=read_only, policy=cat.policy
         )
         if creds is not None:
-            record_vend(conn, principal, org, f"{org_name}/{name}", bucket, read_only=read_only)
+            record_vend(
+                conn,
+                principal,
+                org,
+                f"{org_name}/{name}",
+                bucket,
+                read_only=read_only,
+                window_seconds=cat.audit_vend_window_seconds,
+            )
     return creds
 
 
@@ -514,15 +522,24 @@ def open_repo(
         with cat.tx() as conn:
             resource = f"{org_name}/{name}"
             if creds is not None:
-                record_vend(conn, principal, org, resource, bucket, read_only=reading)
+                record_vend(
+                    conn,
+                    principal,
+                    org,
+                    resource,
+                    bucket,
+                    read_only=reading,
+                    window_seconds=cat.audit_vend_window_seconds,
+                )
             if containers:
-                record(
+                record_repeated(
                     conn,
                     principal,
                     "credentials.vend_virtual",
                     org=org,
                     resource=resource,
                     detail={"containers": sorted(containers), "read_only": True},
+                    window_seconds=cat.audit_vend_window_seconds,
                 )
     return OpenRepoResponse(
         repo_bucket=bucket_resp,

@@ -99,7 +99,15 @@ def _answer(
     if creds is not None:
         with cat.tx() as conn:
             org = Attrs(id=repo.org_id, name=org_name)
-            record_vend(conn, principal, org, f"{org_name}/{name}", bucket, read_only=reading)
+            record_vend(
+                conn,
+                principal,
+                org,
+                f"{org_name}/{name}",
+                bucket,
+                read_only=reading,
+                window_seconds=cat.audit_vend_window_seconds,
+            )
     return OpenRepoResponse(
         repo_bucket=bucket_resp,
         repo_prefix=repo.prefix,

@@ -46,11 +46,14 @@ def _create_sqlite_file(url: str) -> None:
 
 def create_engine(url: str) -> sa.Engine:
     """An engine for the catalog database; SQLite gets WAL, foreign keys and a busy timeout
-    (and a new database file is made 0600)."""
+    (and a new database file is made 0600). Database errors never carry the statement's parameters
+    (``hide_parameters``): they hold names, descriptions and hashes that do not belong in a log."""
     url = normalize_url(url)
     if url.startswith("sqlite"):
         _create_sqlite_file(url)
-        engine = sa.create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        engine = sa.create_engine(
+            url, connect_args={"check_same_thread": False, "timeout": 30}, hide_parameters=True
+        )
 
         @sa.event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
@@ -70,7 +73,7 @@ def create_engine(url: str) -> sa.Engine:
 
         return engine
     # pool_recycle rather than pre-ping: a ping would add a round trip to every checkout (twice per request)
-    return sa.create_engine(url, pool_recycle=1800, pool_size=10, max_overflow=20)
+    return sa.create_engine(url, pool_recycle=1800, pool_size=10, max_overflow=20, hide_parameters=True)
 
 
 # pg_advisory_xact_lock key for schema migrations: any constant shared by every Floe process ("floe" in ASCII)
