@@ -210,6 +210,9 @@ class Client(_ClientBase):
     import_bucket_repos = blocking(discover_ops.import_bucket_repos)
     authorize_virtual_chunk_access = blocking(compat_ops.authorize_virtual_chunk_access)
     get_api_client_from_token = blocking(compat_ops.get_api_client_from_token)
+    set_virtual_chunk_access_policy = blocking(compat_ops.set_virtual_chunk_access_policy)
+    list_virtual_chunk_access_policies = blocking(compat_ops.list_virtual_chunk_access_policies)
+    delete_virtual_chunk_access_policy = blocking(compat_ops.delete_virtual_chunk_access_policy)
 
     def get_services(self, org: str) -> ServicesClient:
         """The data services of ``org``: enable, list, status, logs, disable (see ``floe.client.services``)."""
@@ -358,6 +361,9 @@ class AsyncClient(_ClientBase):
     import_bucket_repos = awaitable(discover_ops.import_bucket_repos)
     authorize_virtual_chunk_access = awaitable(compat_ops.authorize_virtual_chunk_access)
     get_api_client_from_token = awaitable(compat_ops.get_api_client_from_token)
+    set_virtual_chunk_access_policy = awaitable(compat_ops.set_virtual_chunk_access_policy)
+    list_virtual_chunk_access_policies = awaitable(compat_ops.list_virtual_chunk_access_policies)
+    delete_virtual_chunk_access_policy = awaitable(compat_ops.delete_virtual_chunk_access_policy)
 
     def get_services(self, org: str) -> AsyncServicesClient:
         """The data services of ``org``, awaitable: enable, list, status, logs, disable."""

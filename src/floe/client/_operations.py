@@ -301,11 +301,16 @@ def import_repo(
     description: str | None = None,
     metadata: dict[str, Any] | None = None,
     authorize_virtual_chunk_access: Mapping[str, str] | None = None,
+    storage_options: Mapping[str, Any] | None = None,
 ) -> Flow[Repo]:
     """Register an Icechunk repo that already exists at ``prefix`` of a bucket config (the org's default
     one when not given); ``authorize_virtual_chunk_access`` registers its virtual chunk containers
-    (URL prefix -> bucket config nickname). Returns the catalog entry (open it with ``get_repo``)."""
+    (URL prefix -> bucket config nickname). Returns the catalog entry, not an opened repository (the
+    arraylake client's does): open it with ``get_repo``, which is also where ``storage_options`` apply
+    (they are checked here, and not stored)."""
     org, repo = split_name(name)
+    if storage_options:
+        _opening().check_storage_options(storage_options)
     if prefix is None:
         raise ValidationError("import_repo needs the prefix where the Icechunk repo is, e.g. prefix='era5'")
     body = {
@@ -374,7 +379,7 @@ def delete_repo(
     yield Call("DELETE", f"/orgs/{org}/{repo}", params={"keep_data": "true" if keep_data else None})
 
 
-def get_icechunk_storage(name: str, *, credentials_override: Any = None) -> Flow[icechunk.Storage]:
+def get_icechunk_storage(name: str, credentials_override: Any = None) -> Flow[icechunk.Storage]:
     """The ``icechunk.Storage`` of a repo, with credentials vended by the catalog, or
     ``credentials_override``: Floe's ``S3Credentials`` / ``GSCredentials``, the arraylake client's
     models of those names, or icechunk's static S3 or bearer-token credentials."""

@@ -55,13 +55,7 @@ def client_spec(bucket: Bucket, storage_options: Mapping[str, Any] | None = None
     (``from_env`` means the client's own environment supplies the credentials); ``storage_options``
     (the arraylake client's ``network_stream_timeout_seconds``) travel in its extra config."""
     method = str((bucket.auth_config or {}).get("method", "anonymous"))
-    extra: dict[str, Any] = dict(bucket.extra_config)
-    for key, value in (storage_options or {}).items():
-        if key not in STORAGE_OPTIONS:
-            raise ValidationError(f"unknown storage option {key!r}: use {', '.join(STORAGE_OPTIONS)}")
-        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-            raise ValidationError(f"storage option {key} must be a whole number of seconds (0: no timeout)")
-        extra[key] = value
+    extra: dict[str, Any] = {**bucket.extra_config, **check_storage_options(storage_options or {})}
     return BucketSpec(
         platform=bucket.platform,
         name=bucket.name,
@@ -69,6 +63,16 @@ def client_spec(bucket: Bucket, storage_options: Mapping[str, Any] | None = None
         extra_config=extra,
         auth={"method": method},
     )
+
+
+def check_storage_options(storage_options: Mapping[str, Any]) -> dict[str, Any]:
+    """The arraylake client's storage options, checked: only ``network_stream_timeout_seconds``."""
+    for key, value in storage_options.items():
+        if key not in STORAGE_OPTIONS:
+            raise ValidationError(f"unknown storage option {key!r}: use {', '.join(STORAGE_OPTIONS)}")
+        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+            raise ValidationError(f"storage option {key} must be a whole number of seconds (0: no timeout)")
+    return dict(storage_options)
 
 
 def as_temp_credentials(value: Any) -> TempCredentials | None:
