@@ -41,6 +41,7 @@ class World:
     source: str
     tokens: dict[str, str] = field(default_factory=dict)
     ids: dict[str, str] = field(default_factory=dict)
+    default_admin: str = ""  # an admin of org "default", whose default bucket config is the built-in `local`
 
 
 @dataclass
@@ -286,7 +287,7 @@ def world(moto, tmp_path_factory, approve_device):
                 body = {"nickname": nickname, "platform": "s3-compatible", "name": name, "extra_config": s3}
                 ok(http.post(f"/orgs/{ORG}/buckets", json={**body, "auth_config": auth}))
             ok(http.post(f"/orgs/{ORG}/buckets/store/default"))
-            w = World(url=server.url, bucket=bucket, source=source)
+            w = World(url=server.url, bucket=bucket, source=source, default_admin=admin_token(server))
             for role in ("admin", "member", "viewer"):
                 made = ok(
                     http.post(f"/orgs/{ORG}/api-clients", json={"name": f"compat-{role}", "role": role})
@@ -398,3 +399,38 @@ def test_virtual_chunk_access_policies_are_honoured_and_config_containers_regist
             ORG, bucket_nickname="source", subprefix="allowed"
         )  # idempotent
     assert all(p.subprefix != "allowed" for p in admin.list_virtual_chunk_access_policies(ORG))
+
+
+def test_what_the_arraylake_client_makes_of_floe_answers(world):
+    """API clients are readable commit authors; an offline repo gets the client's own message; a repo
+    cannot be created on a bucket config it cannot use, with a 409 that names the fix."""
+    import zarr
+
+    member = arraylake.Client(world.url, world.tokens["member"])
+    repo = member.create_repo(f"{ORG}/authored")
+    session = repo.writable_session("main")
+    zarr.create_array(session.store, name="a", shape=(2,), chunks=(2,), dtype="i4")[:] = [1, 2]
+    session.commit("by an API client")
+    (latest, *_) = repo.ancestry(branch="main")
+    assert latest.metadata["author_name"] == "compat-member (API client)"
+
+    admin = floe.Client(world.url, world.tokens["admin"])
+    admin.set_repo_status(f"{ORG}/authored", mode="offline", message="moving")
+    try:
+        with pytest.raises(ValueError, match="Repository is offline"):
+            member.get_repo(f"{ORG}/authored")
+        with pytest.raises(floe.RepoUnavailableError, match="offline"):  # floe.Client: still a 423
+            floe.Client(world.url, world.tokens["member"]).get_repo(f"{ORG}/authored")
+    finally:
+        admin.set_repo_status(f"{ORG}/authored", mode="online")
+
+    fresh = arraylake.Client(world.url, world.default_admin)
+    with pytest.raises(arraylake.exceptions.ArraylakeClientError) as refused:
+        fresh.create_repo("default/on-local")
+    assert refused.value.status_code == 409
+    assert "default bucket config 'local'" in str(refused.value) and "set_default_bucket_config" in str(
+        refused.value
+    )
+    assert "on-local" not in [
+        r.name for r in floe.Client(world.url, world.default_admin).list_repos("default")
+    ]

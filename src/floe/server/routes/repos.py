@@ -69,6 +69,8 @@ def create_repo(
     org: str, body: RepoCreate, cat: CatalogDep, principal: CallerDep, arraylake: ArraylakeDep
 ) -> Repo:
     """Register a repo at an empty prefix (``create_mode=create`` also writes the Icechunk repo)."""
+    if arraylake:
+        compat.check_create_target(cat, principal, org, body.bucket_nickname)
     return _shown(cat, principal, repos.create_repo(cat, principal, org, body), arraylake)
 
 
@@ -102,7 +104,7 @@ async def open_repo(
     """
 
     def opening() -> str:
-        opened = repos.open_repo(cat, principal, org, repo, read_only=read_only)
+        opened = repos.open_repo(cat, principal, org, repo, read_only=read_only, describe_offline=arraylake)
         opened = open_as_seen_by(principal, org, opened, keep_auth=arraylake)
         if arraylake:
             opened = compat.open_for_client(opened, f"{org}/{repo}")
