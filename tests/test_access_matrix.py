@@ -408,6 +408,20 @@ ROUTES: list[Route] = [
     Route("GET", "/repos/icechunk/{org}/{repo}/virtual-chunk-containers", "viewer"),
     Route("PATCH", "/repos/icechunk/{org}/{repo}/virtual-chunk-containers", "member", body=lambda w, p: {}),
     Route("POST", "/repos/icechunk/{org}/{repo}/virtual-chunk-containers", "member", body=lambda w, p: {}),
+    Route("GET", "/orgs/{org}/settings/virtual-chunk-access-policies", "viewer"),
+    Route(
+        "PUT",
+        "/orgs/{org}/settings/virtual-chunk-access-policies",
+        "admin",
+        body=lambda w, p: {"bucket_id": w.bucket_id, "subprefix": f"matrix-{p}"},
+    ),
+    Route(
+        "DELETE",
+        "/orgs/{org}/settings/virtual-chunk-access-policies",
+        "admin",
+        ok=204,
+        body=lambda w, p: {"bucket_id": w.bucket_id, "subprefix": f"matrix-{p}"},
+    ),
     # the trash: members see it and restore what they deleted; purging is for org admins (the entry id
     # here names nothing, so permitted callers get as far as looking it up)
     Route("GET", "/orgs/{org}/trash", "member"),

@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 
 import floe
-from floe.client import _access, _copy, _discover, _operations, _sharing, _trash
+from floe.client import _access, _compat, _copy, _discover, _operations, _sharing, _trash
 
 ROOT = Path(__file__).resolve().parents[1]
-OPERATION_MODULES = (_operations, _access, _trash, _sharing, _copy, _discover)
+OPERATION_MODULES = (_operations, _access, _trash, _sharing, _copy, _discover, _compat)
 
 
 def _mypy(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:

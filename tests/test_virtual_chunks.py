@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import httpx
 import icechunk
 import numpy as np
 import pytest
@@ -71,7 +72,11 @@ def test_repo_reads_virtual_chunks_from_another_bucket(floe_server_sqlite, moto,
         )
 
 
-def test_unauthorised_container_is_not_readable_until_named(floe_server_sqlite, moto, s3_bucket):
+def test_config_containers_are_registered_and_unregistered_ones_not_readable_until_named(
+    floe_server_sqlite, moto, s3_bucket
+):
+    """A container in the config a repo is created with, inside one of the org's bucket configs, becomes
+    a registered container (readers need not name it); once withdrawn, it is read only when named."""
     raw = moto.create_bucket(unique_name("floe-raw-"))
     moto.s3_client().put_object(Bucket=raw, Key="n.bin", Body=NUMBERS.tobytes())
     admin = floe.Client(service_uri=floe_server_sqlite.url, token=floe_server_sqlite.token)
@@ -91,7 +96,17 @@ def test_unauthorised_container_is_not_readable_until_named(floe_server_sqlite, 
         session.store, name="v", shape=(4,), chunks=(4,), dtype="<i4", compressors=None, fill_value=0
     )
     session.store.set_virtual_ref("v/c/0", f"s3://{raw}/n.bin", offset=0, length=16, validate_container=False)
-    session.commit("reference to a container nobody authorised")
+    session.commit("reference to a container registered at creation")
+    assert admin.get_virtual_chunk_containers("default/unnamed") == {f"s3://{raw}/": "raw"}
+    fresh = floe.Client(service_uri=floe_server_sqlite.url, token=floe_server_sqlite.token)
+    registered = fresh.get_repo("default/unnamed").readonly_session("main").store
+    np.testing.assert_array_equal(zarr.open_array(registered, path="v")[:], NUMBERS)
+    withdrawn = httpx.patch(
+        f"{floe_server_sqlite.url}/repos/icechunk/default/unnamed/virtual-chunk-containers",
+        json={"remove": [f"s3://{raw}/"]},
+        headers={"authorization": f"Bearer {floe_server_sqlite.token}"},
+    )
+    assert withdrawn.status_code == 200 and withdrawn.json() == {}
     fresh = floe.Client(service_uri=floe_server_sqlite.url, token=floe_server_sqlite.token)
     with pytest.raises(Exception, match=r"(?i)authoriz|container"):
         zarr.open_array(fresh.get_repo("default/unnamed").readonly_session("main").store, path="v")[:]

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import httpx
 
 from floe.client import _access as access_ops
+from floe.client import _compat as compat_ops
 from floe.client import _copy as copy_ops
 from floe.client import _discover as discover_ops
 from floe.client import _operations as ops
@@ -35,7 +36,7 @@ from floe.client._transport import (
 )
 from floe.client.config import resolve
 from floe.client.services import AsyncServicesClient, ServicesClient
-from floe.models import AuditEvent
+from floe.models import AuditEvent, Repo
 
 if TYPE_CHECKING:
     from floe.client.repository import FloeRepository
@@ -207,6 +208,11 @@ class Client(_ClientBase):
     move_repo = blocking(copy_ops.move_repo)
     list_bucket_repos = blocking(discover_ops.list_bucket_repos)
     import_bucket_repos = blocking(discover_ops.import_bucket_repos)
+    authorize_virtual_chunk_access = blocking(compat_ops.authorize_virtual_chunk_access)
+    get_api_client_from_token = blocking(compat_ops.get_api_client_from_token)
+    set_virtual_chunk_access_policy = blocking(compat_ops.set_virtual_chunk_access_policy)
+    list_virtual_chunk_access_policies = blocking(compat_ops.list_virtual_chunk_access_policies)
+    delete_virtual_chunk_access_policy = blocking(compat_ops.delete_virtual_chunk_access_policy)
 
     def get_services(self, org: str) -> ServicesClient:
         """The data services of ``org``: enable, list, status, logs, disable (see ``floe.client.services``)."""
@@ -232,6 +238,19 @@ class Client(_ClientBase):
             if not page.next_cursor or not page.items:
                 return
             cursor = page.next_cursor
+
+    def list_repos_paginated(
+        self, org: str, filter_metadata: dict[str, Any] | None = None, page_size: int = 50
+    ) -> Iterator[Repo]:
+        """Every repo of an org (optionally only those whose metadata matches), fetching ``page_size``
+        at a time as the iteration reaches them."""
+        page = 1
+        while True:
+            result = self._drive(ops._repos_page(org, filter_metadata, page, page_size))
+            yield from result.items
+            if result.page >= result.pages or not result.items:
+                return
+            page += 1
 
     def close(self) -> None:
         self._http.close()
@@ -340,6 +359,11 @@ class AsyncClient(_ClientBase):
     move_repo = awaitable(copy_ops.move_repo)
     list_bucket_repos = awaitable(discover_ops.list_bucket_repos)
     import_bucket_repos = awaitable(discover_ops.import_bucket_repos)
+    authorize_virtual_chunk_access = awaitable(compat_ops.authorize_virtual_chunk_access)
+    get_api_client_from_token = awaitable(compat_ops.get_api_client_from_token)
+    set_virtual_chunk_access_policy = awaitable(compat_ops.set_virtual_chunk_access_policy)
+    list_virtual_chunk_access_policies = awaitable(compat_ops.list_virtual_chunk_access_policies)
+    delete_virtual_chunk_access_policy = awaitable(compat_ops.delete_virtual_chunk_access_policy)
 
     def get_services(self, org: str) -> AsyncServicesClient:
         """The data services of ``org``, awaitable: enable, list, status, logs, disable."""
@@ -366,6 +390,20 @@ class AsyncClient(_ClientBase):
             if not page.next_cursor or not page.items:
                 return
             cursor = page.next_cursor
+
+    async def list_repos_paginated(
+        self, org: str, filter_metadata: dict[str, Any] | None = None, page_size: int = 50
+    ) -> AsyncIterator[Repo]:
+        """Every repo of an org (``async for``; optionally only those whose metadata matches),
+        fetching ``page_size`` at a time as the iteration reaches them."""
+        page = 1
+        while True:
+            result = await self._drive(ops._repos_page(org, filter_metadata, page, page_size))
+            for repo in result.items:
+                yield repo
+            if result.page >= result.pages or not result.items:
+                return
+            page += 1
 
     async def aclose(self) -> None:
         await self._http.aclose()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
@@ -92,21 +92,30 @@ def whoami() -> Flow[Principal]:
 # --- repos -------------------------------------------------------------------------------
 
 
-def list_repos(org: str, *, filter_metadata: dict[str, Any] | None = None) -> Flow[Sequence[Repo]]:
-    """List all repos of an org (every page), optionally only those whose metadata matches."""
-    items: list[Repo] = []
-    page = 1
-    while True:
-        result: Paginated[Repo] = yield Call(
+def _repos_page(
+    org: str, filter_metadata: dict[str, Any] | None, page: int, size: int = PAGE_SIZE
+) -> Flow[Paginated[Repo]]:
+    """One page of an org's repos (``list_repos``, ``list_repos_paginated``)."""
+    return (
+        yield Call(
             "GET",
             f"/orgs/{org}/repos/paginated",
             params={
                 "page": page,
-                "size": PAGE_SIZE,
+                "size": size,
                 "filter_metadata": json.dumps(filter_metadata) if filter_metadata else None,
             },
             parse=_model(Paginated[Repo]),
         )
+    )
+
+
+def list_repos(org: str, filter_metadata: dict[str, Any] | None = None) -> Flow[Sequence[Repo]]:
+    """List all repos of an org (every page), optionally only those whose metadata matches."""
+    items: list[Repo] = []
+    page = 1
+    while True:
+        result = yield from _repos_page(org, filter_metadata, page)
         items.extend(result.items)
         if result.page >= result.pages:
             return items
@@ -126,6 +135,8 @@ def get_repo(
     read_only: bool | None = None,
     config: icechunk.RepositoryConfig | None = None,
     virtual_container_nicknames: dict[str, str] | None = None,
+    authorize_virtual_chunk_access: Mapping[str, str] | None = None,
+    storage_options: Mapping[str, Any] | None = None,
 ) -> Flow[FloeRepository]:
     """Open a repo by name with one request to the catalog.
 
@@ -137,10 +148,13 @@ def get_repo(
         virtual_container_nicknames: virtual chunk container URL prefix -> bucket config nickname, for
             containers the repo's writers have not authorised in the catalog (or to use other credentials);
             containers registered in the catalog are authorised without it.
+        authorize_virtual_chunk_access: the arraylake client's name for ``virtual_container_nicknames``.
+        storage_options: ``{"network_stream_timeout_seconds": N}`` for S3, R2 and Tigris storage.
     """
     org, repo = split_name(name)
     overrides = {}
-    for container_prefix, nickname in (virtual_container_nicknames or {}).items():
+    nicknames = {**(virtual_container_nicknames or {}), **(authorize_virtual_chunk_access or {})}
+    for container_prefix, nickname in nicknames.items():
         overrides[container_prefix] = yield from get_icechunk_container_credentials_from_bucket(org, nickname)
     info: ClientInfo = yield CLIENT_INFO
     full = f"{org}/{repo}"
@@ -160,7 +174,12 @@ def get_repo(
             yield Run(
                 _opening().open_repository,
                 (full, opened, info, config),
-                {"create": False, "read_only": read_only, "container_overrides": overrides},
+                {
+                    "create": False,
+                    "read_only": read_only,
+                    "container_overrides": overrides,
+                    "storage_options": storage_options,
+                },
             )
         )
     except FloeError:
@@ -178,11 +197,17 @@ def create_repo(
     virtual_container_nicknames: dict[str, str] | None = None,
     description: str | None = None,
     metadata: dict[str, Any] | None = None,
+    authorize_virtual_chunk_access: Mapping[str, str] | None = None,
+    storage_options: Mapping[str, Any] | None = None,
 ) -> Flow[FloeRepository]:
     """Create a repo: register it in the catalog, then create the Icechunk repo in its storage.
 
     ``config`` (an ``icechunk.RepositoryConfig``) is saved with the repo and used whenever it
     is opened. If the Icechunk repo cannot be written, the catalog entry is removed again.
+    ``virtual_container_nicknames`` (or the arraylake client's ``authorize_virtual_chunk_access``), and
+    virtual chunk containers in ``config`` whose URL prefix lies in one of the org's bucket configs,
+    become the repo's registered containers, so readers open them without extra steps.
+    ``storage_options``: ``{"network_stream_timeout_seconds": N}`` for S3, R2 and Tigris storage.
     """
     if kind not in (None, "icechunk"):
         raise ValidationError(
@@ -200,14 +225,23 @@ def create_repo(
     }
     yield Call("POST", f"/orgs/{org}/repos", json=body, parse=_model(Repo))
     try:
-        if virtual_container_nicknames:
-            yield from set_virtual_chunk_containers(f"{org}/{repo}", virtual_container_nicknames)
+        containers = {**(virtual_container_nicknames or {}), **(authorize_virtual_chunk_access or {})}
+        if config is not None and config.virtual_chunk_containers:
+            buckets = yield from list_bucket_configs(org)
+            found = _opening().containers_in_buckets(list(config.virtual_chunk_containers), buckets)
+            containers = {**found, **containers}
+        if containers:
+            yield from set_virtual_chunk_containers(f"{org}/{repo}", containers)
         opened: OpenRepoResponse = yield Call(
             "GET", f"/repos/{org}/{repo}/open", parse=_model(OpenRepoResponse)
         )
         info: ClientInfo = yield CLIENT_INFO
         return (
-            yield Run(_opening().open_repository, (f"{org}/{repo}", opened, info, config), {"create": True})
+            yield Run(
+                _opening().open_repository,
+                (f"{org}/{repo}", opened, info, config),
+                {"create": True, "storage_options": storage_options},
+            )
         )
     except Exception:
         # Nothing half-created: the prefix was empty when registered, so clearing it is safe.
@@ -224,10 +258,23 @@ def get_or_create_repo(
     prefix: str | None = None,
     config: icechunk.RepositoryConfig | None = None,
     virtual_container_nicknames: dict[str, str] | None = None,
+    description: str | None = None,
+    metadata: dict[str, Any] | None = None,
+    authorize_virtual_chunk_access: Mapping[str, str] | None = None,
+    storage_options: Mapping[str, Any] | None = None,
 ) -> Flow[FloeRepository]:
-    """Open the repo if it exists, else create it (``bucket_config_nickname`` and ``prefix`` apply then)."""
+    """Open the repo if it exists, else create it (``bucket_config_nickname``, ``prefix``, ``description``
+    and ``metadata`` apply then)."""
     try:
-        return (yield from get_repo(name, checkout=checkout, config=config))
+        return (
+            yield from get_repo(
+                name,
+                checkout=checkout,
+                config=config,
+                authorize_virtual_chunk_access=authorize_virtual_chunk_access,
+                storage_options=storage_options,
+            )
+        )
     except NotFoundError:
         pass
     return (
@@ -238,39 +285,66 @@ def get_or_create_repo(
             prefix=prefix,
             config=config,
             virtual_container_nicknames=virtual_container_nicknames,
+            description=description,
+            metadata=metadata,
+            authorize_virtual_chunk_access=authorize_virtual_chunk_access,
+            storage_options=storage_options,
         )
     )
 
 
 def import_repo(
-    name: str, *, bucket_config_nickname: str | None = None, prefix: str, description: str | None = None
+    name: str,
+    bucket_config_nickname: str | None = None,
+    prefix: str | None = None,
+    *,
+    description: str | None = None,
+    metadata: dict[str, Any] | None = None,
+    authorize_virtual_chunk_access: Mapping[str, str] | None = None,
+    storage_options: Mapping[str, Any] | None = None,
 ) -> Flow[Repo]:
-    """Register an Icechunk repo that already exists at ``prefix`` of a bucket config."""
+    """Register an Icechunk repo that already exists at ``prefix`` of a bucket config (the org's default
+    one when not given); ``authorize_virtual_chunk_access`` registers its virtual chunk containers
+    (URL prefix -> bucket config nickname). Returns the catalog entry, not an opened repository (the
+    arraylake client's does): open it with ``get_repo``, which is also where ``storage_options`` apply
+    (they are checked here, and not stored)."""
     org, repo = split_name(name)
+    if storage_options:
+        _opening().check_storage_options(storage_options)
+    if prefix is None:
+        raise ValidationError("import_repo needs the prefix where the Icechunk repo is, e.g. prefix='era5'")
     body = {
         "name": repo,
         "bucket_nickname": bucket_config_nickname,
         "prefix": prefix,
         "description": description,
+        "metadata": metadata,
     }
-    return (yield Call("POST", f"/orgs/{org}/repos/import", json=body, parse=_model(Repo)))
+    imported: Repo = yield Call("POST", f"/orgs/{org}/repos/import", json=body, parse=_model(Repo))
+    if authorize_virtual_chunk_access:
+        yield from set_virtual_chunk_containers(f"{org}/{repo}", dict(authorize_virtual_chunk_access))
+    return imported
 
 
 def modify_repo(
     name: str,
-    *,
     description: str | None = None,
     add_metadata: dict[str, Any] | None = None,
-    update_metadata: dict[str, Any] | None = None,
     remove_metadata: list[str] | None = None,
+    update_metadata: dict[str, Any] | None = None,
+    optimization_config: Any = None,
 ) -> Flow[Repo]:
-    """Change a repo's description or metadata."""
+    """Change a repo's description or metadata (the arraylake client's positional order);
+    ``optimization_config`` (a dict or the arraylake client's model) is stored with the repo."""
     org, repo = split_name(name)
+    if optimization_config is not None and hasattr(optimization_config, "model_dump"):
+        optimization_config = optimization_config.model_dump(mode="json")
     body = {
         "description": description,
         "add_metadata": add_metadata,
         "update_metadata": update_metadata,
         "remove_metadata": remove_metadata,
+        "optimization_config": optimization_config,
     }
     return (yield Call("PATCH", f"/orgs/{org}/{repo}", json=body, parse=_model(Repo)))
 
@@ -305,14 +379,16 @@ def delete_repo(
     yield Call("DELETE", f"/orgs/{org}/{repo}", params={"keep_data": "true" if keep_data else None})
 
 
-def get_icechunk_storage(
-    name: str, *, credentials_override: TempCredentials | None = None
-) -> Flow[icechunk.Storage]:
-    """The ``icechunk.Storage`` of a repo, with credentials vended by the catalog (or the override)."""
+def get_icechunk_storage(name: str, credentials_override: Any = None) -> Flow[icechunk.Storage]:
+    """The ``icechunk.Storage`` of a repo, with credentials vended by the catalog, or
+    ``credentials_override``: Floe's ``S3Credentials`` / ``GSCredentials``, the arraylake client's
+    models of those names, or icechunk's static S3 or bearer-token credentials."""
     org, repo = split_name(name)
+    opening = _opening()
+    override: TempCredentials | None = opening.as_temp_credentials(credentials_override)
     opened: OpenRepoResponse = yield Call("GET", f"/repos/{org}/{repo}/open", parse=_model(OpenRepoResponse))
     info: ClientInfo = yield CLIENT_INFO
-    return _opening().repo_storage(f"{org}/{repo}", opened, info, credentials_override)
+    return opening.repo_storage(f"{org}/{repo}", opened, info, override)
 
 
 def list_leases(name: str) -> Flow[list[Lease]]:
@@ -343,7 +419,7 @@ def get_icechunk_container_credentials_from_bucket(org: str, bucket_config_nickn
 
 
 def containers_credentials_for_buckets(
-    org: str, containers_to_buckets_map: dict[str, str] | None = None, **kwargs: str
+    org: str, containers_to_buckets_map: Mapping[str, str] | None = None, **kwargs: str
 ) -> Flow[dict[str, Any]]:
     """``icechunk.containers_credentials`` for each container (URL prefix) -> bucket config nickname."""
     mapping = {**(containers_to_buckets_map or {}), **kwargs}

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import functools
 import os
+from collections.abc import Mapping
 from typing import Any
 
 import icechunk
@@ -17,10 +18,11 @@ from floe.client.credentials import CatalogCredentials
 from floe.client.leases import LeaseClient
 from floe.client.repository import FloeRepository
 from floe.errors import StorageError, ValidationError
-from floe.models import Bucket, OpenRepoResponse, RepoMode, TempCredentials
+from floe.models import Bucket, GSCredentials, OpenRepoResponse, RepoMode, S3Credentials, TempCredentials
 from floe.storage import BucketSpec, icechunk_storage
 from floe.storage.icechunk_logs import warn_local_once
 from floe.storage.probe import icechunk_config_for
+from floe.storage.virtual import bucket_url
 from floe.storage.virtual import container as virtual_container
 from floe.storage.virtual import icechunk_credentials as virtual_credentials
 
@@ -45,17 +47,74 @@ def storage_failure(doing: str, exc: BaseException) -> StorageError:
     return StorageError(f"{doing} failed: {first_line[:400]}")
 
 
-def client_spec(bucket: Bucket) -> BucketSpec:
+STORAGE_OPTIONS = ("network_stream_timeout_seconds",)
+
+
+def client_spec(bucket: Bucket, storage_options: Mapping[str, Any] | None = None) -> BucketSpec:
     """The bucket config as the storage layer needs it on a client: no secrets, only the auth method
-    (``from_env`` means the client's own environment supplies the credentials)."""
+    (``from_env`` means the client's own environment supplies the credentials); ``storage_options``
+    (the arraylake client's ``network_stream_timeout_seconds``) travel in its extra config."""
     method = str((bucket.auth_config or {}).get("method", "anonymous"))
+    extra: dict[str, Any] = {**bucket.extra_config, **check_storage_options(storage_options or {})}
     return BucketSpec(
         platform=bucket.platform,
         name=bucket.name,
         prefix=bucket.prefix,
-        extra_config=bucket.extra_config,
+        extra_config=extra,
         auth={"method": method},
     )
+
+
+def check_storage_options(storage_options: Mapping[str, Any]) -> dict[str, Any]:
+    """The arraylake client's storage options, checked: only ``network_stream_timeout_seconds``."""
+    for key, value in storage_options.items():
+        if key not in STORAGE_OPTIONS:
+            raise ValidationError(f"unknown storage option {key!r}: use {', '.join(STORAGE_OPTIONS)}")
+        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+            raise ValidationError(f"storage option {key} must be a whole number of seconds (0: no timeout)")
+    return dict(storage_options)
+
+
+def as_temp_credentials(value: Any) -> TempCredentials | None:
+    """Credentials given by a caller as Floe's models, the arraylake client's models of the same shape
+    (``S3Credentials``, ``GSCredentials``), a dict of their fields, or icechunk's static S3 or
+    bearer-token credentials."""
+    if value is None or isinstance(value, (S3Credentials, GSCredentials)):
+        return value
+    inner = getattr(value, "_0", None)  # icechunk.Credentials.S3.Static / Gcs.Static wrap their value
+    if inner is not None and hasattr(inner, "access_key_id"):
+        return S3Credentials(
+            aws_access_key_id=inner.access_key_id,
+            aws_secret_access_key=inner.secret_access_key,
+            aws_session_token=inner.session_token,
+            expiration=inner.expires_after,
+        )
+    if isinstance(inner, str) and type(value).__name__.endswith("BearerToken"):
+        return GSCredentials(access_token=inner, principal="")
+    fields = value.model_dump() if hasattr(value, "model_dump") else value
+    try:
+        return _CREDENTIALS.validate_python(fields)
+    except ValueError:
+        raise ValidationError(
+            "credentials_override must be S3Credentials or GSCredentials (Floe's or arraylake's), "
+            "icechunk.s3_static_credentials(...) or a GCS bearer token"
+        ) from None
+
+
+def containers_in_buckets(url_prefixes: list[str], buckets: list[Bucket]) -> dict[str, str]:
+    """URL prefix -> the nickname of the bucket config that covers it, for the prefixes one covers."""
+    found: dict[str, str] = {}
+    for url_prefix in url_prefixes:
+        normalized = url_prefix if url_prefix.endswith("/") else url_prefix + "/"
+        for bucket in buckets:
+            try:
+                base = bucket_url(client_spec(bucket))
+            except (ValueError, NotImplementedError):
+                continue
+            if normalized.startswith(base):
+                found[url_prefix] = bucket.nickname
+                break
+    return found
 
 
 def parse_credentials(body: bytes) -> TempCredentials | None:
@@ -71,16 +130,18 @@ def refresher(info: ClientInfo, org: str, repo: str, *, read_only: bool = False)
 
 
 def storage_from_open(
-    opened: OpenRepoResponse, refresh: CatalogCredentials | None, credentials: TempCredentials | None = None
+    opened: OpenRepoResponse,
+    refresh: CatalogCredentials | None,
+    credentials: TempCredentials | None = None,
+    storage_options: Mapping[str, Any] | None = None,
 ) -> icechunk.Storage:
     """The repo's Icechunk storage; expiring credentials are refreshed from the catalog."""
+    spec = client_spec(opened.repo_bucket, storage_options)
     if credentials is not None:
-        return icechunk_storage(client_spec(opened.repo_bucket), opened.repo_prefix, credentials)
+        return icechunk_storage(spec, opened.repo_prefix, credentials)
     creds = opened.repo_credentials
     expiring = creds is not None and creds.expiration is not None
-    return icechunk_storage(
-        client_spec(opened.repo_bucket), opened.repo_prefix, creds, refresh if expiring else None
-    )
+    return icechunk_storage(spec, opened.repo_prefix, creds, refresh if expiring else None)
 
 
 def repo_storage(
@@ -151,11 +212,13 @@ def open_repository(
     create: bool,
     read_only: bool | None = None,
     container_overrides: dict[str, Any] | None = None,
+    storage_options: Mapping[str, Any] | None = None,
 ) -> FloeRepository:
     """Open (or create) the Icechunk repo an ``open`` answer describes, as a :class:`FloeRepository`."""
     check_config(config)
     org, repo_name = name.split("/")
-    storage = storage_from_open(opened, refresher(info, org, repo_name, read_only=bool(read_only)))
+    refresh = refresher(info, org, repo_name, read_only=bool(read_only))
+    storage = storage_from_open(opened, refresh, storage_options=storage_options)
     # On stores without conditional writes Icechunk must not rely on them; create saves this config with the repo.
     config = icechunk_config_for(opened.repo_bucket.capabilities, config)
     config, authorize = with_containers(opened, config, container_overrides or {})

@@ -109,6 +109,8 @@ from floe.models.repos import (
     RepoStatus,
     RepoStatusUpdate,
     RepoUpdate,
+    VirtualAccessPolicy,
+    VirtualAccessPolicyBody,
     VirtualContainersUpdate,
 )
 
@@ -196,6 +198,8 @@ __all__ = [
     "User",
     "UserCreate",
     "UserUpdate",
+    "VirtualAccessPolicy",
+    "VirtualAccessPolicyBody",
     "VirtualContainerAccess",
     "VirtualContainersUpdate",
     "check_name",

@@ -110,6 +110,24 @@ class VirtualContainersUpdate(BaseModel):
     remove: list[str] | None = None
 
 
+class VirtualAccessPolicyBody(BaseModel):
+    """An org's virtual chunk access policy, as set or deleted: a bucket config and a subprefix in it."""
+
+    use_case: Literal["explicit"] = "explicit"
+    bucket_id: UUID
+    subprefix: str = Field(default="", max_length=1024)
+    public: bool = False
+
+
+class VirtualAccessPolicy(VirtualAccessPolicyBody):
+    """A virtual chunk access policy: repos of the org may register virtual chunk containers under
+    ``url_prefix``. Once an org has one, containers outside every policy are refused."""
+
+    url_prefix: str
+    created: datetime
+    created_by: str
+
+
 class LeaseRequest(BaseModel):
     """Ask for (or renew) the lease on a ref."""
 

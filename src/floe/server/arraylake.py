@@ -18,7 +18,13 @@ Answers shaped for it
       ``repo.bucket.auth_config``, because it reads them there rather than from a credential route;
     * bucket configs and ``open`` answers on storage it cannot use: a 404 or 409 naming ``floe.Client``
       (:func:`bucket_for_client`, :func:`open_for_client`); ``open`` answers without ``repo``;
-    * permission checks (:func:`action_named`): its action names (``CAN_READ``, ``CAN_WRITE_REPOS``...).
+    * permission checks (:func:`action_named`): its action names (``CAN_READ``, ``CAN_WRITE_REPOS``...);
+    * ``/user`` for API clients (:func:`principal_for_client`): a ``UserInfo`` whose names make a readable
+      commit author (``NAME (API client)``), as that client takes the author from ``/user``;
+    * ``open`` of an offline repo: an answer with ``status.mode == "offline"`` and no credentials, which
+      that client turns into its own message, rather than a 423 (``describe_offline`` of the catalog);
+    * creating a repo on a bucket config it cannot use (the org's default ``file`` config on a fresh
+      server): a 409 naming the fix (:func:`check_create_target`), not its own crash after a 201.
 Fields kept only for it (in :mod:`floe.models`, marked "arraylake client" there)
     ``Repo``: the ``_id`` alias, ``visibility``, ``permissions``; ``RepoStatus``: ``initiated_by``,
     ``is_user_modifiable``, ``estimated_end_time``; ``RepoCreate``: ``kind``, ``create_mode``,
@@ -36,9 +42,9 @@ from fastapi import APIRouter, Depends, Request, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from floe.errors import ConflictError, NotFoundError, ValidationError
-from floe.models import REDACTED, Bucket, OpenRepoResponse, OrgAction, Repo, RepoAction
+from floe.models import REDACTED, Bucket, OpenRepoResponse, OrgAction, Principal, Repo, RepoAction
 from floe.server.auth import Action, Caller
-from floe.server.catalog import Catalog
+from floe.server.catalog import Catalog, buckets, orgs
 from floe.server.catalog.repos import repo_credentials
 from floe.server.deps import CallerDep
 from floe.storage import ReaderKeysMissing
@@ -217,3 +223,30 @@ def bucket_for_client(found: Bucket) -> Bucket:
 def buckets_for_client(found: list[Bucket]) -> list[Bucket]:
     """The bucket configs the arraylake client can use, in its shapes."""
     return [shown for bucket in found if (shown := compatible_bucket(bucket)) is not None]
+
+
+def principal_for_client(found: Principal) -> Principal:
+    """``/user`` for the arraylake client: an API client as a ``UserInfo`` (it parses any answer with
+    ``first_name`` as one) whose names make the commit author ``NAME (API client)``, not ``None None``."""
+    if found.kind != "api_client":
+        return found if found.family_name else found.model_copy(update={"family_name": ""})
+    return found.model_copy(update={"first_name": found.name or found.email, "family_name": "(API client)"})
+
+
+def check_create_target(cat: Catalog, principal: Caller, org: str, nickname: str | None) -> None:
+    """Refuse (409) creating a repo through the arraylake client on a bucket config it cannot use: it
+    would get a repo with ``bucket: null`` and fail opening it."""
+    if nickname is None:
+        nickname = orgs.get_org(cat, principal, org).default_bucket_nickname
+        if nickname is None:
+            return  # the catalog's own refusal names the fix
+        which = f"org {org!r}'s default bucket config {nickname!r}"
+    else:
+        which = f"bucket config {nickname!r}"
+    found = buckets.get_bucket(cat, principal, org, nickname, by="nickname")
+    if compatible_bucket(found) is None:
+        raise ConflictError(
+            f"{which} (platform {found.platform!r}) cannot be used by the arraylake client: pass "
+            f"bucket_config_nickname= of an s3, s3-compatible, minio, gs or azure bucket config, make one the "
+            f"default with set_default_bucket_config, or use floe.Client"
+        )

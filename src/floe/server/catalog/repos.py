@@ -489,11 +489,18 @@ OPEN_QUERY = (
 
 
 def open_repo(
-    cat: Catalog, principal: Caller, org_name: str, name: str, *, read_only: bool = False
+    cat: Catalog,
+    principal: Caller,
+    org_name: str,
+    name: str,
+    *,
+    read_only: bool = False,
+    describe_offline: bool = False,
 ) -> OpenRepoResponse:
     """Everything needed to open a repo, from one query and no storage round trip.
 
-    Readers, and callers asking for ``read_only``, receive credentials that can only read.
+    Readers, and callers asking for ``read_only``, receive credentials that can only read. An offline
+    repo is a 423, or with ``describe_offline`` an answer without credentials whose status says so.
     """
     with cat.read() as conn:
         found = conn.execute(OPEN_QUERY, {"org": org_name, "name": name}).first()
@@ -507,17 +514,20 @@ def open_repo(
         org = Attrs(id=repo.org_id, name=org_name)
         if not decide(principal, Action.REPO_READ, repo.org_id):
             authorize_repo(conn, principal, Action.REPO_READ, org, repo)
-        if repo.status_mode == RepoMode.offline.value:
+        offline = repo.status_mode == RepoMode.offline.value
+        if offline and not describe_offline:
             raise RepoUnavailableError(
                 f"repo {org_name}/{name} is offline ({repo.status_message or 'no reason given'}); try again later"
             )
-        containers = container_credentials(cat, conn, repo.id, org_name)
+        containers = {} if offline else container_credentials(cat, conn, repo.id, org_name)
         can_write = may(conn, principal, Action.REPO_WRITE, repo.org_id, repo.id)
     bucket_resp = bucket_model(bucket, mapping[t.orgs.c.default_bucket_id])
     reading = read_only or not can_write
-    creds = credentials_for(
-        bucket_spec(cat.box, bucket), prefix=repo.prefix, read_only=reading, policy=cat.policy
-    )
+    creds = None
+    if not offline:
+        creds = credentials_for(
+            bucket_spec(cat.box, bucket), prefix=repo.prefix, read_only=reading, policy=cat.policy
+        )
     if creds is not None or containers:
         with cat.tx() as conn:
             resource = f"{org_name}/{name}"

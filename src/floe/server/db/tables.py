@@ -126,6 +126,16 @@ virtual_containers = sa.Table(
     sa.Column("created_by", sa.String(36)),
 )
 
+virtual_access_policies = sa.Table(  # migration 0010
+    "virtual_access_policies",
+    metadata,
+    sa.Column("bucket_id", sa.String(36), sa.ForeignKey("buckets.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("subprefix", sa.String(1024), primary_key=True),
+    sa.Column("public", sa.Boolean, primary_key=True),
+    sa.Column("created", Timestamp, nullable=False),
+    sa.Column("created_by", sa.String(36)),
+)
+
 # --- people and access (migration 0005) ---------------------------------------------------
 
 users = sa.Table(

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Request
 
 from floe import __version__
 from floe.models import Health, Principal
+from floe.server.arraylake import ArraylakeDep, principal_for_client
 from floe.server.catalog.tokens import NEVER
 from floe.server.deps import CallerDep
 
@@ -21,14 +22,15 @@ async def health(request: Request) -> Health:
 
 
 @router.get("/user", response_model=Principal, tags=["meta"])
-def whoami(principal: CallerDep) -> Principal:
+def whoami(principal: CallerDep, arraylake: ArraylakeDep) -> Principal:
     """The calling principal: ``ApiTokenInfo`` of the arraylake client for API clients,
-    ``UserInfo`` (it has ``first_name``) for people, plus orgs and roles."""
+    ``UserInfo`` (it has ``first_name``) for people, plus orgs and roles (the arraylake client gets
+    ``UserInfo`` for both, see ``floe.server.arraylake.principal_for_client``)."""
     expiration = int((principal.expiration or NEVER).astimezone(UTC).timestamp())
     orgs = {principal.org_names[org_id]: role for org_id, role in principal.roles.items()}
     if principal.kind == "user":
         first, _, family = principal.name.partition(" ")
-        return Principal(
+        found = Principal(
             id=principal.id,
             kind="user",
             email=principal.email,
@@ -40,8 +42,9 @@ def whoami(principal: CallerDep) -> Principal:
             is_site_admin=principal.is_site_admin,
             session_id=principal.session_id,
         )
+        return principal_for_client(found) if arraylake else found
     ((org, role),) = orgs.items()
-    return Principal(
+    found = Principal(
         id=principal.id,
         kind="api_client",
         client_id=principal.id,
@@ -53,3 +56,4 @@ def whoami(principal: CallerDep) -> Principal:
         name=principal.name,
         is_site_admin=principal.is_site_admin,
     )
+    return principal_for_client(found) if arraylake else found

@@ -17,6 +17,8 @@ from floe.models import (
     RepoStatusUpdate,
     RepoUpdate,
     TempCredentials,
+    VirtualAccessPolicy,
+    VirtualAccessPolicyBody,
     VirtualContainersUpdate,
 )
 from floe.models.common import MAX_PAGE_NUMBER
@@ -67,6 +69,8 @@ def create_repo(
     org: str, body: RepoCreate, cat: CatalogDep, principal: CallerDep, arraylake: ArraylakeDep
 ) -> Repo:
     """Register a repo at an empty prefix (``create_mode=create`` also writes the Icechunk repo)."""
+    if arraylake:
+        compat.check_create_target(cat, principal, org, body.bucket_nickname)
     return _shown(cat, principal, repos.create_repo(cat, principal, org, body), arraylake)
 
 
@@ -100,7 +104,7 @@ async def open_repo(
     """
 
     def opening() -> str:
-        opened = repos.open_repo(cat, principal, org, repo, read_only=read_only)
+        opened = repos.open_repo(cat, principal, org, repo, read_only=read_only, describe_offline=arraylake)
         opened = open_as_seen_by(principal, org, opened, keep_auth=arraylake)
         if arraylake:
             opened = compat.open_for_client(opened, f"{org}/{repo}")
@@ -156,3 +160,32 @@ def patch_virtual_chunk_containers(
 ) -> dict[str, str | None]:
     """Authorise containers (``add``: URL prefix -> bucket nickname) or withdraw them (``remove``)."""
     return virtual.patch_containers(cat, principal, org, repo, add=body.add, remove=body.remove)
+
+
+POLICIES = "/orgs/{org}/settings/virtual-chunk-access-policies"
+
+
+@router.get(POLICIES, response_model=Paginated[VirtualAccessPolicy])
+def list_virtual_chunk_access_policies(
+    org: str, cat: CatalogDep, principal: CallerDep, size: int = Query(100, ge=1, le=1000)
+) -> Paginated[VirtualAccessPolicy]:
+    """The org's virtual chunk access policies (all of them, on one page)."""
+    found = virtual.list_policies(cat, principal, org)
+    return Paginated(items=found, total=len(found), page=1, size=max(size, len(found)), pages=1)
+
+
+@router.put(POLICIES, response_model=VirtualAccessPolicy)
+def set_virtual_chunk_access_policy(
+    org: str, body: VirtualAccessPolicyBody, cat: CatalogDep, principal: CallerDep
+) -> VirtualAccessPolicy:
+    """Let the org's repos reference chunks under a bucket config's subprefix (org admins)."""
+    return virtual.set_policy(cat, principal, org, body)
+
+
+@router.delete(POLICIES, status_code=204)
+def delete_virtual_chunk_access_policy(
+    org: str, body: VirtualAccessPolicyBody, cat: CatalogDep, principal: CallerDep
+) -> Response:
+    """Remove a virtual chunk access policy (org admins; idempotent)."""
+    virtual.delete_policy(cat, principal, org, body)
+    return Response(status_code=204)

@@ -70,7 +70,14 @@ class S3Adapter(PlatformAdapter):
             "endpoint_url": s["endpoint_url"],
             "allow_http": not s["use_ssl"],
             "force_path_style": s["force_path_style"],
+            **self._timeouts(spec),
         }
+
+    @staticmethod
+    def _timeouts(spec: BucketSpec) -> dict[str, Any]:
+        """A client's ``network_stream_timeout_seconds`` storage option, where it gave one."""
+        timeout = spec.extra_config.get("network_stream_timeout_seconds")
+        return {} if timeout is None else {"network_stream_timeout_seconds": int(timeout)}
 
     def icechunk_storage(
         self,
