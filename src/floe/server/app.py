@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 import anyio.to_thread
@@ -17,7 +17,7 @@ from floe import __version__
 from floe.errors import FloeError
 from floe.server import arraylake as arraylake_compat
 from floe.server import error_model, logformat, metrics, serving, web
-from floe.server.catalog import Catalog
+from floe.server.catalog import Catalog, creation
 from floe.server.catalog import trash as trash_catalog
 from floe.server.db.engine import create_engine, migrate
 from floe.server.docs import install_docs
@@ -37,6 +37,7 @@ from floe.server.settings import Settings
 from floe.storage import timeouts
 
 _log = logging.getLogger("floe.trash")
+_creation_log = logging.getLogger("floe.creation")
 
 
 def _describe_validation(exc: RequestValidationError) -> str:
@@ -48,28 +49,55 @@ def _describe_validation(exc: RequestValidationError) -> str:
     return "; ".join(parts) or "invalid request"
 
 
-def _purging_trash(cat: Catalog, interval: float) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
-    """A lifespan that purges expired trash entries every ``interval`` seconds, off the event loop."""
+def _every(interval: float, job: Callable[[], None], what: str) -> Callable[[], Awaitable[None]]:
+    """A loop running ``job`` off the event loop now and every ``interval`` seconds; it outlives
+    a database hiccup (the next round retries)."""
 
-    async def purge_forever() -> None:
+    async def forever() -> None:
         while True:
             try:
-                purged = await anyio.to_thread.run_sync(trash_catalog.purge_expired, cat)
-                for result in purged:
-                    _log.info("purged %s from the trash (%d objects)", result.name, result.objects_deleted)
-            except Exception:  # the job must outlive a database hiccup; the next round retries
-                _log.exception("purging the trash failed")
+                await anyio.to_thread.run_sync(job)
+            except Exception:
+                _log.exception("%s failed", what)
             await asyncio.sleep(interval)
+
+    return forever
+
+
+def _background_jobs(
+    cat: Catalog, settings: Settings
+) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
+    """A lifespan that purges expired trash entries and reaps stale repo creations, each on its interval."""
+
+    def purge() -> None:
+        for result in trash_catalog.purge_expired(cat):
+            _log.info("purged %s from the trash (%d objects)", result.name, result.objects_deleted)
+
+    def reap() -> None:
+        for result in creation.reap_stale(cat, settings.creation_stale_seconds):
+            _creation_log.info(
+                "repo %s was still being created: %s%s",
+                result.name,
+                "it is ready" if result.outcome == "ready" else "removed",
+                f" ({result.objects_deleted} objects deleted)" if result.objects_deleted else "",
+            )
+
+    jobs = (
+        _every(settings.trash_purge_interval_seconds, purge, "purging the trash"),
+        _every(settings.creation_reap_interval_seconds, reap, "reaping stale repo creations"),
+    )
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        task = asyncio.create_task(purge_forever())
+        tasks = [asyncio.create_task(job()) for job in jobs]
         try:
             yield
         finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            for task in tasks:
+                task.cancel()
+            for task in tasks:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
 
     return lifespan
 
@@ -86,7 +114,7 @@ def create_app(settings: Settings, *, run_migrations: bool = True) -> FastAPI:
         trash_retention_days=settings.trash_retention_days,
     )
     app = FastAPI(
-        lifespan=_purging_trash(catalog, settings.trash_purge_interval_seconds),
+        lifespan=_background_jobs(catalog, settings),
         title="Floe",
         version=__version__,
         description="Catalog service for versioned, cloud-native scientific array data on Icechunk.",

@@ -49,6 +49,10 @@ class Settings:
     # entries are purged
     trash_retention_days: float = 7.0
     trash_purge_interval_seconds: float = 3600.0
+    # two-phase repo creation: how often the reaper looks for entries still being created, and how
+    # old such an entry must be before it finishes or removes it
+    creation_reap_interval_seconds: float = 300.0
+    creation_stale_seconds: float = 900.0
     # outbound storage, STS and token calls: seconds to connect, and to wait for each answer
     storage_connect_timeout: float = 10.0
     storage_read_timeout: float = 30.0
@@ -88,6 +92,8 @@ class Settings:
             "FLOE_ALLOW_SERVER_CREDENTIALS": "1" if self.allow_server_credentials else "0",
             "FLOE_TRASH_RETENTION_DAYS": repr(self.trash_retention_days),
             "FLOE_TRASH_PURGE_INTERVAL_SECONDS": repr(self.trash_purge_interval_seconds),
+            "FLOE_CREATION_REAP_INTERVAL_SECONDS": repr(self.creation_reap_interval_seconds),
+            "FLOE_CREATION_STALE_SECONDS": repr(self.creation_stale_seconds),
             "FLOE_STORAGE_CONNECT_TIMEOUT": repr(self.storage_connect_timeout),
             "FLOE_STORAGE_READ_TIMEOUT": repr(self.storage_read_timeout),
             "FLOE_MAX_BODY_BYTES": str(self.max_body_bytes),
@@ -224,6 +230,12 @@ class Settings:
             ),
             trash_purge_interval_seconds=_positive(
                 None, "FLOE_TRASH_PURGE_INTERVAL_SECONDS", 3600.0, "the trash purge interval (seconds)"
+            ),
+            creation_reap_interval_seconds=_positive(
+                None, "FLOE_CREATION_REAP_INTERVAL_SECONDS", 300.0, "the creation reaper's interval (seconds)"
+            ),
+            creation_stale_seconds=_positive(
+                None, "FLOE_CREATION_STALE_SECONDS", 900.0, "the age of a stale repo creation (seconds)"
             ),
             storage_connect_timeout=_positive(
                 None, "FLOE_STORAGE_CONNECT_TIMEOUT", 10.0, "the storage connect timeout (seconds)"
