@@ -5,10 +5,11 @@ A repo's ``state`` is ``ready``, ``creating`` (the server is creating its Icechu
 ``create_mode=register``). An entry that is not ready is never opened nor vended credentials,
 except that the creator of a ``registered`` entry may open it (to create the Icechunk repo). An
 entry becomes ready when the server sees the Icechunk repo at its prefix: at the end of a
-server-side creation, when the client confirms (``POST /repos/{org}/{repo}/created``), at the next
-open, or when the reaper finds it. The reaper removes stale entries without an Icechunk repo, and
-deletes the objects under the prefix only for ``creating`` entries (the server made them there, in a
-prefix that was empty when the entry was inserted).
+server-side creation, when the client confirms (``POST /repos/{org}/{repo}/created``), when someone
+else opens it, or when the reaper finds it. The reaper removes stale entries without an Icechunk
+repo, and deletes the objects under the prefix only for ``creating`` entries (the server made them
+there, in a prefix that was empty when the entry was inserted); of a ``registered`` one only an empty
+folder.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from typing import Any
 import icechunk
 import sqlalchemy as sa
 
-from floe.errors import ConflictError, FloeError, NotFoundError, StorageError
+from floe.errors import ConflictError, FloeError, NotFoundError, RepoUnavailableError, StorageError
 from floe.server.auth import Action, Caller
 from floe.server.catalog.base import Catalog, bucket_spec, now, org_and_repo, storage_call
 from floe.server.db import tables as t
@@ -87,7 +88,7 @@ def check_openable(cat: Catalog, principal: Caller, repo: Any, bucket: Any, full
             f"repo {full_name} is registered but its creator has not created the Icechunk repo yet; "
             "try again once `floe repo create` (or Client.create_repo) has finished"
         )
-    raise ConflictError(f"repo {full_name} is still being created; try again in a moment")
+    raise RepoUnavailableError(f"repo {full_name} is still being created; try again in a moment")
 
 
 def confirm_created(cat: Catalog, principal: Caller, org_name: str, name: str) -> None:
@@ -121,7 +122,8 @@ def reap_stale(cat: Catalog, older_than_seconds: float) -> list[Reaped]:
     """Finish or remove entries that have not been ready for ``older_than_seconds``.
 
     With an Icechunk repo at the prefix the entry becomes ready; without, it is removed, and for a
-    server-side creation (``creating``) so are the objects the server wrote under its prefix.
+    server-side creation (``creating``) so are the objects the server wrote under its prefix (for a
+    client-side one only an empty folder: what the client wrote is left alone).
     """
     cutoff = now() - timedelta(seconds=older_than_seconds)
     with cat.read() as conn:
@@ -151,10 +153,11 @@ def _reap_one(cat: Catalog, row: Any, bucket: Any, full_name: str) -> Reaped:
     if exists or exists is None:
         mark_ready(cat, row.id)
         return Reaped(full_name, "ready")
+    store = object_store(bucket_spec(cat.box, bucket), cat.policy)
     deleted = 0
     if row.state == CREATING:
-        spec = bucket_spec(cat.box, bucket)
-        store = object_store(spec, cat.policy)
         deleted = storage_call(f"removing what was created for {full_name}", store.delete_prefix, row.prefix)
+    elif storage_call(f"checking the prefix of {full_name}", store.is_empty, row.prefix):
+        store.delete_prefix(row.prefix)  # only an empty folder (local storage): nothing anyone wrote
     remove_entry(cat, row.id, row.state)
     return Reaped(full_name, "removed", deleted or 0)

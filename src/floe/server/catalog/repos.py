@@ -517,9 +517,10 @@ def open_repo(
             raise RepoUnavailableError(
                 f"repo {org_name}/{name} is offline ({repo.status_message or 'no reason given'}); try again later"
             )
+        # before any credentials are made: an entry still being created is not opened (see creation)
+        repo["state"] = creation.check_openable(cat, principal, repo, bucket, f"{org_name}/{name}")
         containers = container_credentials(cat, conn, repo.id, org_name)
         can_write = may(conn, principal, Action.REPO_WRITE, repo.org_id, repo.id)
-    repo["state"] = creation.check_openable(cat, principal, repo, bucket, f"{org_name}/{name}")
     bucket_resp = bucket_model(bucket, mapping[t.orgs.c.default_bucket_id])
     reading = read_only or not can_write
     creds = credentials_for(
