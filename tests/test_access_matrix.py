@@ -143,7 +143,11 @@ def world(moto: MotoServer, tmp_path_factory: pytest.TempPathFactory, approve_de
         revoked = w.admin("POST", f"/orgs/{ORG}/api-clients", json={"name": "revoked", "role": "admin"})
         w.admin("DELETE", f"/orgs/{ORG}/api-clients/revoked")
         w.tokens["expired"], w.tokens["revoked"] = expired["token"], revoked["token"]
-        w.admin("POST", f"/orgs/{ORG}/repos", json={"name": "shared", "bucket_nickname": "store"})
+        w.admin(
+            "POST",
+            f"/orgs/{ORG}/repos",
+            json={"name": "shared", "bucket_nickname": "store", "create_mode": "create"},
+        )
         time.sleep(1.0)  # the expired token's second is over
         yield w
     finally:
@@ -203,7 +207,11 @@ def _new_repo(name: str) -> Callable[[World, str], None]:
         world.admin(
             "POST",
             f"/orgs/{ORG}/repos",
-            json={"name": f"{name}-{who.replace('_', '-')}", "bucket_nickname": "store"},
+            json={
+                "name": f"{name}-{who.replace('_', '-')}",
+                "bucket_nickname": "store",
+                "create_mode": "create",
+            },
         )
 
     return prepare
@@ -402,6 +410,7 @@ ROUTES: list[Route] = [
     ),
     Route("GET", "/repos/{org}/{repo}/open", "viewer", credentials=True),
     Route("GET", "/repos/{org}/{repo}/bucket-credentials", "viewer", credentials=True),
+    Route("POST", "/repos/{org}/{repo}/created", "member"),  # the creator's confirmation (already ready)
     Route("PATCH", "/orgs/{org}/{repo}", "member", body=lambda w, p: {"description": f"touched by {p}"}),
     Route("PUT", "/orgs/{org}/{repo}/status", "admin", body=lambda w, p: {"mode": "online"}),
     Route("DELETE", "/orgs/{org}/doomed-{who}", "admin", ok=204, prepare=_new_repo("doomed")),

@@ -578,7 +578,10 @@ def test_without_a_read_pair_readers_get_no_keys_unless_an_admin_allows_it(
         )
         assert made.status_code == 201, made.text
         assert (
-            beta.post("/orgs/beta/repos", json={"name": "beta-repo", "bucket_nickname": "wonly"}).status_code
+            beta.post(
+                "/orgs/beta/repos",
+                json={"name": "beta-repo", "bucket_nickname": "wonly", "create_mode": "create"},
+            ).status_code
             == 201
         )
         viewer = beta.post("/orgs/beta/api-clients", json={"name": "viewer", "role": "viewer"}).json()[

@@ -69,6 +69,12 @@ def _bucket_cell(repo: Repo) -> str:
     return f"{repo.bucket.nickname} ({repo.bucket.platform})"
 
 
+def _status_cell(repo: Repo) -> str:
+    """The status mode; for a repo still being created, its state too (floe.server.catalog.creation)."""
+    mode = repo.status.mode.value
+    return mode if repo.state == "ready" else f"{mode} ({repo.state})"
+
+
 def repo_row(repo: Repo) -> dict[str, Any]:
     """A repo flattened for :func:`emit_table` / :func:`emit_record`."""
     return {
@@ -76,7 +82,7 @@ def repo_row(repo: Repo) -> dict[str, Any]:
         "bucket": _bucket_cell(repo),
         "bucket_nickname": repo.bucket.nickname if repo.bucket else None,
         "prefix": repo.prefix,
-        "status": repo.status.mode.value,
+        "status": _status_cell(repo),
         "status_message": repo.status.message,
         "commit_protection": {
             "store": "the store's conditional writes",

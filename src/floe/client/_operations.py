@@ -236,17 +236,18 @@ def create_repo(
             "GET", f"/repos/{org}/{repo}/open", parse=_model(OpenRepoResponse)
         )
         info: ClientInfo = yield CLIENT_INFO
-        return (
-            yield Run(
-                _opening().open_repository,
-                (f"{org}/{repo}", opened, info, config),
-                {"create": True, "storage_options": storage_options},
-            )
+        created = yield Run(
+            _opening().open_repository,
+            (f"{org}/{repo}", opened, info, config),
+            {"create": True, "storage_options": storage_options},
         )
     except Exception:
         # Nothing half-created: the prefix was empty when registered, so clearing it is safe.
         yield Call("DELETE", f"/orgs/{org}/{repo}")
         raise
+    # The entry is ready for others from here (without this, at its next open or the server's reaper).
+    yield Call("POST", f"/repos/{org}/{repo}/created", parse=_model(Repo))
+    return created
 
 
 def get_or_create_repo(

@@ -89,6 +89,11 @@ class Repo(BaseModel):
     kind: RepoKind = RepoKind.icechunk
     prefix: str
     permissions: list[dict[str, Any]] = Field(default_factory=list)
+    state: Literal["ready", "creating", "registered"] = Field(
+        default="ready",
+        description="ready; creating (the server is creating its Icechunk repo); registered (its creator "
+        "is creating it): only ready repos open, except a registered one for its creator",
+    )
     commit_protection: Literal["store", "leases"] = Field(
         default="store",
         description="what keeps concurrent commits safe: the store's conditional writes, or Floe's commit leases",

@@ -2,13 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
-import anyio.to_thread
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -17,7 +12,7 @@ from floe import __version__
 from floe.errors import FloeError
 from floe.server import arraylake as arraylake_compat
 from floe.server import error_model, jobs, logformat, metrics, serving, web
-from floe.server.catalog import Catalog
+from floe.server.catalog import Catalog, creation
 from floe.server.catalog import audit as audit_catalog
 from floe.server.catalog import trash as trash_catalog
 from floe.server.db.engine import create_engine, migrate
@@ -40,6 +35,7 @@ from floe.storage import timeouts
 
 _log = logging.getLogger("floe.trash")
 _audit_log = logging.getLogger("floe.audit")
+_creation_log = logging.getLogger("floe.creation")
 
 
 def _describe_validation(exc: RequestValidationError) -> str:
@@ -51,30 +47,31 @@ def _describe_validation(exc: RequestValidationError) -> str:
     return "; ".join(parts) or "invalid request"
 
 
-def _purging_trash(cat: Catalog, interval: float) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
-    """A lifespan that purges expired trash entries every ``interval`` seconds, off the event loop."""
+def _purging_trash(cat: Catalog, settings: Settings) -> jobs.Lifespan:
+    """Purge expired trash entries, at start and every purge interval."""
 
-    async def purge_forever() -> None:
-        while True:
-            try:
-                purged = await anyio.to_thread.run_sync(trash_catalog.purge_expired, cat)
-                for result in purged:
-                    _log.info("purged %s from the trash (%d objects)", result.name, result.objects_deleted)
-            except Exception:  # the job must outlive a database hiccup; the next round retries
-                _log.exception("purging the trash failed")
-            await asyncio.sleep(interval)
+    def purge() -> None:
+        for result in trash_catalog.purge_expired(cat):
+            _log.info("purged %s from the trash (%d objects)", result.name, result.objects_deleted)
 
-    @asynccontextmanager
-    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        task = asyncio.create_task(purge_forever())
-        try:
-            yield
-        finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+    return jobs.periodic(purge, settings.trash_purge_interval_seconds, what="purging the trash", log=_log)
 
-    return lifespan
+
+def _reaping_creations(cat: Catalog, settings: Settings) -> jobs.Lifespan:
+    """Finish or remove repos left half-created (see ``catalog.creation``), at start and every interval."""
+
+    def reap() -> None:
+        for result in creation.reap_stale(cat, settings.creation_stale_seconds):
+            _creation_log.info(
+                "repo %s was still being created: %s%s",
+                result.name,
+                "it is ready" if result.outcome == "ready" else "removed",
+                f" ({result.objects_deleted} objects deleted)" if result.objects_deleted else "",
+            )
+
+    return jobs.periodic(
+        reap, settings.creation_reap_interval_seconds, what="reaping stale repo creations", log=_creation_log
+    )
 
 
 def _pruning_audit(cat: Catalog, settings: Settings) -> jobs.Lifespan:
@@ -105,7 +102,8 @@ def create_app(settings: Settings, *, run_migrations: bool = True) -> FastAPI:
     )
     app = FastAPI(
         lifespan=jobs.combined(
-            _purging_trash(catalog, settings.trash_purge_interval_seconds),
+            _purging_trash(catalog, settings),
+            _reaping_creations(catalog, settings),
             _pruning_audit(catalog, settings),
         ),
         title="Floe",

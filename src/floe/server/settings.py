@@ -55,6 +55,10 @@ class Settings:
     audit_vend_window_seconds: float = 600.0
     audit_vend_retention_days: float = 90.0
     audit_prune_interval_seconds: float = 3600.0
+    # two-phase repo creation: how often the reaper looks for entries still being created, and how
+    # old such an entry must be before it finishes or removes it
+    creation_reap_interval_seconds: float = 300.0
+    creation_stale_seconds: float = 900.0
     # outbound storage, STS and token calls: seconds to connect, and to wait for each answer
     storage_connect_timeout: float = 10.0
     storage_read_timeout: float = 30.0
@@ -97,6 +101,8 @@ class Settings:
             "FLOE_AUDIT_VEND_WINDOW_SECONDS": repr(self.audit_vend_window_seconds),
             "FLOE_AUDIT_VEND_RETENTION_DAYS": repr(self.audit_vend_retention_days),
             "FLOE_AUDIT_PRUNE_INTERVAL_SECONDS": repr(self.audit_prune_interval_seconds),
+            "FLOE_CREATION_REAP_INTERVAL_SECONDS": repr(self.creation_reap_interval_seconds),
+            "FLOE_CREATION_STALE_SECONDS": repr(self.creation_stale_seconds),
             "FLOE_STORAGE_CONNECT_TIMEOUT": repr(self.storage_connect_timeout),
             "FLOE_STORAGE_READ_TIMEOUT": repr(self.storage_read_timeout),
             "FLOE_MAX_BODY_BYTES": str(self.max_body_bytes),
@@ -242,6 +248,12 @@ class Settings:
             ),
             audit_prune_interval_seconds=_positive(
                 None, "FLOE_AUDIT_PRUNE_INTERVAL_SECONDS", 3600.0, "the audit prune interval (seconds)"
+            ),
+            creation_reap_interval_seconds=_positive(
+                None, "FLOE_CREATION_REAP_INTERVAL_SECONDS", 300.0, "the creation reaper's interval (seconds)"
+            ),
+            creation_stale_seconds=_positive(
+                None, "FLOE_CREATION_STALE_SECONDS", 900.0, "the age of a stale repo creation (seconds)"
             ),
             storage_connect_timeout=_positive(
                 None, "FLOE_STORAGE_CONNECT_TIMEOUT", 10.0, "the storage connect timeout (seconds)"

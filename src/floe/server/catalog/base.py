@@ -232,6 +232,7 @@ def repo_model(row: sa.Row, org_name: str, bucket: Bucket | None) -> Repo:
         ),
         kind=row.kind,
         prefix=row.prefix,
+        state=row.state,
         commit_protection="leases" if bucket is not None and needs_leases(bucket.capabilities) else "store",
     )
 

@@ -32,7 +32,7 @@ from floe.models import (
 )
 from floe.models.common import MAX_PAGE_NUMBER
 from floe.server.auth import Action, Caller, decide
-from floe.server.catalog import trash
+from floe.server.catalog import creation, trash
 from floe.server.catalog.audit import record, record_repeated, record_vend
 from floe.server.catalog.base import (
     Catalog,
@@ -103,6 +103,7 @@ def _insert_repo(
     prefix: str,
     description: str | None,
     metadata: dict[str, Any] | None,
+    state: str,
 ) -> Repo:
     repo_id = secrets.token_hex(12)
     stamp = now()
@@ -121,6 +122,7 @@ def _insert_repo(
             created=stamp,
             updated=stamp,
             created_by=principal.id,
+            state=state,
         )
     )
     write_metadata(conn, repo_id, metadata)
@@ -187,24 +189,31 @@ def create_repo(cat: Catalog, principal: Caller, org_name: str, body: RepoCreate
             f"{location_text(spec, prefix)} already holds data; to register an existing Icechunk repo use "
             "import (`floe repo import`), or choose another prefix"
         )
-    if body.create_mode == "create" and store is not None:
-        storage = icechunk_storage(spec, prefix, credentials_for(spec, prefix=prefix, policy=cat.policy))
-        try:
-            storage_call(
-                f"creating the Icechunk repo at {location_text(spec, prefix)}",
-                icechunk.Repository.create,
-                storage,
-                icechunk_config_for(bucket.capabilities, None),
-            )
-        except FloeError:
-            store.delete_prefix(prefix)
-            raise
+    if store is None or body.create_mode != "create":
+        # registered: ready once its creator has created the Icechunk repo (see catalog.creation);
+        # a server that may not look at the storage cannot tell, and takes the creator's word
+        state = creation.REGISTERED if store is not None else creation.READY
+        return _register(cat, principal, org_name, bucket, body, prefix, state=state)
+    # Two phases, so that a crash leaves nothing the reaper cannot finish or remove: the entry first
+    # (state creating: never opened nor vended), then the Icechunk repo, then the entry is ready.
+    repo = _register(cat, principal, org_name, bucket, body, prefix, state=creation.CREATING)
+    storage = icechunk_storage(spec, prefix, credentials_for(spec, prefix=prefix, policy=cat.policy))
     try:
-        return _register(cat, principal, org_name, bucket, body, prefix)
+        storage_call(
+            f"creating the Icechunk repo at {location_text(spec, prefix)}",
+            icechunk.Repository.create,
+            storage,
+            icechunk_config_for(bucket.capabilities, None),
+        )
     except FloeError:
-        if body.create_mode == "create" and store is not None:
-            store.delete_prefix(prefix)
+        store.delete_prefix(prefix)
+        creation.remove_entry(cat, repo.id, creation.CREATING)
         raise
+    if not creation.mark_ready(cat, repo.id):
+        raise ConflictError(
+            f"repo {org_name}/{body.name} was removed while it was being created; create it again"
+        )
+    return repo.model_copy(update={"state": creation.READY})
 
 
 def import_repo(cat: Catalog, principal: Caller, org_name: str, body: RepoImport) -> Repo:
@@ -223,7 +232,7 @@ def import_repo(cat: Catalog, principal: Caller, org_name: str, body: RepoImport
         where = location_text(spec, prefix)
         if not storage_call(f"looking for an Icechunk repo at {where}", icechunk.Repository.exists, storage):
             raise NotFoundError(f"no Icechunk repo found at {where}; check the bucket config and prefix")
-    return _register(cat, principal, org_name, bucket, body, prefix)
+    return _register(cat, principal, org_name, bucket, body, prefix, state=creation.READY)
 
 
 def _register(
@@ -233,6 +242,8 @@ def _register(
     bucket: sa.Row,
     body: RepoCreate | RepoImport,
     prefix: str,
+    *,
+    state: str,
 ) -> Repo:
     """Insert the catalog entry, checking again (in the transaction) that name and prefix are free."""
     try:
@@ -249,6 +260,7 @@ def _register(
                 prefix=prefix,
                 description=body.description,
                 metadata=body.metadata,
+                state=state,
             )
             record(
                 conn,
@@ -458,14 +470,16 @@ def repo_credentials(
     cat: Catalog, principal: Caller, org_name: str, name: str, *, read_only: bool = False
 ) -> TempCredentials | None:
     """Credentials for one repo: read-only ones unless the caller may write and did not ask to read only."""
-    with cat.tx() as conn:
+    with cat.read() as conn:
         org, row = org_and_repo(conn, principal, org_name, name, Action.REPO_READ)
         bucket = conn.execute(sa.select(t.buckets).where(t.buckets.c.id == row.bucket_id)).one()
         read_only = read_only or not may(conn, principal, Action.REPO_WRITE, org.id, row.id)
-        creds = credentials_for(
-            bucket_spec(cat.box, bucket), prefix=row.prefix, read_only=read_only, policy=cat.policy
-        )
-        if creds is not None:
+    creation.check_openable(cat, principal, row, bucket, f"{org_name}/{name}")
+    creds = credentials_for(
+        bucket_spec(cat.box, bucket), prefix=row.prefix, read_only=read_only, policy=cat.policy
+    )
+    if creds is not None:
+        with cat.tx() as conn:
             record_vend(
                 conn,
                 principal,
@@ -519,6 +533,8 @@ def open_repo(
             raise RepoUnavailableError(
                 f"repo {org_name}/{name} is offline ({repo.status_message or 'no reason given'}); try again later"
             )
+        # before any credentials are made: an entry still being created is not opened (see creation)
+        repo["state"] = creation.check_openable(cat, principal, repo, bucket, f"{org_name}/{name}")
         containers = {} if offline else container_credentials(cat, conn, repo.id, org_name)
         can_write = may(conn, principal, Action.REPO_WRITE, repo.org_id, repo.id)
     bucket_resp = bucket_model(bucket, mapping[t.orgs.c.default_bucket_id])

@@ -266,6 +266,7 @@ _BY_TOKEN = (
         t.repos.c.prefix.label("repo_prefix"),
         t.repos.c.status_mode,
         t.repos.c.status_message,
+        t.repos.c.state.label("repo_state"),
         t.repos.c.bucket_id,
         t.orgs.c.name.label("org_name"),
     )
@@ -317,6 +318,8 @@ def _check_live(cat: Catalog, row: Any, address: str | None, *, audit: bool) -> 
         raise GoneError(
             f"this share link to {full} expired on {_when(row.expires)}; ask the repo's owner for a new one"
         )
+    if row.repo_state != "ready":  # still being created (floe.server.catalog.creation): nothing to share yet
+        raise RepoUnavailableError(f"repo {full} is still being created; try the link again in a moment")
     if row.status_mode == RepoMode.offline.value:
         if audit:
             _refused(cat, row, "offline", address)

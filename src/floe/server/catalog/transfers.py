@@ -34,6 +34,7 @@ from floe.models.transfers import (
     move_target_name,
 )
 from floe.server.auth import Action, Caller
+from floe.server.catalog import creation
 from floe.server.catalog.audit import record, record_vend
 from floe.server.catalog.base import (
     Catalog,
@@ -85,6 +86,7 @@ def _answer(
         mapping = found._mapping
         repo, bucket = split_repo_bucket(found)
         can_write = may(conn, principal, Action.REPO_WRITE, repo.org_id, repo.id)
+    repo["state"] = creation.check_openable(cat, principal, repo, bucket, f"{org_name}/{name}")
     reading = read_only or not can_write
     bucket_resp = bucket_model(bucket, mapping[t.orgs.c.default_bucket_id])
     spec = bucket_spec(cat.box, bucket)

@@ -88,6 +88,9 @@ repos = sa.Table(
     sa.Column("created", Timestamp, nullable=False),
     sa.Column("updated", Timestamp, nullable=False),
     sa.Column("created_by", sa.String(36)),
+    # ready | creating (the server is creating it) | registered (its creator is creating it): see
+    # floe.server.catalog.creation
+    sa.Column("state", sa.String(16), nullable=False, server_default="ready", index=True),
     sa.UniqueConstraint("org_id", "name", name="uq_repos_org_name"),
     sa.UniqueConstraint("bucket_id", "prefix", name="uq_repos_bucket_prefix"),
 )

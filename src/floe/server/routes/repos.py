@@ -25,7 +25,7 @@ from floe.models.common import MAX_PAGE_NUMBER
 from floe.server import arraylake as compat
 from floe.server.arraylake import ArraylakeDep
 from floe.server.auth import Caller
-from floe.server.catalog import Catalog, repos, virtual
+from floe.server.catalog import Catalog, creation, repos, virtual
 from floe.server.catalog.base import open_as_seen_by, repo_as_seen_by
 from floe.server.deps import CallerDep, CatalogDep
 
@@ -111,6 +111,14 @@ async def open_repo(
         return opened.model_dump_json(by_alias=True)
 
     return Response(await anyio.to_thread.run_sync(opening), media_type="application/json")
+
+
+@router.post("/repos/{org}/{repo}/created", response_model=Repo)
+def confirm_created(org: str, repo: str, cat: CatalogDep, principal: CallerDep) -> Repo:
+    """Confirm that the Icechunk repo of a registered repo (``create_mode=register``) now exists:
+    the entry becomes ready (it would anyway at the next open, or when the server's reaper finds it)."""
+    creation.confirm_created(cat, principal, org, repo)
+    return repo_as_seen_by(principal, repos.get_repo(cat, principal, org, repo))
 
 
 @router.get("/repos/{org}/{repo}/bucket-credentials", response_model=TempCredentials | None)

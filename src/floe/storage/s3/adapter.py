@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from datetime import timedelta
+from datetime import UTC, timedelta
 from typing import TYPE_CHECKING, Any
 
 import icechunk
@@ -104,7 +104,8 @@ class S3Adapter(PlatformAdapter):
                 access_key_id=credentials.aws_access_key_id,
                 secret_access_key=credentials.aws_secret_access_key,
                 session_token=credentials.aws_session_token,
-                expires_after=credentials.expiration,
+                # Icechunk takes only datetime.UTC (boto3's STS answers carry dateutil's tzutc)
+                expires_after=credentials.expiration.astimezone(UTC) if credentials.expiration else None,
             )
         return self._icechunk_constructor()(**kwargs)
 
