@@ -1,0 +1,235 @@
+"""Signing in through the official arraylake client (0.33): ``arraylake auth login|status|token|refresh|logout``
+and ``Client.login()`` / ``logout()`` against ``floe serve --tls-cert/--tls-key``.
+
+That client speaks https to the auth domain ``/auth/config`` names, so the server here has a certificate
+from a throwaway CA that the client processes trust (``SSL_CERT_FILE``). The person's browser is the
+``approve_device`` fixture, on Floe's own ``/device`` page.
+"""
+
+from __future__ import annotations
+
+import datetime
+import ipaddress
+import json
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from services import admin_token, start_floe
+
+pytest.importorskip("arraylake")
+x509 = pytest.importorskip("cryptography.x509")
+
+from cryptography.hazmat.primitives import hashes, serialization  # noqa: E402
+from cryptography.hazmat.primitives.asymmetric import ec  # noqa: E402
+from cryptography.x509.oid import NameOID  # noqa: E402
+
+ARRAYLAKE = str(Path(sys.executable).with_name("arraylake"))
+EMAIL = "pat@example.org"
+PASSWORD = "correct horse battery staple"
+LINK = re.compile(r"https://\S+/device\?user_code=[A-Z]{4}-[A-Z]{4}")
+
+
+def make_tls(where: Path) -> tuple[Path, Path, Path]:
+    """A CA, and a certificate it signed for 127.0.0.1 and localhost: (cert, key, ca) PEM files."""
+
+    def name(text: str) -> x509.Name:
+        return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, text)])
+
+    start = datetime.datetime.now(datetime.UTC) - datetime.timedelta(minutes=5)
+    end = start + datetime.timedelta(days=1)
+    ca_key, key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
+    ca = (
+        x509.CertificateBuilder(subject_name=name("floe test CA"), issuer_name=name("floe test CA"))
+        .public_key(ca_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(start)
+        .not_valid_after(end)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .add_extension(
+            x509.KeyUsage(False, False, False, False, False, True, True, False, False), critical=True
+        )
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )
+    cert = (
+        x509.CertificateBuilder(subject_name=name("127.0.0.1"), issuer_name=ca.subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(start)
+        .not_valid_after(end)
+        .add_extension(
+            x509.SubjectAlternativeName(
+                [x509.IPAddress(ipaddress.ip_address("127.0.0.1")), x509.DNSName("localhost")]
+            ),
+            critical=False,
+        )
+        .add_extension(x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False
+        )
+        .sign(ca_key, hashes.SHA256())
+    )
+    paths = (where / "server.pem", where / "server.key", where / "ca.pem")
+    paths[0].write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    paths[1].write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
+    paths[2].write_bytes(ca.public_bytes(serialization.Encoding.PEM))
+    return paths
+
+
+@dataclass
+class TlsFloe:
+    url: str
+    ca: str
+
+
+@pytest.fixture(scope="module")
+def tls_floe(tmp_path_factory) -> Iterator[TlsFloe]:
+    base = tmp_path_factory.mktemp("tls-floe")
+    tls = make_tls(base)
+    server = start_floe(base / "data", tls=tls, env={"FLOE_DEVICE_INTERVAL_SECONDS": "1"})
+    try:
+        site = {"authorization": f"Bearer {admin_token(server, site_admin=True)}"}
+        with httpx.Client(base_url=server.url, headers=site, verify=str(tls[2]), trust_env=False) as http:
+            made = http.post("/users", json={"email": EMAIL, "name": "Pat Person", "password": PASSWORD})
+            assert made.status_code == 201, made.text
+            joined = http.put(f"/orgs/default/members/{EMAIL}", json={"role": "member"})
+            assert joined.status_code < 300, joined.text
+        yield TlsFloe(server.url, str(tls[2]))
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def home(tmp_path) -> Path:
+    return tmp_path / "home"
+
+
+def _env(floe: TlsFloe, home: Path) -> dict[str, str]:
+    keep = {
+        k: v for k, v in os.environ.items() if not k.startswith(("ARRAYLAKE_", "HTTP", "HTTPS", "ALL_PROXY"))
+    }
+    return {
+        **keep,
+        "HOME": str(home),
+        "ARRAYLAKE_SERVICE__URI": floe.url,
+        "ARRAYLAKE_USER__DIAGNOSTICS": "false",
+        "SSL_CERT_FILE": floe.ca,  # the arraylake client's httpx trusts the test CA
+        "NO_PROXY": "*",
+        "COLUMNS": "400",
+        "PYTHONUNBUFFERED": "1",
+    }
+
+
+def _run(floe: TlsFloe, home: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [ARRAYLAKE, *args],
+        env=_env(floe, home),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+    )
+
+
+def _sign_in(floe: TlsFloe, home: Path, cmd: list[str], approve_device) -> str:
+    """Run ``cmd`` (which signs in), approve the code it prints as the person, and return its output."""
+    proc = subprocess.Popen(
+        cmd,
+        env=_env(floe, home),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        stdin=subprocess.DEVNULL,
+    )
+    seen = []
+    try:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            seen.append(line)
+            if found := LINK.search(line):
+                approve_device(found.group(0), EMAIL, PASSWORD, verify=floe.ca)
+                break
+        else:
+            pytest.fail("no sign-in link was printed:\n" + "".join(seen))
+        rest, _ = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    out = "".join(seen) + rest
+    assert proc.returncode == 0, out
+    return out
+
+
+def _stored(home: Path) -> dict[str, str]:
+    return json.loads((home / ".arraylake" / "token.json").read_text())
+
+
+def _user(floe: TlsFloe, token: str) -> httpx.Response:
+    headers = {"authorization": f"Bearer {token}"}
+    return httpx.get(f"{floe.url}/user", headers=headers, verify=floe.ca, trust_env=False)
+
+
+def test_auth_config_names_the_domain_and_the_token_routes_refuse_clearly(tls_floe):
+    with httpx.Client(base_url=tls_floe.url, verify=tls_floe.ca, trust_env=False) as http:
+        config = http.get("/auth/config", params={"target": "client"}).json()
+        assert config["domain"] == tls_floe.url.removeprefix("https://") and config["client_id"] == "floe"
+        wrong = http.post("/oauth/token", data={"grant_type": "password"})
+        assert wrong.status_code == 400 and wrong.json()["error"] == "unsupported_grant_type"
+        unknown = http.post("/oauth/token", data={"grant_type": "refresh_token", "refresh_token": "ema_nope"})
+        assert unknown.status_code == 400 and unknown.json()["error"] == "invalid_grant"
+        assert http.get("/v2/logout").status_code == 200
+
+
+def test_the_arraylake_cli_signs_in_refreshes_and_signs_out(tls_floe, home, approve_device):
+    before = _run(tls_floe, home, "auth", "status")
+    assert before.returncode == 1 and "Not logged in" in before.stdout
+
+    out = _sign_in(tls_floe, home, [ARRAYLAKE, "auth", "login", "--no-browser"], approve_device)
+    assert "Successfully logged in" in out and "Could not update user profile" not in out, out
+    first = _stored(home)["id_token"]
+    assert _user(tls_floe, first).json()["email"] == EMAIL
+
+    status = _run(tls_floe, home, "auth", "status")
+    assert status.returncode == 0 and f"Logged in as {EMAIL}" in status.stdout, status.stdout + status.stderr
+    shown = _run(tls_floe, home, "auth", "token")
+    assert shown.returncode == 0 and first in shown.stdout.replace("\n", "").replace(" ", "")
+    listed = _run(tls_floe, home, "repo", "list", "default")  # the client's OAuth bearer on an API route
+    assert listed.returncode == 0, listed.stdout + listed.stderr
+
+    refreshed = _run(tls_floe, home, "auth", "refresh")
+    assert refreshed.returncode == 0 and "Successfully refreshed" in refreshed.stdout, refreshed.stdout
+    second = _stored(home)["id_token"]
+    assert second != first
+    assert _user(tls_floe, first).status_code == 401  # each refresh ends the session it replaces
+    assert _user(tls_floe, second).status_code == 200
+
+    out = _run(tls_floe, home, "auth", "logout")
+    assert out.returncode == 0 and "Successfully logged out" in out.stdout, out.stdout + out.stderr
+    assert not (home / ".arraylake" / "token.json").exists()
+    after = _run(tls_floe, home, "auth", "status")
+    assert after.returncode == 1 and "Not logged in" in after.stdout
+
+
+def test_client_login_and_logout(tls_floe, home, approve_device):
+    script = (
+        "import arraylake, asyncio\n"
+        "c = arraylake.Client()\n"
+        "c.login()\n"
+        "print('REPOS', [r.name for r in c.list_repos('default')])\n"
+        "c.logout()\n"
+    )
+    out = _sign_in(tls_floe, home, [sys.executable, "-c", script], approve_device)
+    assert "Successfully logged in" in out and "REPOS []" in out, out
+    assert "Successfully logged out" in out and not (home / ".arraylake" / "token.json").exists(), out
