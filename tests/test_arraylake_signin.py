@@ -8,8 +8,6 @@ from a throwaway CA that the client processes trust (``SSL_CERT_FILE``). The per
 
 from __future__ import annotations
 
-import datetime
-import ipaddress
 import json
 import os
 import re
@@ -22,70 +20,14 @@ from pathlib import Path
 import httpx
 import pytest
 
-from services import admin_token, start_floe
+from services import admin_token, make_tls, start_floe
 
 pytest.importorskip("arraylake")
-x509 = pytest.importorskip("cryptography.x509")
-
-from cryptography.hazmat.primitives import hashes, serialization  # noqa: E402
-from cryptography.hazmat.primitives.asymmetric import ec  # noqa: E402
-from cryptography.x509.oid import NameOID  # noqa: E402
 
 ARRAYLAKE = str(Path(sys.executable).with_name("arraylake"))
 EMAIL = "pat@example.org"
 PASSWORD = "correct horse battery staple"
 LINK = re.compile(r"https://\S+/device\?user_code=[A-Z]{4}-[A-Z]{4}")
-
-
-def make_tls(where: Path) -> tuple[Path, Path, Path]:
-    """A CA, and a certificate it signed for 127.0.0.1 and localhost: (cert, key, ca) PEM files."""
-
-    def name(text: str) -> x509.Name:
-        return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, text)])
-
-    start = datetime.datetime.now(datetime.UTC) - datetime.timedelta(minutes=5)
-    end = start + datetime.timedelta(days=1)
-    ca_key, key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
-    ca = (
-        x509.CertificateBuilder(subject_name=name("floe test CA"), issuer_name=name("floe test CA"))
-        .public_key(ca_key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(start)
-        .not_valid_after(end)
-        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-        .add_extension(
-            x509.KeyUsage(False, False, False, False, False, True, True, False, False), critical=True
-        )
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False)
-        .sign(ca_key, hashes.SHA256())
-    )
-    cert = (
-        x509.CertificateBuilder(subject_name=name("127.0.0.1"), issuer_name=ca.subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(start)
-        .not_valid_after(end)
-        .add_extension(
-            x509.SubjectAlternativeName(
-                [x509.IPAddress(ipaddress.ip_address("127.0.0.1")), x509.DNSName("localhost")]
-            ),
-            critical=False,
-        )
-        .add_extension(x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
-        .add_extension(
-            x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False
-        )
-        .sign(ca_key, hashes.SHA256())
-    )
-    paths = (where / "server.pem", where / "server.key", where / "ca.pem")
-    paths[0].write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    paths[1].write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-        )
-    )
-    paths[2].write_bytes(ca.public_bytes(serialization.Encoding.PEM))
-    return paths
 
 
 @dataclass
@@ -233,3 +175,22 @@ def test_client_login_and_logout(tls_floe, home, approve_device):
     out = _sign_in(tls_floe, home, [sys.executable, "-c", script], approve_device)
     assert "Successfully logged in" in out and "REPOS []" in out, out
     assert "Successfully logged out" in out and not (home / ".arraylake" / "token.json").exists(), out
+
+
+def test_serve_refuses_bad_tls_files_in_one_line(tmp_path):
+    from typer.testing import CliRunner
+
+    from floe.cli.main import app
+
+    cert, key, _ = make_tls(tmp_path)
+    junk = tmp_path / "junk.pem"
+    junk.write_text("not a certificate\n")
+    cases = {
+        ("--tls-cert", str(cert)): "--tls-cert and --tls-key go together",
+        ("--tls-cert", str(cert), "--tls-key", str(tmp_path / "missing.key")): "missing.key: no such file",
+        ("--tls-cert", str(junk), "--tls-key", str(key)): "not a PEM certificate and its key",
+    }
+    for args, message in cases.items():
+        result = CliRunner().invoke(app, ["serve", "--data-dir", str(tmp_path / "d"), *args])
+        assert result.exit_code == 1, result.output
+        assert message in result.output and "Traceback" not in result.output, result.output

@@ -437,7 +437,11 @@ def test_arraylake_client_manages_services(world: World, tmp_path: Path, monkeyp
     with pytest.raises(ArraylakeClientError, match="404"):
         services.get_status("al-nope")
 
-    assert services.disable("al-edr") == {"name": "al-edr", "status": "disabled"}
+    assert services.disable("al-edr") == {
+        "name": "al-edr",
+        "status": "disabled",
+        "message": f"service 'al-edr' of org '{ORG}' disabled",  # `arraylake compute disable` prints it
+    }
     assert services.disable("al-zarr")["status"] == "disabled"
     assert not {"al-edr", "al-zarr"} & {d.name for d in services.list_enabled()}
 
@@ -542,6 +546,7 @@ def test_cli(world: World, tmp_path: Path):
     assert floe_cli.ok("services", "disable", ORG, "zarr", "--json").json() == {
         "name": "zarr",
         "status": "disabled",
+        "message": f"service 'zarr' of org '{ORG}' disabled",
     }
     assert floe_cli.ok("services", "list", ORG, "--json").json() == []
     assert all(world.server.token not in output for output in floe_cli.outputs)
