@@ -34,6 +34,7 @@ LINK = re.compile(r"https://\S+/device\?user_code=[A-Z]{4}-[A-Z]{4}")
 class TlsFloe:
     url: str
     ca: str
+    token: str  # an admin of org default
 
 
 @pytest.fixture(scope="module")
@@ -48,7 +49,7 @@ def tls_floe(tmp_path_factory) -> Iterator[TlsFloe]:
             assert made.status_code == 201, made.text
             joined = http.put(f"/orgs/default/members/{EMAIL}", json={"role": "member"})
             assert joined.status_code < 300, joined.text
-        yield TlsFloe(server.url, str(tls[2]))
+        yield TlsFloe(server.url, str(tls[2]), server.token)
     finally:
         server.stop()
 
@@ -121,6 +122,15 @@ def _stored(home: Path) -> dict[str, str]:
 def _user(floe: TlsFloe, token: str) -> httpx.Response:
     headers = {"authorization": f"Bearer {token}"}
     return httpx.get(f"{floe.url}/user", headers=headers, verify=floe.ca, trust_env=False)
+
+
+def test_floe_client_trusts_the_ca_in_ssl_cert_file(tls_floe, monkeypatch):
+    import floe
+
+    with pytest.raises(floe.FloeError):  # not trusted without it
+        floe.Client(tls_floe.url, tls_floe.token).list_repos("default")
+    monkeypatch.setenv("SSL_CERT_FILE", tls_floe.ca)
+    assert floe.Client(tls_floe.url, tls_floe.token).list_repos("default") == []
 
 
 def test_auth_config_names_the_domain_and_the_token_routes_refuse_clearly(tls_floe):

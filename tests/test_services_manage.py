@@ -157,7 +157,9 @@ def test_enable_list_status_disable(floe_server: InProcessFloe):
         services.get_logs("nope")
 
     done = services.disable("edr-public")
-    assert done == ServiceDisabled(name="edr-public", status="disabled")
+    assert done == ServiceDisabled(
+        name="edr-public", status="disabled", message=f"service 'edr-public' of org '{ORG}' disabled"
+    )
     assert [s.name for s in services.list_enabled()] == ["edr-private", "zarr"]
     with pytest.raises(floe.NotFoundError):
         services.get_status("edr-public")
@@ -287,7 +289,8 @@ def test_async_client(world: World):
                 async for _ in services.stream_logs("nope"):
                     pass
 
-            assert await services.disable("async-dap") == ServiceDisabled(name="async-dap")
+            gone = ServiceDisabled(name="async-dap", message=f"service 'async-dap' of org '{ORG}' disabled")
+            assert await services.disable("async-dap") == gone
             with pytest.raises(floe.NotFoundError):
                 await services.get_status("async-dap")
 
