@@ -194,7 +194,7 @@ def world(moto, tmp_path_factory, approve_device) -> Iterator[World]:
                 icechunk.Repository.create(storage)
         yield w
     finally:
-        server.stop()
+        server.stop(timeout=3)  # the in-process clients' keep-alive connections would hold it for 10 s
 
 
 @pytest.fixture(autouse=True)
