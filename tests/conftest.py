@@ -286,13 +286,15 @@ def floe_server_sqlite(floe_in_process_factory) -> InProcessFloe:
 @pytest.fixture(scope="session")
 def approve_device() -> Callable[..., None]:
     """Act as the person's browser for ``floe auth login``: ``approve_device(url, email, password,
-    approve=True)`` opens the printed ``url`` (``/device?user_code=...``), signs in on the ``/login`` form
+    approve=True, verify=True)`` (``verify``: a CA file for https servers) opens the printed ``url`` (``/device?user_code=...``), signs in on the ``/login`` form
     it redirects to, and approves (or denies) the code, carrying the CSRF token of each form."""
 
-    def approve(url: str, email: str, password: str, *, approve: bool = True) -> None:
+    def approve(
+        url: str, email: str, password: str, *, approve: bool = True, verify: str | bool = True
+    ) -> None:
         from browser import form  # tests/browser.py: the forms of a page as a browser would send them
 
-        with httpx.Client(follow_redirects=True, timeout=30, trust_env=False) as browser:
+        with httpx.Client(follow_redirects=True, timeout=30, trust_env=False, verify=verify) as browser:
             page = browser.get(url)
             assert page.status_code == 200, page.text
             if page.url.path == "/login":

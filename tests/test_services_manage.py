@@ -157,7 +157,9 @@ def test_enable_list_status_disable(floe_server: InProcessFloe):
         services.get_logs("nope")
 
     done = services.disable("edr-public")
-    assert done == ServiceDisabled(name="edr-public", status="disabled")
+    assert done == ServiceDisabled(
+        name="edr-public", status="disabled", message=f"service 'edr-public' of org '{ORG}' disabled"
+    )
     assert [s.name for s in services.list_enabled()] == ["edr-private", "zarr"]
     with pytest.raises(floe.NotFoundError):
         services.get_status("edr-public")
@@ -287,7 +289,8 @@ def test_async_client(world: World):
                 async for _ in services.stream_logs("nope"):
                     pass
 
-            assert await services.disable("async-dap") == ServiceDisabled(name="async-dap")
+            gone = ServiceDisabled(name="async-dap", message=f"service 'async-dap' of org '{ORG}' disabled")
+            assert await services.disable("async-dap") == gone
             with pytest.raises(floe.NotFoundError):
                 await services.get_status("async-dap")
 
@@ -437,7 +440,11 @@ def test_arraylake_client_manages_services(world: World, tmp_path: Path, monkeyp
     with pytest.raises(ArraylakeClientError, match="404"):
         services.get_status("al-nope")
 
-    assert services.disable("al-edr") == {"name": "al-edr", "status": "disabled"}
+    assert services.disable("al-edr") == {
+        "name": "al-edr",
+        "status": "disabled",
+        "message": f"service 'al-edr' of org '{ORG}' disabled",  # `arraylake compute disable` prints it
+    }
     assert services.disable("al-zarr")["status"] == "disabled"
     assert not {"al-edr", "al-zarr"} & {d.name for d in services.list_enabled()}
 
@@ -542,6 +549,7 @@ def test_cli(world: World, tmp_path: Path):
     assert floe_cli.ok("services", "disable", ORG, "zarr", "--json").json() == {
         "name": "zarr",
         "status": "disabled",
+        "message": f"service 'zarr' of org '{ORG}' disabled",
     }
     assert floe_cli.ok("services", "list", ORG, "--json").json() == []
     assert all(world.server.token not in output for output in floe_cli.outputs)

@@ -358,6 +358,8 @@ def test_device_code_expiry_session_days_and_public_url(floe_factory):
             "oidc": None,
             "device_authorization_endpoint": "https://floe.example.org/auth/device/code",
             "token_endpoint": "https://floe.example.org/auth/token",
+            "domain": "floe.example.org",  # the arraylake client signs in at https://{domain}/oauth/...
+            "client_id": "floe",
         }
         create_user(site, "ann@example.org", "Ann Example")
         # People come in over https://floe.example.org, so cookies are Secure; this test talks plain

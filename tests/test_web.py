@@ -249,13 +249,16 @@ def test_offline_repo_says_so(site):
 def test_reserved_org_names(site):
     """Every first path segment of the server's routes is an org name nobody can take."""
     from floe.models import RESERVED_ORG_NAMES
+    from floe.server import arraylake_signin
     from floe.server.app import create_app
     from floe.server.settings import Settings
     from floe.server.web import oidc, routes
 
     server, _ = site
     app = create_app(Settings.from_options(data_dir=server.data_dir.parent / "reserved-check"))
-    paths = list(app.openapi()["paths"]) + [r.path for r in routes.router.routes + oidc.router.routes]
+    paths = list(app.openapi()["paths"]) + [
+        r.path for r in routes.router.routes + oidc.router.routes + arraylake_signin.router.routes
+    ]
     first = {p.split("/")[1] for p in paths} - {""}
     assert first <= RESERVED_ORG_NAMES, first - RESERVED_ORG_NAMES
     with admin(server) as http:

@@ -8,6 +8,7 @@ Everything here is plain Python (no pytest), so the helpers can also be used fro
 * :mod:`.gcs` -- :func:`start_gcs_emulator`, :func:`start_gcs_token_endpoint`,
 * :mod:`.server` -- the Floe server: :func:`start_floe` (a ``floe serve`` process) and
   :func:`start_floe_in_process` (the app on a thread of this process),
+* :mod:`.tls` -- :func:`make_tls` (a CA and a certificate for 127.0.0.1, for https servers),
 * :mod:`.tokens` -- :func:`admin_token` (made in this process), :func:`admin_token_cli` (``floe admin token``).
 
 Each returns a handle with a ``stop()`` method.  Handles that are never stopped explicitly are stopped at
@@ -53,6 +54,7 @@ from .server import (
     start_floe,
     start_floe_in_process,
 )
+from .tls import make_tls
 from .tokens import admin_token, admin_token_cli
 
 __all__ = [
@@ -87,6 +89,7 @@ __all__ = [
     "find_postgres_bindir",
     "free_port",
     "log_tail",
+    "make_tls",
     "running_floe",
     "running_floe_in_process",
     "start_azurite",

@@ -77,11 +77,11 @@ def wait_until(
         time.sleep(interval)
 
 
-def _http_ok(url: str, *, any_status: bool = False) -> bool:
+def _http_ok(url: str, *, any_status: bool = False, verify: str | bool = True) -> bool:
     """True if ``url`` answers (with 200, or with anything when ``any_status``)."""
     try:
         # trust_env=False: never route 127.0.0.1 through an HTTP(S)_PROXY from the environment.
-        response = httpx.get(url, timeout=2.0, trust_env=False)
+        response = httpx.get(url, timeout=2.0, trust_env=False, verify=verify)
     except httpx.HTTPError:
         return False
     return any_status or response.status_code == 200

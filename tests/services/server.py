@@ -133,12 +133,14 @@ def start_floe(
     extra_args: Sequence[str] = (),
     env: Mapping[str, str] | None = None,
     timeout: float = 60.0,
+    tls: tuple[Path, Path, Path] | None = None,
 ) -> FloeServer:
     """Start ``python -m floe serve`` on a free port and make an admin token of org ``default``.
 
     The log goes to ``data_dir.parent/floe-PORT.log`` and ``FLOE_CONFIG_DIR`` points at a fresh
     ``data_dir.parent/floe-config-PORT`` (both overridable through ``env``). Waits up to ``timeout``
-    seconds for ``GET /health`` to return 200, then makes the token in this process, straight in the
+    seconds for ``GET /health`` to return 200 (over https with ``tls``: a certificate, its key and the CA
+    file that signed it), then makes the token in this process, straight in the
     database (:func:`admin_token`, what ``floe admin token --org default`` does).
     """
     data_dir = Path(data_dir)
@@ -148,17 +150,25 @@ def start_floe(
     full_env = _server_env(data_dir, port, env)
     cmd = [sys.executable, "-m", "floe", "serve", "--host", LOCALHOST, "--port", str(port)]
     cmd += ["--data-dir", str(data_dir), *database_args(database_url), *extra_args]
+    verify: str | bool = True
+    if tls is not None:
+        cmd += ["--tls-cert", str(tls[0]), "--tls-key", str(tls[1])]
+        verify = str(tls[2])
     server = FloeServer(
         _popen_logged(cmd, log_path, env=full_env),
         log_path,
-        url=f"http://{LOCALHOST}:{port}",
+        url=f"{'https' if tls else 'http'}://{LOCALHOST}:{port}",
         data_dir=data_dir,
         database_url=database_url,
         env=full_env,
     )
     try:
         wait_until(
-            lambda: _http_ok(f"{server.url}/health"), timeout, server.process, log_path, what="floe server"
+            lambda: _http_ok(f"{server.url}/health", verify=verify),
+            timeout,
+            server.process,
+            log_path,
+            what="floe server",
         )
         server.token = admin_token(server)
     except BaseException:

@@ -151,6 +151,14 @@ def serve(
         int,
         typer.Option(help="Server processes sharing the port (state lives in the database).", min=1, max=64),
     ] = 1,
+    tls_cert: Annotated[
+        Path | None,
+        typer.Option(help="Serve https with this PEM certificate (chain); needs --tls-key."),
+    ] = None,
+    tls_key: Annotated[
+        Path | None,
+        typer.Option(help="The PEM private key of --tls-cert."),
+    ] = None,
 ) -> None:
     """Run the Floe catalog server (SQLite and a local folder unless told otherwise)."""
     import uvicorn
@@ -177,6 +185,7 @@ def serve(
         allowed_endpoint_networks=allow_endpoint_network,
         allow_server_credentials=allow_server_credentials or None,
     )
+    tls = _tls_options(tls_cert, tls_key)
     _check_port_free(host, port)
     try:
         app = create_app(settings, run_migrations=run_migrations)
@@ -191,7 +200,10 @@ def serve(
     except SchemaOutOfDate as exc:
         fail(str(exc))
     shown_host = "127.0.0.1" if host in ("0.0.0.0", "::") else host
-    service_uri = f"http://[{shown_host}]:{port}" if ":" in shown_host else f"http://{shown_host}:{port}"
+    scheme = "https" if tls else "http"
+    service_uri = (
+        f"{scheme}://[{shown_host}]:{port}" if ":" in shown_host else f"{scheme}://{shown_host}:{port}"
+    )
     console.print(f"Floe catalog: {describe_url(settings.database_url)}")
     console.print(f"Data dir:     {settings.data_dir}")
     if token:
@@ -207,7 +219,7 @@ def serve(
     # X-Forwarded-* count only from the proxies listed: none unless told (uvicorn trusts 127.0.0.1)
     trusted = (forwarded_allow_ips or os.environ.get("FORWARDED_ALLOW_IPS") or "").strip()
     proxies = {"proxy_headers": bool(trusted), "forwarded_allow_ips": trusted or None}
-    logs = {"log_level": log_level, "log_config": uvicorn_log_config(log_format.value)}
+    logs = {"log_level": log_level, "log_config": uvicorn_log_config(log_format.value), **tls}
     if workers == 1:
         uvicorn.run(app, host=host, port=port, **logs, **proxies)
         return
@@ -224,6 +236,26 @@ def serve(
         **logs,
         **proxies,
     )
+
+
+def _tls_options(cert: Path | None, key: Path | None) -> dict[str, str]:
+    """uvicorn's TLS options for ``--tls-cert`` / ``--tls-key``, checked so a mistake is one line."""
+    if cert is None and key is None:
+        return {}
+    if cert is None or key is None:
+        fail("--tls-cert and --tls-key go together: give both (PEM files), or neither to serve http")
+    import ssl
+
+    for flag, path in (("--tls-cert", cert), ("--tls-key", key)):
+        if not path.is_file():
+            fail(f"{flag} {path}: no such file")
+    try:
+        ssl.create_default_context(ssl.Purpose.CLIENT_AUTH).load_cert_chain(cert, key)
+    except (ssl.SSLError, OSError, ValueError) as exc:
+        fail(
+            f"--tls-cert {cert} / --tls-key {key}: not a PEM certificate and its key ({exc.strerror or exc})"
+        )
+    return {"ssl_certfile": str(cert), "ssl_keyfile": str(key)}
 
 
 def _check_port_free(host: str, port: int) -> None:

@@ -153,3 +153,6 @@ class SignInConfig(BaseModel):
     oidc: str | None = Field(default=None, description="the upstream provider's display name, if configured")
     device_authorization_endpoint: str
     token_endpoint: str
+    # arraylake client: it signs in with the OAuth device flow at https://{domain}/oauth/...
+    domain: str | None = Field(default=None, description="this server's host[:port] (arraylake client)")
+    client_id: str = Field(default="floe", description="the OAuth client id to send (arraylake client)")

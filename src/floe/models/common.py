@@ -33,8 +33,9 @@ def check_name(value: str, *, entity: str, max_length: int = MAX_REPO_NAME_LENGT
 RESERVED_ORG_NAMES = frozenset(
     {
         "account", "admin", "api", "api-clients", "assets", "audit", "auth", "compute", "device", "docs",
-        "favicon.ico", "health", "login", "logout", "metrics", "new", "openapi.json", "orgs", "redoc",
+        "favicon.ico", "health", "login", "logout", "metrics", "new", "oauth", "openapi.json", "orgs", "redoc",
         "repos", "robots.txt", "services", "sessions", "settings", "shared", "static", "user", "users",
+        "v2",  # /oauth/... and /v2/logout: the arraylake client's sign-in (floe.server.arraylake_signin)
     }
 )  # fmt: skip
 

@@ -110,3 +110,4 @@ class DeploymentInfo(BaseModel):
 class ServiceDisabled(BaseModel):
     name: str
     status: str = "disabled"
+    message: str = ""  # arraylake client: `arraylake compute disable` prints it

@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 from floe import __version__
 from floe.errors import FloeError
 from floe.server import arraylake as arraylake_compat
-from floe.server import error_model, jobs, logformat, metrics, serving, web
+from floe.server import arraylake_signin, error_model, jobs, logformat, metrics, serving, web
 from floe.server.catalog import Catalog, creation
 from floe.server.catalog import audit as audit_catalog
 from floe.server.catalog import trash as trash_catalog
@@ -132,6 +132,7 @@ def create_app(settings: Settings, *, run_migrations: bool = True) -> FastAPI:
     for module in (meta, orgs, buckets, repos, trash, leases, people, auth, services, web):
         app.include_router(module.router)
     app.include_router(arraylake_compat.router)
+    app.include_router(arraylake_signin.router)
     app.include_router(repo_transfers.router)
     app.include_router(bucket_discovery.router)
     app.include_router(share_links.router)  # before browse_router: /shared/{token} is no org

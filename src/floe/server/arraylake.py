@@ -10,6 +10,9 @@ Request handling
     :class:`DefaultJsonContentType`: it posts JSON bodies without a ``content-type``.
 Routes kept only for it
     ``POST /user/diagnostics`` (:data:`router`): accepted and dropped.
+    Sign-in (:mod:`floe.server.arraylake_signin`): ``POST /oauth/device/code``, ``POST /oauth/token``
+    (device and refresh-token grants), ``GET /v2/logout`` and ``POST /auth/update-user``, its Auth0
+    dialect of Floe's device flow; ``/auth/config`` carries ``domain`` and ``client_id`` for it.
 Answers shaped for it
     * bucket configs (:func:`compatible_bucket`): only :data:`PLATFORMS` it knows, and auth configs in
       its shapes (delegated methods as its "customer managed role" methods, placeholders for the

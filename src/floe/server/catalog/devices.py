@@ -188,3 +188,26 @@ def poll(cat: Catalog, device_code: str, *, lifetime: timedelta, address: str | 
                     address=address or row.address,
                 )
     raise error
+
+
+def rotate(cat: Catalog, token: str, *, lifetime: timedelta, address: str | None) -> signin.NewSession:
+    """A refresh-token grant: a live command-line session's token buys a new session, and the old one
+    ends at once (each token refreshes once). :class:`DeviceGrantError` ``invalid_grant`` otherwise."""
+    sessions = t.sessions
+    with cat.tx() as conn:
+        row = conn.execute(sa.select(sessions).where(sessions.c.token_hash == hash_token(token))).first()
+        if row is None or row.kind != "cli" or row.revoked is not None or aware(row.expires) <= now():
+            raise DeviceGrantError(
+                "invalid_grant", "the refresh token is unknown, used or expired; sign in again"
+            )
+        ended = conn.execute(
+            sa.update(sessions)
+            .where(sessions.c.id == row.id, sessions.c.revoked.is_(None))
+            .values(revoked=now())
+        )
+        user = conn.execute(sa.select(t.users).where(t.users.c.id == row.user_id)).first()
+        if ended.rowcount != 1 or user is None or user.disabled is not None:
+            raise DeviceGrantError("invalid_grant", "the refresh token is used or its account disabled")
+        return signin.create_session(
+            conn, user, kind="cli", lifetime=lifetime, client=row.client, address=address or row.address
+        )

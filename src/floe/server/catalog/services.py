@@ -213,7 +213,7 @@ def disable_service(cat: Catalog, principal: Caller, org_name: str, name: str) -
         row = _row(conn, org, name)
         conn.execute(sa.delete(t.services).where(t.services.c.id == row.id))
         record(conn, principal, "service.disable", org=org, resource=f"{org_name}/{name}")
-    return ServiceDisabled(name=name)
+    return ServiceDisabled(name=name, message=f"service {name!r} of org {org_name!r} disabled")
 
 
 def service_for_logs(cat: Catalog, principal: Caller, org_name: str, name: str) -> Deployment:

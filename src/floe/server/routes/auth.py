@@ -61,6 +61,7 @@ async def sign_in_config(request: Request) -> SignInConfig:
         oidc=settings.oidc_name if settings.oidc_enabled else None,
         device_authorization_endpoint=f"{base}/auth/device/code",
         token_endpoint=f"{base}/auth/token",
+        domain=base.split("://", 1)[-1].rstrip("/"),
     )
 
 
