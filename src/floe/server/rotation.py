@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from cryptography.fernet import Fernet
 
 from floe.server.db import tables as t
+from floe.server.db.engine import write_transaction
 from floe.server.keys import SecretBox, read_key_ring, write_key_ring
 
 
@@ -39,7 +40,7 @@ def reencrypt_bucket_secrets(engine: sa.Engine, box: SecretBox) -> int:
     done = 0
     for bucket_id in ids:
         while True:
-            with engine.begin() as conn:
+            with write_transaction(engine) as conn:
                 sealed = conn.execute(
                     sa.select(t.buckets.c.auth_secret).where(t.buckets.c.id == bucket_id)
                 ).scalar()

@@ -23,7 +23,7 @@ from floe.models import (
 )
 from floe.server.auth import Action, Caller, decide
 from floe.server.db import tables as t
-from floe.server.db.engine import WRITE_OPTION
+from floe.server.db.engine import write_transaction
 from floe.server.keys import SecretBox
 from floe.storage import BucketSpec, StoragePolicy
 
@@ -85,10 +85,8 @@ class Catalog:
     @contextmanager
     def tx(self) -> Iterator[sa.Connection]:
         """A write transaction (on SQLite it holds the write lock from its start)."""
-        with self.engine.connect() as conn:
-            conn.execution_options(**{WRITE_OPTION: True})
-            with conn.begin():
-                yield conn
+        with write_transaction(self.engine) as conn:
+            yield conn
 
     @contextmanager
     def read(self) -> Iterator[sa.Connection]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -126,13 +128,25 @@ def check_schema_current(engine: sa.Engine) -> None:
         )
 
 
+@contextmanager
+def write_transaction(engine: sa.Engine) -> Iterator[sa.Connection]:
+    """A transaction that will write. On SQLite it takes the write lock when it begins (BEGIN
+    IMMEDIATE): it waits its turn behind other writers (the busy timeout) instead of failing with
+    "database is locked" when another process commits between its first read and its first write."""
+    with engine.connect() as conn:
+        conn.execution_options(**{WRITE_OPTION: True})
+        with conn.begin():
+            yield conn
+
+
 def migrate(engine: sa.Engine, revision: str = "head") -> None:
     """Bring the schema up to ``revision`` (the newest by default), in one transaction.
 
     On PostgreSQL, a transaction-scoped advisory lock serializes processes that start at once on
-    the same database: the first migrates, the others wait, then find nothing left to do.
+    the same database: the first migrates, the others wait, then find nothing left to do; on SQLite
+    the write transaction does the same.
     """
-    with engine.begin() as conn:
+    with write_transaction(engine) as conn:
         if conn.dialect.name == "postgresql":
             conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
         command.upgrade(_alembic_config(conn), revision)
