@@ -294,7 +294,7 @@ def throughput(ctx: Context) -> dict[str, Any]:
                 with httpx.Client(
                     base_url=server.url, headers={"authorization": f"Bearer {server.token}"}
                 ) as http:
-                    made = http.post("/orgs/default/repos", json={"name": "hot"})
+                    made = http.post("/orgs/default/repos", json={"name": "hot", "create_mode": "create"})
                     if made.status_code != 409:  # PostgreSQL runs share one database
                         made.raise_for_status()
                 headers = {"authorization": f"Bearer {server.token}"}
