@@ -283,16 +283,21 @@ def _scopes(raw: str | None) -> str:
     return " ".join(dict.fromkeys(["openid", *scopes]))
 
 
+def _env_number(env_name: str, default: float) -> float:
+    """The environment variable as a number, else the default."""
+    raw = os.environ.get(env_name)
+    if not raw:
+        return default
+    try:
+        return float(raw)
+    except ValueError:
+        raise ValueError(f"{env_name} must be a number, got {raw!r}") from None
+
+
 def _positive(value: float | None, env_name: str, default: float, what: str) -> float:
     """An option, else the environment variable, else the default; it must be a positive number."""
     if value is None:
-        raw = os.environ.get(env_name)
-        if not raw:
-            return default
-        try:
-            value = float(raw)
-        except ValueError:
-            raise ValueError(f"{env_name} must be a number, got {raw!r}") from None
+        value = _env_number(env_name, default)
     if value <= 0:
         raise ValueError(f"{what} must be positive, got {value}")
     return value
@@ -300,13 +305,7 @@ def _positive(value: float | None, env_name: str, default: float, what: str) -> 
 
 def _not_negative(env_name: str, default: float, what: str) -> float:
     """The environment variable, else the default; it must be a number of at least 0."""
-    raw = os.environ.get(env_name)
-    if not raw:
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ValueError(f"{env_name} must be a number, got {raw!r}") from None
+    value = _env_number(env_name, default)
     if not 0 <= value < float("inf"):
-        raise ValueError(f"{what} must be 0 or more, got {raw!r} ({env_name})")
+        raise ValueError(f"{what} must be 0 or more, got {os.environ.get(env_name)!r} ({env_name})")
     return value
