@@ -6,8 +6,10 @@ same calls drive the arraylake client and ``floe.Client`` / ``floe.AsyncClient``
 arraylake runs after changing the import), as an org admin, a member and a viewer (API clients) and a
 person signed in with the device flow (a member). A method of the installed client missing from the
 table fails ``test_the_table_names_every_public_method``. The ``arraylake`` CLI has its own table
-(``tests/test_arraylake_cli.py``); ``login`` / ``logout`` are listed but skipped here: they are interactive
-and need Floe over https, and ``tests/test_arraylake_signin.py`` runs them against ``floe serve --tls-cert``.
+(``tests/test_arraylake_cli.py``); ``login`` / ``logout`` are listed but skipped here: ``login`` is
+interactive (a person approves a code in a browser), the arraylake client's need Floe over https, and
+``floe.Client.logout()`` ends the session the person's later rows use. ``tests/test_arraylake_signin.py``
+runs the arraylake client's against ``floe serve --tls-cert``, ``tests/test_client_access.py`` Floe's.
 """
 
 from __future__ import annotations
@@ -156,7 +158,7 @@ TABLE: dict[str, Row] = {
         WRITERS,
         check=_check_repo,
     ),
-    "import_repo": Row(_import, WRITERS),
+    "import_repo": Row(_import, WRITERS, check=_check_repo),  # an opened repo, from both clients
     "modify_repo": Row(lambda c, x: c.modify_repo(f"{ORG}/base", "described", {f"k-{x.tag}": 1}), WRITERS),
     "delete_repo": Row(_create_then_delete_repo, WRITERS),
     "get_icechunk_storage": Row(lambda c, x: c.get_icechunk_storage(f"{ORG}/base")),
@@ -198,11 +200,16 @@ TABLE: dict[str, Row] = {
         ),
         ADMINS,
     ),
+    # login signs in whoever approves a code in a browser, not the caller, and the arraylake client's
+    # needs Floe over https; floe.Client.logout() would end the person's session that later rows use.
     "login": Row(
-        lambda c, x: c.login(), skip="interactive, over https: run by tests/test_arraylake_signin.py"
+        lambda c, x: c.login(),
+        skip="interactive, over https: run by tests/test_arraylake_signin.py and tests/test_client_access.py",
     ),
     "logout": Row(
-        lambda c, x: c.logout(), skip="ends the session: run over https by tests/test_arraylake_signin.py"
+        lambda c, x: c.logout(),
+        skip="ends the caller's session; the arraylake client's needs https: run by "
+        "tests/test_arraylake_signin.py and tests/test_client_access.py",
     ),
 }
 
@@ -368,6 +375,30 @@ def test_credentials_override_takes_arraylake_and_icechunk_credentials(world):
         client.get_icechunk_storage(f"{ORG}/base", credentials_override=uuid.uuid4())
     with pytest.raises(floe.ValidationError, match="unknown storage option 'timeout'"):
         client.get_repo(f"{ORG}/base", storage_options={"timeout": 3})
+
+
+def test_async_import_repo_returns_an_opened_repository(world):
+    """``AsyncClient.import_repo`` of both clients returns an opened repository (the sync one is in the table)."""
+
+    async def imported(client: Any, kind: str) -> Any:
+        prefix = f"imports/async-{kind}"
+        storage = icechunk.s3_storage(
+            bucket=world.bucket,
+            prefix=prefix,
+            endpoint_url=world.endpoint,
+            allow_http=True,
+            force_path_style=True,
+            region="us-east-1",
+            access_key_id="testing",
+            secret_access_key="x",
+        )
+        icechunk.Repository.create(storage)
+        return await client.import_repo(f"{ORG}/async-{kind}", "store", prefix)
+
+    for kind, cls in (("arraylake", arraylake.AsyncClient), ("floe", floe.AsyncClient)):
+        repo = asyncio.run(imported(cls(world.url, world.tokens["member"]), kind))
+        assert isinstance(repo, icechunk.Repository), f"{kind}: {type(repo)}"
+        assert "main" in set(repo.list_branches())
 
 
 def test_virtual_chunk_access_policies_are_honoured_and_config_containers_registered(world):

@@ -172,6 +172,13 @@ def test_the_arraylake_cli_signs_in_refreshes_and_signs_out(tls_floe, home, appr
     assert not (home / ".arraylake" / "token.json").exists()
     after = _run(tls_floe, home, "auth", "status")
     assert after.returncode == 1 and "Not logged in" in after.stdout
+    # Its GET /v2/logout carries no token (nor cookie, query or body): the session cannot be told apart
+    # there, and lasts until it expires or is ended, e.g. with the token at Floe's own /auth/logout.
+    assert _user(tls_floe, second).status_code == 200
+    bearer = {"authorization": f"Bearer {second}"}
+    ended = httpx.post(f"{tls_floe.url}/auth/logout", headers=bearer, verify=tls_floe.ca, trust_env=False)
+    assert ended.status_code == 204, ended.text
+    assert _user(tls_floe, second).status_code == 401
 
 
 def test_client_login_and_logout(tls_floe, home, approve_device):

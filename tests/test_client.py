@@ -164,9 +164,10 @@ def test_get_or_create_delete_keep_data_and_import(sqlite_client):
         client.create_repo("default/clash", prefix="goc-data")
     assert client.list_repos("default") == []
 
-    imported = client.import_repo("default/goc-again", prefix="goc-data")
-    assert imported.prefix == "goc-data"
-    assert _read(client.get_repo("default/goc-again")) == [3, 1]
+    imported = client.import_repo("default/goc-again", prefix="goc-data")  # opened, as arraylake's is
+    assert isinstance(imported, floe.FloeRepository)
+    assert _read(imported) == [3, 1]
+    assert client.get_repo_object("default/goc-again").prefix == "goc-data"
 
     with pytest.raises(floe.ConflictError, match="overlaps repo default/goc-again"):
         client.create_repo("default/nested", prefix="goc-data/inner")
@@ -176,6 +177,26 @@ def test_get_or_create_delete_keep_data_and_import(sqlite_client):
     client.purge_repo("default/goc-again", imsure=True, imreallysure=True)
     with pytest.raises(floe.NotFoundError, match="no Icechunk repo found"):
         client.import_repo("default/ghost", prefix="goc-data")
+
+
+def test_import_repo_undoes_the_registration_when_the_repo_cannot_be_opened(
+    floe_server_sqlite, sqlite_client
+):
+    """The server finds the Icechunk repo (its refs), but its config cannot be read: ``import_repo``
+    raises and leaves nothing registered, and the objects untouched; ``import_repo_object`` registers it
+    without opening and returns the catalog entry."""
+    client = sqlite_client
+    _write(client.create_repo("default/spoilt", prefix="spoilt-data"), [7])
+    client.delete_repo("default/spoilt", imsure=True, imreallysure=True, keep_data=True)
+    folder = Path(floe_server_sqlite.data_dir) / "storage" / "default" / "spoilt-data"
+    (folder / "config.yaml").write_text("{{{ not yaml")
+    files = sorted(p.relative_to(folder) for p in folder.rglob("*"))
+    with pytest.raises(floe.StorageError, match="opening default/spoilt-again failed"):
+        client.import_repo("default/spoilt-again", prefix="spoilt-data")
+    assert client.list_repos("default") == []
+    assert sorted(p.relative_to(folder) for p in folder.rglob("*")) == files
+    entry = client.import_repo_object("default/spoilt-again", prefix="spoilt-data", description="as is")
+    assert (entry.name, entry.prefix, entry.description) == ("spoilt-again", "spoilt-data", "as is")
 
 
 def test_token_and_permission_methods(sqlite_client):

@@ -194,7 +194,9 @@ def import_repo(
 ) -> None:
     """Register an Icechunk repo that already exists in a bucket."""
     with connect() as client:
-        repo = client.import_repo(name, bucket_config_nickname=bucket, prefix=prefix, description=description)
+        repo = client.import_repo_object(
+            name, bucket_config_nickname=bucket, prefix=prefix, description=description
+        )
     _show(repo, json_out, f"Imported repo [bold]{escape(repo.full_name)}[/].")
 
 

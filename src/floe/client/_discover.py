@@ -90,7 +90,7 @@ def import_bucket_repos(org: str, nickname: str, prefix: str | None = None) -> F
             )
             continue
         try:
-            imported = yield from ops.import_repo(
+            imported = yield from ops.import_repo_object(
                 f"{org}/{name}", bucket_config_nickname=nickname, prefix=repo.prefix
             )
         except ConflictError as exc:

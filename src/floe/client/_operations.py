@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
@@ -294,7 +295,7 @@ def get_or_create_repo(
     )
 
 
-def import_repo(
+def import_repo_object(
     name: str,
     bucket_config_nickname: str | None = None,
     prefix: str | None = None,
@@ -302,16 +303,12 @@ def import_repo(
     description: str | None = None,
     metadata: dict[str, Any] | None = None,
     authorize_virtual_chunk_access: Mapping[str, str] | None = None,
-    storage_options: Mapping[str, Any] | None = None,
 ) -> Flow[Repo]:
     """Register an Icechunk repo that already exists at ``prefix`` of a bucket config (the org's default
-    one when not given); ``authorize_virtual_chunk_access`` registers its virtual chunk containers
-    (URL prefix -> bucket config nickname). Returns the catalog entry, not an opened repository (the
-    arraylake client's does): open it with ``get_repo``, which is also where ``storage_options`` apply
-    (they are checked here, and not stored)."""
+    one when not given) and return its catalog entry, without opening it (so this machine need not
+    reach the storage); ``authorize_virtual_chunk_access`` registers its virtual chunk containers
+    (URL prefix -> bucket config nickname). ``import_repo`` does the same and opens the repo."""
     org, repo = split_name(name)
-    if storage_options:
-        _opening().check_storage_options(storage_options)
     if prefix is None:
         raise ValidationError("import_repo needs the prefix where the Icechunk repo is, e.g. prefix='era5'")
     body = {
@@ -327,6 +324,43 @@ def import_repo(
     return imported
 
 
+def import_repo(
+    name: str,
+    bucket_config_nickname: str | None = None,
+    prefix: str | None = None,
+    *,
+    description: str | None = None,
+    metadata: dict[str, Any] | None = None,
+    authorize_virtual_chunk_access: Mapping[str, str] | None = None,
+    storage_options: Mapping[str, Any] | None = None,
+) -> Flow[FloeRepository]:
+    """Register an Icechunk repo that already exists at ``prefix`` of a bucket config (the org's default
+    one when not given), then open it, as ``get_repo`` does (``storage_options`` apply there), and return
+    the opened repository, as the arraylake client's ``import_repo`` does. ``authorize_virtual_chunk_access``
+    registers its virtual chunk containers (URL prefix -> bucket config nickname), which the opened
+    repository may then read. If the repo cannot be opened from here, the registration is undone (the
+    objects in storage are not touched) and the error raised; ``import_repo_object`` registers without
+    opening and returns the catalog entry."""
+    if storage_options:
+        _opening().check_storage_options(storage_options)
+    org, repo = split_name(name)
+    yield from import_repo_object(
+        name,
+        bucket_config_nickname,
+        prefix,
+        description=description,
+        metadata=metadata,
+        authorize_virtual_chunk_access=authorize_virtual_chunk_access,
+    )
+    try:
+        return (yield from get_repo(name, storage_options=storage_options))
+    except FloeError as failure:
+        # Only the catalog entry goes (keep_data): the Icechunk repo was there before and stays.
+        with contextlib.suppress(FloeError):  # if this fails, the error that matters is still the open's
+            yield Call("DELETE", f"/orgs/{org}/{repo}", params={"keep_data": "true"})
+        raise failure
+
+
 def modify_repo(
     name: str,
     description: str | None = None,
@@ -336,7 +370,8 @@ def modify_repo(
     optimization_config: Any = None,
 ) -> Flow[Repo]:
     """Change a repo's description or metadata (the arraylake client's positional order);
-    ``optimization_config`` (a dict or the arraylake client's model) is stored with the repo."""
+    ``optimization_config`` (a dict or the arraylake client's model) is accepted and recorded in the
+    audit trail, but not stored: Floe does not act on it, and ``Repo`` has no such field."""
     org, repo = split_name(name)
     if optimization_config is not None and hasattr(optimization_config, "model_dump"):
         optimization_config = optimization_config.model_dump(mode="json")

@@ -11,8 +11,9 @@ mapped onto Floe's own device flow (:mod:`floe.server.catalog.devices`):
     sends) and ``refresh_token``; the ``refresh_token`` grant swaps a live session for a new one and ends
     the old one (:func:`floe.server.catalog.devices.rotate`).
 ``GET /v2/logout``
-    Auth0's browser logout, called without a token: nothing to end, so it answers 200. The session stays
-    valid until it expires or is ended (``floe auth sessions``, the web app).
+    Auth0's browser logout. That client (``TokenHandler._logout``) sends it with no token, cookie, query
+    or body, so nothing names a session to end: it answers 200, and the session stays valid until it
+    expires or is ended (``POST /auth/logout`` with it, ``floe auth revoke-session``, the web app).
 ``POST /auth/update-user``
     What ``/user`` answers that client, which it calls once after signing in.
 """
@@ -85,10 +86,10 @@ async def token(request: Request, cat: CatalogDep) -> Response:
 
 @router.get("/v2/logout")
 async def logout() -> dict[str, str]:
-    """Auth0's browser logout: called without a token, so there is no session to end here."""
+    """Auth0's browser logout: called with no token, cookie, query or body, so no session to end here."""
     return {
         "detail": "signed out on this device; the session itself ends when it expires or is ended "
-        "with `floe auth sessions` or in the web app"
+        "(POST /auth/logout with its token, `floe auth revoke-session`, or in the web app)"
     }
 
 
