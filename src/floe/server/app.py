@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 from floe import __version__
 from floe.errors import FloeError
 from floe.server import arraylake as arraylake_compat
-from floe.server import arraylake_signin, error_model, jobs, logformat, metrics, serving, web
+from floe.server import arraylake_signin, error_model, jobs, logformat, memory, metrics, serving, web
 from floe.server.catalog import Catalog, creation
 from floe.server.catalog import audit as audit_catalog
 from floe.server.catalog import trash as trash_catalog
@@ -88,8 +88,14 @@ def _pruning_audit(cat: Catalog, settings: Settings) -> jobs.Lifespan:
     )
 
 
+def _trimming_memory() -> jobs.Lifespan:
+    """Give the allocator's free pages back to the system every half minute (see ``memory``)."""
+    return jobs.periodic(memory.release_free_memory, 30.0, what="trimming free memory", log=_log)
+
+
 def create_app(settings: Settings, *, run_migrations: bool = True) -> FastAPI:
     """Build the app: connect the database (migrating it), wire the routes and error handling."""
+    memory.tune_allocator()
     engine = create_engine(settings.database_url)
     if run_migrations:
         migrate(engine)
@@ -105,6 +111,7 @@ def create_app(settings: Settings, *, run_migrations: bool = True) -> FastAPI:
             _purging_trash(catalog, settings),
             _reaping_creations(catalog, settings),
             _pruning_audit(catalog, settings),
+            _trimming_memory(),
         ),
         title="Floe",
         version=__version__,
