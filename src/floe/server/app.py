@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from functools import partial
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -24,6 +25,8 @@ from floe.server.middleware import (
     SecurityHeaders,
     install_log_redaction,
 )
+from floe.server.open_cache import DEFAULT_TTL as OPEN_CACHE_SECONDS
+from floe.server.open_cache import OpenCache
 from floe.server.principal_cache import ForgetAfterWrites, PrincipalCache
 from floe.server.routes import auth, buckets, leases, meta, orgs, people, repos, services, trash
 from floe.server.routes import discover as bucket_discovery
@@ -93,6 +96,18 @@ def _trimming_memory() -> jobs.Lifespan:
     return jobs.periodic(memory.release_free_memory, 30.0, what="trimming free memory", log=_log)
 
 
+def _writing_open_repeats(cat: Catalog, cache: OpenCache) -> jobs.Lifespan:
+    """Write the repeat counts of opens answered from the open cache to the audit trail, about once
+    a second and as the server stops."""
+    return jobs.periodic(
+        partial(cache.flush, partial(audit_catalog.record_open_repeats, cat)),
+        1.0,
+        what="recording repeated opens in the audit trail",
+        log=_audit_log,
+        final=True,
+    )
+
+
 def create_app(settings: Settings, *, run_migrations: bool = True) -> FastAPI:
     """Build the app: connect the database (migrating it), wire the routes and error handling."""
     memory.tune_allocator()
@@ -106,12 +121,16 @@ def create_app(settings: Settings, *, run_migrations: bool = True) -> FastAPI:
         trash_retention_days=settings.trash_retention_days,
         audit_vend_window_seconds=settings.audit_vend_window_seconds,
     )
+    # every vend its own event (a window of 0) leaves nothing to add repeats to: no open cache then
+    open_cache = OpenCache(ttl=OPEN_CACHE_SECONDS if settings.audit_vend_window_seconds > 0 else 0)
+    catalog.before_audit_read = partial(open_cache.flush, partial(audit_catalog.record_open_repeats, catalog))
     app = FastAPI(
         lifespan=jobs.combined(
             _purging_trash(catalog, settings),
             _reaping_creations(catalog, settings),
             _pruning_audit(catalog, settings),
             _trimming_memory(),
+            _writing_open_repeats(catalog, open_cache),
         ),
         title="Floe",
         version=__version__,
@@ -125,6 +144,7 @@ def create_app(settings: Settings, *, run_migrations: bool = True) -> FastAPI:
     app.state.service_logs = ServiceLogs(settings.data_dir / "service-logs")
     app.state.catalog = catalog
     app.state.principal_cache = cache = PrincipalCache()  # callers by token, for at most a second
+    app.state.open_cache = open_cache  # open answers by caller and repo, for at most a second
 
     @app.exception_handler(FloeError)
     async def _floe_error(_request: Request, exc: FloeError) -> JSONResponse:
@@ -149,7 +169,7 @@ def create_app(settings: Settings, *, run_migrations: bool = True) -> FastAPI:
     app.include_router(web.browse_router)  # last: it catches /{org} and /{org}/{repo}
     app.add_middleware(arraylake_compat.DefaultJsonContentType)
     app.add_middleware(RequestLimits, max_body_bytes=settings.max_body_bytes)
-    app.add_middleware(ForgetAfterWrites, cache=cache)
+    app.add_middleware(ForgetAfterWrites, caches=[cache, open_cache])
     app.add_middleware(CatchUnexpectedErrors)
     app.add_middleware(SecurityHeaders)
     metrics.install(app)  # outside the others: counts what they answer too

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from functools import partial
 from typing import Annotated
 
@@ -27,14 +28,19 @@ async def get_principal(request: Request) -> Caller:
     scheme, _, token = header.partition(" ")
     token = token.strip() if scheme.lower() == "bearer" else ""
     address = request.client.host if request.client else None
+    # When the caller was read from the database (request.state.principal_as_of, time.monotonic()):
+    # what is cached from this request's answers ages from then at the latest (see open_cache).
     cache: PrincipalCache = request.app.state.principal_cache
     key = cache.key(token) if token else ""
-    principal = cache.get(key) if token else None
-    if principal is None:
+    entry = cache.get_entry(key) if token else None
+    if entry is None:
         catalog = request.app.state.catalog
+        request.state.principal_as_of = time.monotonic()
         principal = await anyio.to_thread.run_sync(
             cache.lookup, key, partial(principal_for_token, catalog, token or None)
         )
+    else:
+        principal, request.state.principal_as_of = entry
     return principal.with_address(address)
 
 

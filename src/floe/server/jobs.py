@@ -14,9 +14,12 @@ from fastapi import FastAPI
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
 
 
-def periodic(job: Callable[[], object], interval: float, *, what: str, log: logging.Logger) -> Lifespan:
-    """A lifespan that runs ``job`` on a worker thread at start and then every ``interval`` seconds;
-    a failure is logged (``what`` failed) and the next round retries."""
+def periodic(
+    job: Callable[[], object], interval: float, *, what: str, log: logging.Logger, final: bool = False
+) -> Lifespan:
+    """A lifespan that runs ``job`` on a worker thread at start and then every ``interval`` seconds
+    (and once more as the server stops, with ``final``); a failure is logged (``what`` failed) and
+    the next round retries."""
 
     async def run_forever() -> None:
         while True:
@@ -35,6 +38,11 @@ def periodic(job: Callable[[], object], interval: float, *, what: str, log: logg
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+            if final:
+                try:
+                    await anyio.to_thread.run_sync(job)
+                except Exception:
+                    log.exception("%s failed", what)
 
     return lifespan
 

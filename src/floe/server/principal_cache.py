@@ -16,7 +16,8 @@ import hashlib
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from typing import Protocol
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -43,17 +44,22 @@ class PrincipalCache:
 
     def get(self, key: str) -> Caller | None:
         """The caller looked up less than ``ttl`` seconds ago, or None."""
+        entry = self.get_entry(key)
+        return entry[0] if entry is not None else None
+
+    def get_entry(self, key: str) -> tuple[Caller, float] | None:
+        """The caller looked up less than ``ttl`` seconds ago and when that lookup began
+        (``time.monotonic()``), or None."""
         if self.ttl == 0:
             return None
         with self._lock:
             entry = self._entries.get(key)
             if entry is None:
                 return None
-            caller, began = entry
-            if time.monotonic() - began >= self.ttl:
+            if time.monotonic() - entry[1] >= self.ttl:
                 del self._entries[key]
                 return None
-            return caller
+            return entry
 
     def lookup(self, key: str, load: Callable[[], Caller]) -> Caller:
         """``load()`` the caller (it raises for a refused token) and remember it, aged from now."""
@@ -75,17 +81,23 @@ class PrincipalCache:
 _READS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
-class ForgetAfterWrites:
-    """ASGI middleware: empty the principal cache after every request that may have changed who may
-    do what (a revoked token, an ended session, a new role), so this process honours it at once."""
+class Forgetful(Protocol):
+    def clear(self) -> None: ...
 
-    def __init__(self, app: ASGIApp, cache: PrincipalCache) -> None:
+
+class ForgetAfterWrites:
+    """ASGI middleware: empty the caches of what the catalog said (the principal cache, the open
+    cache) after every request that may have changed it (a revoked token, an ended session, a new
+    role, a grant, a repo offline), so this process honours it at once."""
+
+    def __init__(self, app: ASGIApp, caches: Sequence[Forgetful]) -> None:
         self.app = app
-        self.cache = cache
+        self.caches = tuple(caches)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         try:
             await self.app(scope, receive, send)
         finally:
             if scope["type"] == "http" and scope.get("method") not in _READS:
-                self.cache.clear()
+                for cache in self.caches:
+                    cache.clear()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -131,6 +132,8 @@ def list_events(
     since, until = _utc(since), _utc(until)
     if since and until and since > until:
         raise ValidationError("since is after until: the window is empty; swap them")
+    if cat.before_audit_read is not None:
+        cat.before_audit_read()
     query = sa.select(t.audit_events).order_by(t.audit_events.c.id.desc()).limit(limit + 1)
     with cat.read() as conn:
         if org_name is not None:
@@ -180,13 +183,19 @@ def record_vend(
     read_only: bool,
     window_seconds: float = 0.0,
     what: str = "credentials.vend",
+    times: int = 1,
+    metered: bool = True,
 ) -> None:
-    """Record that credentials for ``bucket`` left the server (never the credentials themselves).
+    """Record that credentials for ``bucket`` left the server (never the credentials themselves),
+    ``times`` times.
 
     Vends of the same kind to the same principal, from the same address, for the same resource
     and ``read_only``, within ``window_seconds`` of the first, are one event (see :func:`record_repeated`).
+    ``metered``: also count them in the ``floe_credentials_vended`` metric (not when they were counted
+    as they happened, see :func:`meter_open`).
     """
-    CREDENTIALS_VENDED.labels(bucket.platform, bucket.auth_method, str(read_only).lower()).inc()
+    if metered:
+        CREDENTIALS_VENDED.labels(bucket.platform, bucket.auth_method, str(read_only).lower()).inc(times)
     detail = {
         "bucket": bucket.nickname,
         "platform": bucket.platform,
@@ -194,8 +203,95 @@ def record_vend(
         "read_only": read_only,
     }
     record_repeated(
-        conn, principal, what, org=org, resource=resource, detail=detail, window_seconds=window_seconds
+        conn,
+        principal,
+        what,
+        org=org,
+        resource=resource,
+        detail=detail,
+        window_seconds=window_seconds,
+        times=times,
     )
+
+
+@dataclass(frozen=True)
+class VendNote:
+    """What one ``open`` handed out, enough to record it again: the repo's credentials (when its
+    bucket config vends any) and the virtual chunk containers it was given credentials for."""
+
+    org_id: str
+    org_name: str
+    resource: str
+    read_only: bool
+    bucket_nickname: str | None = None  # None: no repo credentials were vended
+    platform: str = ""
+    auth_method: str = ""
+    containers: tuple[str, ...] = ()
+
+
+def meter_open(note: VendNote) -> None:
+    """Count an ``open``'s repo-credential vend in the ``floe_credentials_vended`` metric."""
+    if note.bucket_nickname is not None:
+        CREDENTIALS_VENDED.labels(note.platform, note.auth_method, str(note.read_only).lower()).inc()
+
+
+def record_open(
+    conn: sa.Connection,
+    principal: Caller,
+    note: VendNote,
+    *,
+    window_seconds: float,
+    times: int = 1,
+    metered: bool = True,
+) -> None:
+    """Record the vends of an ``open`` (``times`` of them): see :func:`record_vend`."""
+    org = _Org(id=note.org_id, name=note.org_name)
+    if note.bucket_nickname is not None:
+        bucket = _Bucket(nickname=note.bucket_nickname, platform=note.platform, auth_method=note.auth_method)
+        record_vend(
+            conn,
+            principal,
+            org,
+            note.resource,
+            bucket,
+            read_only=note.read_only,
+            window_seconds=window_seconds,
+            times=times,
+            metered=metered,
+        )
+    if note.containers:
+        record_repeated(
+            conn,
+            principal,
+            "credentials.vend_virtual",
+            org=org,
+            resource=note.resource,
+            detail={"containers": sorted(note.containers), "read_only": True},
+            window_seconds=window_seconds,
+            times=times,
+        )
+
+
+def record_open_repeats(cat: Catalog, principal: Caller, note: VendNote, times: int) -> None:
+    """Record ``times`` more vends of an open already recorded once (answers from the open cache,
+    counted in the metric as they were served), in a transaction of their own."""
+    with cat.tx() as conn:
+        record_open(
+            conn, principal, note, window_seconds=cat.audit_vend_window_seconds, times=times, metered=False
+        )
+
+
+@dataclass(frozen=True)
+class _Org:
+    id: str
+    name: str
+
+
+@dataclass(frozen=True)
+class _Bucket:
+    nickname: str
+    platform: str
+    auth_method: str
 
 
 def record_repeated(
@@ -207,9 +303,10 @@ def record_repeated(
     resource: str,
     detail: dict[str, Any],
     window_seconds: float,
+    times: int = 1,
 ) -> None:
-    """Record an event that repeats (credential vends): the same one again within ``window_seconds``
-    of the first adds to its ``count`` and moves its ``last_at`` instead of adding a row.
+    """Record an event that repeats (credential vends), ``times`` times: the same one again within
+    ``window_seconds`` of the first adds to its ``count`` and moves its ``last_at`` instead of adding a row.
 
     The event's ``at`` and ``detail.first_at`` are the first time, ``detail.last_at`` the latest. The
     check and the update run under a lock of the (principal, action, resource), so concurrent vends
@@ -241,10 +338,10 @@ def record_repeated(
         for row in recent:
             seen = dict(row.detail or {})
             if {k: seen.get(k) for k in fields} == fields:
-                seen.update(count=int(seen.get("count", 1)) + 1, last_at=stamp.isoformat())
+                seen.update(count=int(seen.get("count", 1)) + times, last_at=stamp.isoformat())
                 conn.execute(sa.update(t.audit_events).where(col.id == row.id).values(detail=seen))
                 return
-    first = {**fields, "count": 1, "first_at": stamp.isoformat(), "last_at": stamp.isoformat()}
+    first = {**fields, "count": times, "first_at": stamp.isoformat(), "last_at": stamp.isoformat()}
     record(conn, principal, action, org=org, resource=resource, detail=first, at=stamp)
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -81,6 +81,8 @@ class Catalog:
     # repeated credential vends to one principal for one resource within this many seconds are one
     # audit event with a count (0: an event per vend)
     audit_vend_window_seconds: float = 600.0
+    # called before the audit trail is read, to write what is still held in memory (open_cache)
+    before_audit_read: Callable[[], object] | None = None
 
     @contextmanager
     def tx(self) -> Iterator[sa.Connection]:

@@ -33,7 +33,7 @@ from floe.models import (
 from floe.models.common import MAX_PAGE_NUMBER
 from floe.server.auth import Action, Caller, decide
 from floe.server.catalog import creation, trash
-from floe.server.catalog.audit import record, record_repeated, record_vend
+from floe.server.catalog.audit import VendNote, record, record_open, record_vend
 from floe.server.catalog.base import (
     Catalog,
     authorize_repo,
@@ -516,6 +516,22 @@ def open_repo(
     Readers, and callers asking for ``read_only``, receive credentials that can only read. An offline
     repo is a 423, or with ``describe_offline`` an answer without credentials whose status says so.
     """
+    opened, _ = open_repo_noted(
+        cat, principal, org_name, name, read_only=read_only, describe_offline=describe_offline
+    )
+    return opened
+
+
+def open_repo_noted(
+    cat: Catalog,
+    principal: Caller,
+    org_name: str,
+    name: str,
+    *,
+    read_only: bool = False,
+    describe_offline: bool = False,
+) -> tuple[OpenRepoResponse, VendNote | None]:
+    """:func:`open_repo`, and what it vended (recorded in the audit trail already), or None."""
     with cat.read() as conn:
         found = conn.execute(OPEN_QUERY, {"org": org_name, "name": name}).first()
         if found is None:
@@ -544,30 +560,21 @@ def open_repo(
         creds = credentials_for(
             bucket_spec(cat.box, bucket), prefix=repo.prefix, read_only=reading, policy=cat.policy
         )
+    note = None
     if creds is not None or containers:
+        note = VendNote(
+            org_id=repo.org_id,
+            org_name=org_name,
+            resource=f"{org_name}/{name}",
+            read_only=reading,
+            bucket_nickname=bucket.nickname if creds is not None else None,
+            platform=bucket.platform,
+            auth_method=bucket.auth_method,
+            containers=tuple(sorted(containers)),
+        )
         with cat.tx() as conn:
-            resource = f"{org_name}/{name}"
-            if creds is not None:
-                record_vend(
-                    conn,
-                    principal,
-                    org,
-                    resource,
-                    bucket,
-                    read_only=reading,
-                    window_seconds=cat.audit_vend_window_seconds,
-                )
-            if containers:
-                record_repeated(
-                    conn,
-                    principal,
-                    "credentials.vend_virtual",
-                    org=org,
-                    resource=resource,
-                    detail={"containers": sorted(containers), "read_only": True},
-                    window_seconds=cat.audit_vend_window_seconds,
-                )
-    return OpenRepoResponse(
+            record_open(conn, principal, note, window_seconds=cat.audit_vend_window_seconds)
+    opened = OpenRepoResponse(
         repo_bucket=bucket_resp,
         repo_prefix=repo.prefix,
         repo_credentials=creds,
@@ -580,3 +587,4 @@ def open_repo(
         can_write=can_write,
         virtual_chunk_credentials=containers,
     )
+    return opened, note

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import time
 from typing import Annotated
 
 import anyio.to_thread
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query, Request, Response
 
 from floe.models import (
     OpenRepoResponse,
@@ -25,9 +26,10 @@ from floe.models.common import MAX_PAGE_NUMBER
 from floe.server import arraylake as compat
 from floe.server.arraylake import ArraylakeDep
 from floe.server.auth import Caller
-from floe.server.catalog import Catalog, creation, repos, virtual
+from floe.server.catalog import Catalog, audit, creation, repos, virtual
 from floe.server.catalog.base import open_as_seen_by, repo_as_seen_by
 from floe.server.deps import CallerDep, CatalogDep
+from floe.server.open_cache import CachedOpen, OpenCache
 
 router = APIRouter(tags=["repos"])
 
@@ -89,6 +91,7 @@ def get_repo(org: str, repo: str, cat: CatalogDep, principal: CallerDep, arrayla
 
 @router.get("/repos/{org}/{repo}/open", response_model=OpenRepoResponse)
 async def open_repo(
+    request: Request,
     org: str,
     repo: str,
     cat: CatalogDep,
@@ -98,19 +101,34 @@ async def open_repo(
 ) -> Response:
     """Everything a client needs to open the repo: bucket, prefix, credentials, author, status.
 
-    The hot path: the lookup, the vend (an STS, GCS or Azure call for some bucket configs) and its
-    audit row run on a worker thread, so a slow credential service never holds up the event loop;
-    the answer skips FastAPI's re-validation of the response model.
+    The hot path. The same caller opening the same repo again within a second gets the same answer
+    from the open cache (:mod:`floe.server.open_cache`: revocations still count within a second, the
+    repeat is still counted in the audit trail). Otherwise the lookup, the vend (an STS, GCS or Azure
+    call for some bucket configs) and its audit row run on a worker thread, so a slow credential
+    service never holds up the event loop; the answer skips FastAPI's re-validation of the response model.
     """
+    cache: OpenCache = request.app.state.open_cache
+    key = (principal.id, principal.session_id, principal.address, org, repo, read_only, arraylake)
+    hit = cache.get(key)
+    if hit is not None:
+        if hit.note is not None:
+            audit.meter_open(hit.note)
+            cache.repeated(principal, hit.note)
+        return Response(hit.body, media_type="application/json")
+    as_of = min(getattr(request.state, "principal_as_of", time.monotonic()), time.monotonic())
 
-    def opening() -> str:
-        opened = repos.open_repo(cat, principal, org, repo, read_only=read_only, describe_offline=arraylake)
+    def opening() -> tuple[bytes, audit.VendNote | None]:
+        opened, note = repos.open_repo_noted(
+            cat, principal, org, repo, read_only=read_only, describe_offline=arraylake
+        )
         opened = open_as_seen_by(principal, org, opened, keep_auth=arraylake)
         if arraylake:
             opened = compat.open_for_client(opened, f"{org}/{repo}")
-        return opened.model_dump_json(by_alias=True)
+        return opened.model_dump_json(by_alias=True).encode(), note
 
-    return Response(await anyio.to_thread.run_sync(opening), media_type="application/json")
+    body, note = await anyio.to_thread.run_sync(opening)
+    cache.put(key, CachedOpen(body=body, note=note, as_of=as_of))
+    return Response(body, media_type="application/json")
 
 
 @router.post("/repos/{org}/{repo}/created", response_model=Repo)
