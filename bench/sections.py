@@ -289,20 +289,31 @@ def throughput(ctx: Context) -> dict[str, Any]:
             proc.terminate()
             proc.wait(10)
         for backend, url in backends:
-            server = ctx.floe_server(f"tp-{backend}-{workers}", database_url=url, workers=workers)
-            try:
-                with httpx.Client(
-                    base_url=server.url, headers={"authorization": f"Bearer {server.token}"}
-                ) as http:
-                    made = http.post("/orgs/default/repos", json={"name": "hot", "create_mode": "create"})
-                    if made.status_code != 409:  # PostgreSQL runs share one database
-                        made.raise_for_status()
-                headers = {"authorization": f"Bearer {server.token}"}
-                for level in levels:
-                    result = _measure(f"{server.url}/repos/default/hot/open", headers, level, duration)
-                    out.setdefault(f"open {backend}/{workers}w", {})[str(level)] = result
-            finally:
-                server.stop()
+            # one token, one repo: the open cache answers repeats; with one worker, also without it
+            # (an audit window of 0 turns it off), as when every request came from another caller
+            variants = [("", {})] + (
+                [(" no cache", {"FLOE_AUDIT_VEND_WINDOW_SECONDS": "0"})] if workers == 1 else []
+            )
+            for label, env in variants:
+                server = ctx.floe_server(
+                    f"tp-{backend}-{workers}{label.replace(' ', '-')}",
+                    database_url=url,
+                    workers=workers,
+                    env=env,
+                )
+                try:
+                    with httpx.Client(
+                        base_url=server.url, headers={"authorization": f"Bearer {server.token}"}
+                    ) as http:
+                        made = http.post("/orgs/default/repos", json={"name": "hot", "create_mode": "create"})
+                        if made.status_code != 409:  # PostgreSQL runs share one database
+                            made.raise_for_status()
+                    headers = {"authorization": f"Bearer {server.token}"}
+                    for level in levels if not label else (8,):
+                        result = _measure(f"{server.url}/repos/default/hot/open", headers, level, duration)
+                        out.setdefault(f"open {backend}{label}/{workers}w", {})[str(level)] = result
+                finally:
+                    server.stop()
     return out
 
 

@@ -128,11 +128,11 @@ def test_every_open_is_counted_in_the_audit_trail_even_at_shutdown(
 
 def test_the_cache_ages_from_the_older_input_and_keeps_counts_it_could_not_write():
     cache = OpenCache(ttl=0.2)
-    cache.put("k", CachedOpen(body=b"{}", note=None, as_of=time.monotonic() - 0.15))
+    cache.keep("k", CachedOpen(body=b"{}", note=None, as_of=time.monotonic() - 0.15))
     assert cache.get("k") is not None
     time.sleep(0.06)  # 0.21 s after its inputs were read, though stored only 0.06 s ago
     assert cache.get("k") is None
-    cache.put("old", CachedOpen(body=b"{}", note=None, as_of=time.monotonic() - 1))
+    cache.keep("old", CachedOpen(body=b"{}", note=None, as_of=time.monotonic() - 1))
     assert cache.get("old") is None  # never stored: already too old
 
     from floe.server.auth import Caller

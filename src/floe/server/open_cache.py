@@ -19,11 +19,10 @@ of repeat counts, never a first vend.
 from __future__ import annotations
 
 import threading
-import time
-from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 
+from floe.server.aged_cache import AgedCache
 from floe.server.auth import Caller
 from floe.server.catalog.audit import VendNote
 
@@ -33,53 +32,38 @@ DEFAULT_MAX_ENTRIES = 10_000
 
 @dataclass(frozen=True)
 class CachedOpen:
-    """One answer: the JSON body sent, what its vend was, and when its inputs were read."""
+    """One answer: the JSON body sent, what its vend was, and when its inputs were read
+    (``time.monotonic()``: the older of the caller's lookup and the catalog read)."""
 
     body: bytes
     note: VendNote | None  # None: nothing was vended (an offline repo, a store without credentials)
     as_of: float
 
 
-class OpenCache:
+class OpenCache(AgedCache[Hashable, CachedOpen]):
     """A bounded map of (caller, repo, options) -> :class:`CachedOpen`, plus the repeat counts of
     vends answered from it that are still to be written to the audit trail."""
 
+    what = "open cache"
+
     def __init__(self, ttl: float = DEFAULT_TTL, max_entries: int = DEFAULT_MAX_ENTRIES) -> None:
-        if ttl < 0:
-            raise ValueError(f"the open cache's ttl must be 0 or more seconds, got {ttl}")
-        self.ttl = ttl
-        self.max_entries = max_entries
-        self._entries: OrderedDict[Hashable, CachedOpen] = OrderedDict()
+        super().__init__(ttl, max_entries)
         # (caller id, its address, the vend) -> (the caller, how many repeats not yet written)
         self._repeats: dict[tuple[str, str | None, VendNote], tuple[Caller, int]] = {}
-        self._lock = threading.Lock()
+        self._repeats_lock = threading.Lock()
 
     def get(self, key: Hashable) -> CachedOpen | None:
         """The answer for ``key`` whose inputs are less than ``ttl`` seconds old, or None."""
-        if self.ttl == 0:
-            return None
-        with self._lock:
-            entry = self._entries.get(key)
-            if entry is None:
-                return None
-            if time.monotonic() - entry.as_of >= self.ttl:
-                del self._entries[key]
-                return None
-            return entry
+        entry = self.get_entry(key)
+        return entry[0] if entry is not None else None
 
-    def put(self, key: Hashable, entry: CachedOpen) -> None:
-        if self.ttl == 0 or time.monotonic() - entry.as_of >= self.ttl:
-            return
-        with self._lock:
-            self._entries[key] = entry
-            self._entries.move_to_end(key)
-            while len(self._entries) > self.max_entries:
-                self._entries.popitem(last=False)
+    def keep(self, key: Hashable, answer: CachedOpen) -> None:
+        self.put(key, answer, answer.as_of)
 
     def repeated(self, caller: Caller, note: VendNote) -> None:
         """Count one more vend of ``note`` to ``caller`` (an answer served from the cache)."""
         key = (caller.id, caller.address, note)
-        with self._lock:
+        with self._repeats_lock:
             _, count = self._repeats.get(key, (caller, 0))
             self._repeats[key] = (caller, count + 1)
 
@@ -87,7 +71,7 @@ class OpenCache:
         """Hand every pending repeat count to ``write(caller, note, times)``; return how many vends.
 
         Counts that ``write`` fails on are put back, to be written by the next flush."""
-        with self._lock:
+        with self._repeats_lock:
             pending, self._repeats = self._repeats, {}
         written = 0
         items = list(pending.items())
@@ -95,15 +79,10 @@ class OpenCache:
             try:
                 write(caller, note, times)
             except BaseException:
-                with self._lock:
+                with self._repeats_lock:
                     for key, (who, count) in items[index:]:
                         _, later = self._repeats.get(key, (who, 0))
                         self._repeats[key] = (who, count + later)
                 raise
             written += times
         return written
-
-    def clear(self) -> None:
-        """Forget every answer (the repeat counts stay: those vends happened)."""
-        with self._lock:
-            self._entries.clear()

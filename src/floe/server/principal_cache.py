@@ -13,30 +13,26 @@ remembered. Keys are SHA-256 digests of the tokens, never the tokens.
 from __future__ import annotations
 
 import hashlib
-import threading
 import time
-from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from typing import Protocol
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from floe.server.aged_cache import AgedCache
 from floe.server.auth import Caller
 
 DEFAULT_TTL = 1.0
 DEFAULT_MAX_ENTRIES = 10_000
 
 
-class PrincipalCache:
+class PrincipalCache(AgedCache[str, Caller]):
     """A bounded map of token digest -> (Caller, when the lookup began), each entry good for ``ttl`` s."""
 
+    what = "principal cache"
+
     def __init__(self, ttl: float = DEFAULT_TTL, max_entries: int = DEFAULT_MAX_ENTRIES) -> None:
-        if ttl < 0:
-            raise ValueError(f"the principal cache's ttl must be 0 or more seconds, got {ttl}")
-        self.ttl = ttl
-        self.max_entries = max_entries
-        self._entries: OrderedDict[str, tuple[Caller, float]] = OrderedDict()
-        self._lock = threading.Lock()
+        super().__init__(ttl, max_entries)
 
     @staticmethod
     def key(token: str) -> str:
@@ -47,35 +43,12 @@ class PrincipalCache:
         entry = self.get_entry(key)
         return entry[0] if entry is not None else None
 
-    def get_entry(self, key: str) -> tuple[Caller, float] | None:
-        """The caller looked up less than ``ttl`` seconds ago and when that lookup began
-        (``time.monotonic()``), or None."""
-        if self.ttl == 0:
-            return None
-        with self._lock:
-            entry = self._entries.get(key)
-            if entry is None:
-                return None
-            if time.monotonic() - entry[1] >= self.ttl:
-                del self._entries[key]
-                return None
-            return entry
-
     def lookup(self, key: str, load: Callable[[], Caller]) -> Caller:
         """``load()`` the caller (it raises for a refused token) and remember it, aged from now."""
         began = time.monotonic()
         caller = load()
-        if self.ttl > 0:
-            with self._lock:
-                self._entries[key] = (caller, began)
-                self._entries.move_to_end(key)
-                while len(self._entries) > self.max_entries:
-                    self._entries.popitem(last=False)
+        self.put(key, caller, began)
         return caller
-
-    def clear(self) -> None:
-        with self._lock:
-            self._entries.clear()
 
 
 _READS = frozenset({"GET", "HEAD", "OPTIONS"})

@@ -127,7 +127,7 @@ async def open_repo(
         return opened.model_dump_json(by_alias=True).encode(), note
 
     body, note = await anyio.to_thread.run_sync(opening)
-    cache.put(key, CachedOpen(body=body, note=note, as_of=as_of))
+    cache.keep(key, CachedOpen(body=body, note=note, as_of=as_of))
     return Response(body, media_type="application/json")
 
 
