@@ -32,7 +32,7 @@ def _mypy(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
         cwd=cwd,
         capture_output=True,
         text=True,
-        timeout=240,
+        timeout=600,  # a cold cache on a busy 2-core machine: minutes
     )
 
 
