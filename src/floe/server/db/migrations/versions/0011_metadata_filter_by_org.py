@@ -24,7 +24,7 @@ def upgrade() -> None:
     op.execute(
         "DELETE FROM repo_metadata WHERE NOT EXISTS (SELECT 1 FROM repos WHERE repos.id = repo_metadata.repo_id)"
     )
-    if op.get_bind().dialect.name == "postgresql":  # a join: a row-by-row subquery is slow at millions
+    if op.get_bind().dialect.name == "postgresql":  # a join (SQLite has UPDATE ... FROM only from 3.33)
         op.execute(
             "UPDATE repo_metadata SET org_id = repos.org_id FROM repos WHERE repos.id = repo_metadata.repo_id"
         )
