@@ -18,7 +18,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))  # the real-service starters the tests use
 
-from bench import audit_trail, sections, soak, startup  # noqa: E402
+from bench import audit_trail, sections, size, soak, startup  # noqa: E402
 from services import start_moto, start_postgres  # noqa: E402
 
 SECTIONS = ("startup", "open", "data", "services", "throughput", "size", "leases", "copy", "audit", "soak")
@@ -70,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
         if "throughput" in chosen:
             results["throughput"] = sections.throughput(ctx)
         if "size" in chosen:
-            results["size"] = sections.catalog_size(ctx)
+            results["size"] = size.size(ctx)
         if "leases" in chosen:
             results["leases"] = sections.leases(ctx)
         if "copy" in chosen:
@@ -88,6 +88,8 @@ def main(argv: list[str] | None = None) -> int:
     table = sections.markdown(results)
     if "startup" in results:
         table += "\n" + "\n".join(startup.markdown(results["startup"]))
+    if "size" in results:
+        table += "\n" + "\n".join(size.markdown(results["size"]))
     if "audit" in results:
         table += "\n" + "\n".join(audit_trail.markdown(results["audit"]))
     if "soak" in results:

@@ -1,4 +1,5 @@
-"""The benchmark sections: open overhead, data path, catalog throughput, catalog size."""
+"""The benchmark sections: open overhead, data path, data services, catalog throughput, commit leases,
+copy (catalog size is in ``bench.size``)."""
 
 from __future__ import annotations
 
@@ -11,22 +12,18 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
 import icechunk
 import numpy as np
-import sqlalchemy as sa
 import zarr
 
 import floe
 from bench.stats import alternate, percentile
 from floe.client.opening import LEASES_OFF_ENV, client_spec
 from floe.models import OpenRepoResponse
-from floe.server.db import tables as t
-from floe.server.db.engine import create_engine
 from floe.storage import icechunk_storage
 from services import free_port, start_floe, start_header_dropping_proxy, wait_until
 
@@ -350,73 +347,6 @@ def throughput_goals(tp: dict[str, dict[str, dict[str, Any]]]) -> list[tuple[str
             p99 = float(r["p99_ms"])
             goals.append((f"open {backend} p99, 32 clients, 2w", f"{p99:.1f} ms", "< 50 ms", p99 < 50))
     return goals
-
-
-# --- catalog size -------------------------------------------------------------------------------
-
-
-def _grow_catalog(database_url: str, target: int) -> None:
-    """Insert repos straight into the catalog database until it holds ``target``."""
-    engine = create_engine(database_url)
-    with engine.begin() as conn:
-        org = conn.execute(sa.select(t.orgs).where(t.orgs.c.name == "default")).one()
-        have = conn.execute(sa.select(sa.func.count()).select_from(t.repos)).scalar_one()
-        stamp = datetime.now(UTC)
-        batch = []
-        for i in range(have, target):
-            batch.append(
-                {
-                    "id": secrets.token_hex(12),
-                    "org_id": org.id,
-                    "name": f"filler-{i:07d}",
-                    "bucket_id": org.default_bucket_id,
-                    "prefix": f"filler-{i:07d}",
-                    "kind": "icechunk",
-                    "metadata": {"i": i},
-                    "status_mode": "online",
-                    "status_initiated_by": {},
-                    "created": stamp,
-                    "updated": stamp,
-                }
-            )
-            if len(batch) == 5000:
-                conn.execute(sa.insert(t.repos), batch)
-                batch = []
-        if batch:
-            conn.execute(sa.insert(t.repos), batch)
-    engine.dispose()
-
-
-def catalog_size(ctx: Context) -> dict[str, Any]:
-    """Latency of get, open and one page of list at growing catalog sizes."""
-    sizes = (1_000, 10_000) if ctx.quick else (1_000, 10_000, 100_000)
-    rounds = 30 if ctx.quick else 100
-    server = ctx.floe_server("size")
-    out: dict[str, Any] = {}
-    try:
-        database_url = f"sqlite:///{server.data_dir / 'floe.db'}"
-        with httpx.Client(base_url=server.url, headers={"authorization": f"Bearer {server.token}"}) as http:
-            http.post("/orgs/default/repos", json={"name": "probe-repo"}).raise_for_status()
-            for size in sizes:
-                _grow_catalog(database_url, size)
-                samples = alternate(
-                    {
-                        "get": lambda: http.get("/repos/default/probe-repo").raise_for_status(),
-                        "open": lambda: http.get("/repos/default/probe-repo/open").raise_for_status(),
-                        "list": lambda: http.get(
-                            "/orgs/default/repos/paginated", params={"page": 3, "size": 50}
-                        ),
-                    },
-                    rounds,
-                )
-                out[str(size)] = {name: s.as_dict() for name, s in samples.items()}
-    finally:
-        server.stop()
-    first, last = str(sizes[0]), str(sizes[-1])
-    out["growth"] = {
-        op: round(out[last][op]["median_s"] / out[first][op]["median_s"], 2) for op in ("get", "open", "list")
-    }
-    return out
 
 
 # --- commit leases ------------------------------------------------------------------------------
@@ -775,25 +705,6 @@ def markdown(results: dict[str, Any]) -> str:
             f"| copy_repo (checksums, journal, refs last, verify, register) | {cp['copy_repo']['median_s']:.2f} ({cp['copy_repo']['p25_s']:.2f}-{cp['copy_repo']['p75_s']:.2f}) | {cp['copy_repo_mb_per_s']} |",
             f"| plain object copy | {cp['plain']['median_s']:.2f} ({cp['plain']['p25_s']:.2f}-{cp['plain']['p75_s']:.2f}) | {cp['plain_mb_per_s']} |",
             f"| copy_repo / plain throughput | {cp['throughput_ratio']:.3f}x | |",
-            "",
-        ]
-    if "size" in results:
-        lines += [
-            "## Catalog size: median latency (ms) by number of repos",
-            "",
-            "| repos | get | open | list (one page) |",
-            "|---|---|---|---|",
-        ]
-        for size, r in results["size"].items():
-            if size == "growth":
-                continue
-            lines.append(
-                f"| {size} | {_ms(r['get']['median_s'])} | {_ms(r['open']['median_s'])} | {_ms(r['list']['median_s'])} |"
-            )
-        g = results["size"]["growth"]
-        lines += [
-            "",
-            f"Growth from smallest to largest: get {g['get']}x, open {g['open']}x, list {g['list']}x",
             "",
         ]
     return "\n".join(lines)

@@ -304,6 +304,19 @@ def test_pagination_and_metadata_filters(floe_server):
                 r["name"] for r in http.get("/orgs/default/repos/paginated", params=params).json()["items"]
             ]
 
+        # the same metadata in another org is never listed here (filters read the org's own rows)
+        config = next(Path(floe_server.data_dir).parent.glob("floe-config-*")) / "config.toml"
+        site_token = config.read_text().split('token = "')[1].split('"')[0]
+        with api(floe_server, site_token) as site:
+            assert site.post("/orgs", json={"name": "lab"}).status_code == 201
+            storage = f"{floe_server.data_dir}/storage/lab"
+            bucket = {"nickname": "lab-local", "platform": "file", "name": storage}
+            assert site.post("/orgs/lab/buckets", json=bucket).status_code == 201
+            body = {"name": "repo-9", "metadata": {"parity": "even", "tags": ["a", "t3"]}}
+            assert site.post("/orgs/lab/repos", json=body).status_code == 201
+            there = site.get("/orgs/lab/repos/paginated", params={"filter_metadata": '{"tags": "t3"}'}).json()
+            assert [r["name"] for r in there["items"]] == ["repo-9"] and there["total"] == 1
+
         assert names({"parity": "even"}) == ["repo-0", "repo-2", "repo-4"]
         assert names({"tags": "t3"}) == ["repo-3"]
         assert names({"parity": "odd", "tags": "t1"}) == ["repo-1"]

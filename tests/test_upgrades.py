@@ -162,6 +162,8 @@ def test_a_catalog_at_every_earlier_revision_upgrades_with_its_data(
                     assert any(
                         all(_comparable(s[k]) == _comparable(v) for k, v in row.items()) for s in stored
                     ), f"{name}: {row} not kept through the upgrade from {start}; found {stored}"
+            # metadata filter rows know their repo's org (migration 0011)
+            assert conn.execute(sa.select(t.repo_metadata.c.org_id)).scalars().all() == [ORG]
     finally:
         engine.dispose()
 

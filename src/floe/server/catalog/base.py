@@ -274,18 +274,19 @@ def open_as_seen_by(
 # --- shared by repo operations ------------------------------------------------------------
 
 
-def metadata_rows(repo_id: str, metadata: dict[str, Any] | None) -> list[dict[str, str]]:
+def metadata_rows(org_id: str, repo_id: str, metadata: dict[str, Any] | None) -> list[dict[str, str]]:
     """One row per (key, scalar) so metadata filters use an index; lists give one row per item."""
     rows = []
     for key, value in (metadata or {}).items():
         for item in value if isinstance(value, list) else [value]:
-            rows.append({"repo_id": repo_id, "key": key, "value": json.dumps(item)})
+            rows.append({"repo_id": repo_id, "key": key, "value": json.dumps(item), "org_id": org_id})
     return rows
 
 
-def write_metadata(conn: sa.Connection, repo_id: str, metadata: dict[str, Any] | None) -> None:
+def write_metadata(conn: sa.Connection, org_id: str, repo_id: str, metadata: dict[str, Any] | None) -> None:
+    """Replace the filter rows of repo ``repo_id`` of org ``org_id`` by those of ``metadata``."""
     conn.execute(sa.delete(t.repo_metadata).where(t.repo_metadata.c.repo_id == repo_id))
-    rows = metadata_rows(repo_id, metadata)
+    rows = metadata_rows(org_id, repo_id, metadata)
     if rows:
         conn.execute(sa.insert(t.repo_metadata), rows)
 

@@ -181,7 +181,7 @@ def _insert_offline(
             created_by=principal.id,
         )
     )
-    write_metadata(conn, repo_id, metadata)
+    write_metadata(conn, org.id, repo_id, metadata)
     return repo_id
 
 

@@ -194,7 +194,7 @@ def restore(
                 created_by=entry.created_by,
             )
         )
-        write_metadata(conn, repo_id, entry.metadata)
+        write_metadata(conn, org.id, repo_id, entry.metadata)
         for grant in entry.grants or []:
             conn.execute(sa.insert(t.repo_grants).values(repo_id=repo_id, created=stamp, **grant))
         buckets = set(conn.execute(sa.select(t.buckets.c.id).where(t.buckets.c.org_id == org.id)).scalars())

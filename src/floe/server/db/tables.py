@@ -95,13 +95,17 @@ repos = sa.Table(
     sa.UniqueConstraint("bucket_id", "prefix", name="uq_repos_bucket_prefix"),
 )
 
+# One row per (key, scalar) of a repo's metadata, for filter_metadata (see catalog.repos.list_repos).
 repo_metadata = sa.Table(
     "repo_metadata",
     metadata,
     sa.Column("repo_id", sa.String(24), sa.ForeignKey("repos.id", ondelete="CASCADE"), nullable=False),
     sa.Column("key", sa.String(256), nullable=False),
     sa.Column("value", sa.String(1024), nullable=False),
-    sa.Index("ix_repo_metadata_key_value", "key", "value"),
+    # the repo's org (a repo never changes org), so that a filter reads only the org's matching
+    # rows, however many repos the catalog holds (migration 0011)
+    sa.Column("org_id", sa.String(36), nullable=False),
+    sa.Index("ix_repo_metadata_org_key_value", "org_id", "key", "value", "repo_id"),
     sa.Index("ix_repo_metadata_repo", "repo_id"),
 )
 
