@@ -181,8 +181,8 @@ def test_a_slow_sts_endpoint_holds_up_no_other_request(floe_server_sqlite, moto,
 
             def open_slow() -> None:
                 started = time.monotonic()
-                with _http(server, server.token) as other:
-                    other.get("/repos/default/slow/open")
+                with _http(server, server.token) as other:  # read_only: not the answer just cached
+                    other.get("/repos/default/slow/open", params={"read_only": True})
                 stuck.append(time.monotonic() - started)
 
             opener = threading.Thread(target=open_slow)

@@ -154,3 +154,41 @@ def test_the_cache_ages_from_the_older_input_and_keeps_counts_it_could_not_write
         cache.flush(failing)
     assert cache.flush(lambda _c, _n, times: written.append(times)) == 3 and written == [3]
     assert cache.flush(lambda _c, _n, times: written.append(times)) == 0
+
+
+def test_concurrent_requests_for_one_answer_share_one_computation():
+    import asyncio
+
+    from floe.server.single_flight import SingleFlight
+
+    async def scenario() -> None:
+        flights: SingleFlight[str, int] = SingleFlight()
+        runs = 0
+
+        async def slow() -> int:
+            nonlocal runs
+            runs += 1
+            await asyncio.sleep(0.05)
+            return runs
+
+        results = await asyncio.gather(*(flights.run("k", slow) for _ in range(20)))
+        assert runs == 1 and [value for value, _ in results] == [1] * 20
+        assert sum(first for _, first in results) == 1  # one computed, nineteen joined
+
+        async def failing() -> int:
+            await asyncio.sleep(0.01)
+            raise LookupError("no such repo")
+
+        errors = await asyncio.gather(*(flights.run("e", failing) for _ in range(5)), return_exceptions=True)
+        assert all(isinstance(e, LookupError) for e in errors)  # the error reaches every waiter
+
+        # the request computing goes away: the one waiting computes for itself
+        leader = asyncio.create_task(flights.run("c", slow))
+        await asyncio.sleep(0.01)
+        follower = asyncio.create_task(flights.run("c", slow))
+        await asyncio.sleep(0.01)
+        leader.cancel()
+        value, first = await follower
+        assert first and value == runs
+
+    asyncio.run(scenario())

@@ -34,6 +34,7 @@ from floe.server.routes import shares as share_links
 from floe.server.routes import transfers as repo_transfers
 from floe.server.service_logs import ServiceLogs
 from floe.server.settings import Settings
+from floe.server.single_flight import SingleFlight
 from floe.storage import timeouts
 
 _log = logging.getLogger("floe.trash")
@@ -145,6 +146,8 @@ def create_app(settings: Settings, *, run_migrations: bool = True) -> FastAPI:
     app.state.catalog = catalog
     app.state.principal_cache = cache = PrincipalCache()  # callers by token, for at most a second
     app.state.open_cache = open_cache  # open answers by caller and repo, for at most a second
+    app.state.principal_flights = SingleFlight()  # one lookup of a token at a time
+    app.state.open_flights = SingleFlight()  # one computation of an open answer at a time
 
     @app.exception_handler(FloeError)
     async def _floe_error(_request: Request, exc: FloeError) -> JSONResponse:
@@ -156,6 +159,7 @@ def create_app(settings: Settings, *, run_migrations: bool = True) -> FastAPI:
             {"detail": _describe_validation(exc), "error": "validation_error"}, status_code=422
         )
 
+    app.include_router(repos.open_router)  # first: the hot path
     for module in (meta, orgs, buckets, repos, trash, leases, people, auth, services, web):
         app.include_router(module.router)
     app.include_router(arraylake_compat.router)

@@ -13,6 +13,7 @@ from floe.server.auth import Caller
 from floe.server.catalog import Catalog
 from floe.server.catalog.principals import principal_for_token
 from floe.server.principal_cache import PrincipalCache
+from floe.server.single_flight import SingleFlight
 
 
 async def get_catalog(request: Request) -> Catalog:
@@ -35,12 +36,18 @@ async def get_principal(request: Request) -> Caller:
     entry = cache.get_entry(key) if token else None
     if entry is None:
         catalog = request.app.state.catalog
-        request.state.principal_as_of = time.monotonic()
-        principal = await anyio.to_thread.run_sync(
-            cache.lookup, key, partial(principal_for_token, catalog, token or None)
-        )
-    else:
-        principal, request.state.principal_as_of = entry
+
+        async def looking_up() -> tuple[Caller, float]:
+            began = time.monotonic()
+            found = await anyio.to_thread.run_sync(
+                cache.lookup, key, partial(principal_for_token, catalog, token or None)
+            )
+            return found, began
+
+        # a burst of requests with a token not yet (or no longer) cached makes one lookup
+        flights: SingleFlight[str, tuple[Caller, float]] = request.app.state.principal_flights
+        entry, _ = await flights.run(key, looking_up)
+    principal, request.state.principal_as_of = entry
     return principal.with_address(address)
 
 
