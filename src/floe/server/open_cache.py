@@ -51,6 +51,8 @@ class OpenCache(AgedCache[Hashable, CachedOpen]):
         # (caller id, its address, the vend) -> (the caller, how many repeats not yet written)
         self._repeats: dict[tuple[str, str | None, VendNote], tuple[Caller, int]] = {}
         self._repeats_lock = threading.Lock()
+        # one flush at a time: a reader of the trail flushing waits for one under way to be written
+        self._flush_lock = threading.Lock()
 
     def get(self, key: Hashable) -> CachedOpen | None:
         """The answer for ``key`` whose inputs are less than ``ttl`` seconds old, or None."""
@@ -71,6 +73,10 @@ class OpenCache(AgedCache[Hashable, CachedOpen]):
         """Hand every pending repeat count to ``write(caller, note, times)``; return how many vends.
 
         Counts that ``write`` fails on are put back, to be written by the next flush."""
+        with self._flush_lock:
+            return self._flush(write)
+
+    def _flush(self, write: Callable[[Caller, VendNote, int], None]) -> int:
         with self._repeats_lock:
             pending, self._repeats = self._repeats, {}
         written = 0

@@ -515,28 +515,13 @@ def open_repo(
     *,
     read_only: bool = False,
     describe_offline: bool = False,
-) -> OpenRepoResponse:
-    """Everything needed to open a repo, from one query and no storage round trip.
+) -> tuple[OpenRepoResponse, VendNote | None]:
+    """Everything needed to open a repo, from one query and no storage round trip, and what it vended
+    (recorded in the audit trail already), or None.
 
     Readers, and callers asking for ``read_only``, receive credentials that can only read. An offline
     repo is a 423, or with ``describe_offline`` an answer without credentials whose status says so.
     """
-    opened, _ = open_repo_noted(
-        cat, principal, org_name, name, read_only=read_only, describe_offline=describe_offline
-    )
-    return opened
-
-
-def open_repo_noted(
-    cat: Catalog,
-    principal: Caller,
-    org_name: str,
-    name: str,
-    *,
-    read_only: bool = False,
-    describe_offline: bool = False,
-) -> tuple[OpenRepoResponse, VendNote | None]:
-    """:func:`open_repo`, and what it vended (recorded in the audit trail already), or None."""
     with cat.read() as conn:
         found = conn.execute(OPEN_QUERY, {"org": org_name, "name": name}).first()
         if found is None:

@@ -118,7 +118,7 @@ async def open_repo(
     if answer is None:
 
         def opening() -> tuple[bytes, audit.VendNote | None]:
-            opened, note = repos.open_repo_noted(
+            opened, note = repos.open_repo(
                 cat, principal, org, repo, read_only=read_only, describe_offline=arraylake
             )
             opened = open_as_seen_by(principal, org, opened, keep_auth=arraylake)
