@@ -14,11 +14,13 @@ An HTML comment right before a block (invisible on GitHub) says how to treat it,
   ``...`` stands for any text; the page's substitutions are undone in the output first
   (``FLOE_DOCS_UPDATE=1 pytest tests/test_docs.py`` writes what the run printed into those that differ);
 * ``input TEXT`` -- stdin for a shell block (``\\n`` for new lines);
+* ``file NAME`` -- on a non-run block (``json``, ``toml`` ...): the reader saves it as ``NAME``; the runner
+  writes it, substitutions applied, to ``NAME`` in the page's working directory;
 * ``device-login EMAIL PASSWORD`` -- the block prints a ``/device?user_code=`` link; the runner approves
   it as the person's browser would;
 * ``replace OLD => NEW`` -- from here on, ``OLD`` in a block is run as ``NEW`` (``NEW`` may name values
-  the test provides, ``{moto}``, ``{bucket}`` ...): the page shows what a reader types, the run uses the
-  local test servers.
+  the test provides, ``{moto}``, ``{bucket}`` ...; other braces are kept): the page shows what a reader
+  types, the run uses the local test servers.
 """
 
 from __future__ import annotations
@@ -109,7 +111,7 @@ class Page:
             for d in block.directives:
                 if d.startswith("replace "):
                     old, _, new = d[len("replace ") :].partition(" => ")
-                    self.replacements.append((old.strip(), new.strip().format(**self.values)))
+                    self.replacements.append((old.strip(), self.fill(new.strip(), where=block.line)))
             where = f"{self.path.name}:{block.line}"
             if block.directive("output") is not None:
                 assert last is not None, f"{where}: an output block with no block run before it"
@@ -121,11 +123,18 @@ class Page:
                     f"{where}: the page shows\n{block.code}\nbut {self.path.name}:{last[0].line} printed\n{shown}"
                 )
                 continue
-            if block.kind is None or block.directive("skip") is not None:
+            if block.directive("skip") is not None:
                 continue
             code = block.code
             for old, new in self.replacements:
                 code = code.replace(old, new)
+            saved_as = block.directive("file")
+            if saved_as:
+                (self.cwd / saved_as).write_text(code)
+                self.ran.append(block)
+                continue
+            if block.kind is None:
+                continue
             out = self.python(block, code) if block.kind == "python" else self.shell(block, code)
             last = (block, out)
             self.ran.append(block)
@@ -134,6 +143,18 @@ class Page:
             for block, shown in reversed(rewrites):
                 lines[block.line : block.end - 1] = [shown.strip() + "\n"]
             self.path.write_text("".join(lines))
+
+    def fill(self, text: str, *, where: int) -> str:
+        """``text`` with each ``{name}`` replaced by the test's value; other braces (a dict) stay as they are."""
+
+        def value(match: re.Match) -> str:
+            name = match.group(1)
+            assert name in self.values, (
+                f"{self.path.name}:{where}: `replace` names {{{name}}}, which the test does not provide"
+            )
+            return self.values[name]
+
+        return re.sub(r"\{(\w+)\}", value, text)
 
     def undo(self, text: str) -> str:
         for old, new in reversed(self.replacements):

@@ -136,6 +136,30 @@ def test_reaper_finishes_or_removes_stale_entries(floe_server_sqlite):
         assert http.get("/repos/default/whole/open").status_code == 200
 
 
+def test_memory_repos_are_confirmed_without_the_server_looking(floe_server_sqlite):
+    """Memory storage lives in the client process: the server's own memory is another, empty store,
+    so it takes the creator's word (a `floe serve` process answered 404 to every memory create_repo)."""
+    server = floe_server_sqlite
+    with _http(server) as http:
+        made = http.post(
+            "/orgs/default/buckets", json={"nickname": "scratch", "platform": "memory", "name": "x"}
+        )
+        assert made.status_code == 201, made.text
+        # registered, and nothing at its prefix in this process's memory either: the server cannot tell
+        entry = http.post(
+            "/orgs/default/repos",
+            json={"name": "mem", "bucket_nickname": "scratch", "create_mode": "register"},
+        )
+        assert entry.status_code == 201 and entry.json()["state"] == "registered", entry.text
+        confirmed = http.post("/repos/default/mem/created")
+        assert confirmed.status_code == 200 and confirmed.json()["state"] == "ready", confirmed.text
+        # the reaper too: a stale memory entry becomes ready, a local one never created is removed
+        _register(http, "late")
+        http.post("/orgs/default/repos", json={"name": "mem2", "bucket_nickname": "scratch"})
+        reaped = {r.name: r.outcome for r in creation.reap_stale(server.catalog(), older_than_seconds=0.0)}
+        assert reaped == {"default/late": "removed", "default/mem2": "ready"}
+
+
 def _create_until_stopped(make, names: list[str], acked: list[str], stop: threading.Event) -> None:
     """Create repos one after another until ``stop`` or the first failure (the server is gone)."""
     while not stop.is_set():

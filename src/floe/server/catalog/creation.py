@@ -26,7 +26,13 @@ from floe.errors import ConflictError, FloeError, NotFoundError, RepoUnavailable
 from floe.server.auth import Action, Caller
 from floe.server.catalog.base import Catalog, bucket_spec, now, org_and_repo, storage_call
 from floe.server.db import tables as t
-from floe.storage import icechunk_storage, object_store, reading_credentials, server_may_connect
+from floe.storage import (
+    icechunk_storage,
+    object_store,
+    reading_credentials,
+    server_may_connect,
+    server_reachable,
+)
 
 READY = "ready"
 CREATING = "creating"
@@ -36,9 +42,11 @@ _log = logging.getLogger("floe.creation")
 
 
 def icechunk_repo_exists(cat: Catalog, bucket: Any, prefix: str) -> bool | None:
-    """Whether an Icechunk repo exists at ``prefix`` of a bucket config; None when the server may not look."""
+    """Whether an Icechunk repo exists at ``prefix`` of a bucket config; None when the server may not
+    look (``from_env`` without the operator's consent) or cannot (memory lives in the client process:
+    the server's own memory is another, empty, store)."""
     spec = bucket_spec(cat.box, bucket)
-    if server_may_connect(spec, cat.policy) is not None:
+    if server_may_connect(spec, cat.policy) is not None or not server_reachable(spec):
         return None
     creds, _ = reading_credentials(spec, prefix=prefix, policy=cat.policy)
     storage = icechunk_storage(spec, prefix, creds)
