@@ -12,22 +12,18 @@ from fastapi.responses import JSONResponse
 from floe import __version__
 from floe.errors import FloeError
 from floe.server import arraylake as arraylake_compat
-from floe.server import arraylake_signin, error_model, jobs, logformat, memory, metrics, serving, web
+from floe.server import arraylake_signin, error_model, jobs, memory, metrics, serving, web
 from floe.server.catalog import Catalog, creation
 from floe.server.catalog import audit as audit_catalog
 from floe.server.catalog import trash as trash_catalog
 from floe.server.db.engine import create_engine, migrate
 from floe.server.docs import install_docs
+from floe.server.edge import Edge
 from floe.server.keys import SecretBox
-from floe.server.limits import RequestLimits
-from floe.server.middleware import (
-    CatchUnexpectedErrors,
-    SecurityHeaders,
-    install_log_redaction,
-)
+from floe.server.middleware import install_log_redaction
 from floe.server.open_cache import DEFAULT_TTL as OPEN_CACHE_SECONDS
 from floe.server.open_cache import OpenCache
-from floe.server.principal_cache import ForgetAfterWrites, PrincipalCache
+from floe.server.principal_cache import PrincipalCache
 from floe.server.routes import auth, buckets, leases, meta, orgs, people, repos, services, trash
 from floe.server.routes import discover as bucket_discovery
 from floe.server.routes import shares as share_links
@@ -138,6 +134,8 @@ def create_app(settings: Settings, *, run_migrations: bool = True) -> FastAPI:
         description="Catalog service for versioned, cloud-native scientific array data on Icechunk.",
         docs_url=None,  # served by install_docs, without a CDN
         redoc_url=None,
+        # no OpenTelemetry: /metrics (prometheus-client) counts requests; FastAPI's checks cost every request
+        telemetry={"tracing": False, "metrics": False, "logs": False, "operation_spans": False},
     )
     app.state.settings = settings
     timeouts.configure(settings.storage_connect_timeout, settings.storage_read_timeout)
@@ -171,13 +169,9 @@ def create_app(settings: Settings, *, run_migrations: bool = True) -> FastAPI:
     error_model.install(app)
     serving.install(app)
     app.include_router(web.browse_router)  # last: it catches /{org} and /{org}/{repo}
-    app.add_middleware(arraylake_compat.DefaultJsonContentType)
-    app.add_middleware(RequestLimits, max_body_bytes=settings.max_body_bytes)
-    app.add_middleware(ForgetAfterWrites, caches=[cache, open_cache])
-    app.add_middleware(CatchUnexpectedErrors)
-    app.add_middleware(SecurityHeaders)
-    metrics.install(app)  # outside the others: counts what they answer too
-    logformat.install(app)  # outermost: the request id is set for everything, the access log included
+    metrics.install(app)
+    # one layer for what every request passes (request id, limits, errors, headers, metrics): edge.Edge
+    app.add_middleware(Edge, max_body_bytes=settings.max_body_bytes, caches=[cache, open_cache])
     install_log_redaction()
     share_links.install_log_redaction()  # share link tokens sit in URL paths
     return app

@@ -7,7 +7,7 @@ Recognising it
     :func:`is_arraylake_client` / :data:`ArraylakeDep`: its requests carry ``client-name: arraylake...``;
     routes that shape answers for it take the dependency.
 Request handling
-    :class:`DefaultJsonContentType`: it posts JSON bodies without a ``content-type``.
+    :func:`default_json_content_type`: it posts JSON bodies without a ``content-type``.
 Routes kept only for it
     ``POST /user/diagnostics`` (:data:`router`): accepted and dropped.
     Sign-in (:mod:`floe.server.arraylake_signin`): ``POST /oauth/device/code``, ``POST /oauth/token``
@@ -42,7 +42,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, Response
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import Scope
 
 from floe.errors import ConflictError, NotFoundError, ValidationError
 from floe.models import REDACTED, Bucket, OpenRepoResponse, OrgAction, Principal, Repo, RepoAction
@@ -82,22 +82,19 @@ async def is_arraylake_client(request: Request) -> bool:
 ArraylakeDep = Annotated[bool, Depends(is_arraylake_client)]
 
 
-class DefaultJsonContentType:
-    """Treat request bodies sent without a content type as JSON.
+_WITH_BODY = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+def default_json_content_type(scope: Scope) -> None:
+    """Treat a request body sent without a content type as JSON (``scope`` is changed in place).
 
     The arraylake client posts JSON bodies without ``content-type``; FastAPI would then
-    refuse to parse them.
+    refuse to parse them. Called by :class:`floe.server.middleware.Edge` for every request.
     """
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["method"] in ("POST", "PUT", "PATCH", "DELETE"):
-            headers = scope["headers"]
-            if not any(name == b"content-type" for name, _ in headers):
-                scope = {**scope, "headers": [*headers, (b"content-type", b"application/json")]}
-        await self.app(scope, receive, send)
+    if scope["method"] in _WITH_BODY:
+        headers = scope["headers"]
+        if not any(name == b"content-type" for name, _ in headers):
+            scope["headers"] = [*headers, (b"content-type", b"application/json")]
 
 
 @router.post("/user/diagnostics", status_code=204, tags=["meta"])

@@ -1,10 +1,11 @@
 """Request limits: bodies capped before they are read, JSON bodies bounded in depth and size.
 
-:class:`RequestLimits` (ASGI middleware) refuses a body larger than the limit with 413 -- from its
-``Content-Length`` before reading any of it, or once a chunked body passes the limit -- and checks a
-JSON body before any route sees it: nesting depth, string lengths, list and object sizes. Each
-refusal is a 4xx that names the field and the limit. Limits of single fields (metadata, pages,
-cursors, times, ``filter_metadata``) live with the models and routes that own them.
+:func:`read_within_limits` (run for every request by :class:`floe.server.middleware.Edge`) refuses a
+body larger than the limit with 413 -- from its ``Content-Length`` before reading any of it, or once
+a chunked body passes the limit -- and checks a JSON body before any route sees it: nesting depth,
+string lengths, list and object sizes. Each refusal is a 4xx that names the field and the limit.
+Limits of single fields (metadata, pages, cursors, times, ``filter_metadata``) live with the models
+and routes that own them.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import re
 from typing import Any
 
 from starlette.responses import JSONResponse
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Message, Receive, Scope
 
 DEFAULT_MAX_BODY_BYTES = 1024 * 1024
 MAX_JSON_DEPTH = 32
@@ -103,62 +104,58 @@ def _declared_length(scope: Scope) -> int | None:
     return None
 
 
-class RequestLimits:
-    """Read each request body (at most ``max_body_bytes``) before the app does, refuse it when it is
-    over a limit, else hand it on unchanged."""
+def too_large(max_body_bytes: int, size: str) -> LimitExceeded:
+    return LimitExceeded(
+        413,
+        f"the request body is {size}; at most {max_body_bytes} bytes (the server's FLOE_MAX_BODY_BYTES)",
+        "payload_too_large",
+    )
 
-    def __init__(self, app: ASGIApp, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES) -> None:
-        self.app = app
-        self.max_body_bytes = max_body_bytes
 
-    def _too_large(self, size: str) -> LimitExceeded:
-        return LimitExceeded(
-            413,
-            f"the request body is {size}; at most {self.max_body_bytes} bytes "
-            "(the server's FLOE_MAX_BODY_BYTES)",
-            "payload_too_large",
-        )
+async def read_within_limits(scope: Scope, receive: Receive, max_body_bytes: int) -> Receive:
+    """Read the request body (at most ``max_body_bytes``) and check it; answer a ``receive`` that
+    hands the app the same body. Raises :class:`LimitExceeded` for a body over a limit.
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        try:
-            declared = _declared_length(scope)
-            if declared is not None and declared > self.max_body_bytes:
-                raise self._too_large(f"{declared} bytes")
-            body, more = await self._read(receive)
-            if body and _is_json(scope):
-                check_json_body(body)
-        except LimitExceeded as exc:
-            response = JSONResponse({"detail": exc.message, "error": exc.code}, status_code=exc.status_code)
-            if exc.status_code == 413:  # the rest of the body is never read: close the connection
-                response.headers["connection"] = "close"
-            await response(scope, receive, send)
-            return
-        replayed = False
+    Called by :class:`floe.server.middleware.Edge` for every request, before any route sees it.
+    """
+    declared = _declared_length(scope)
+    if declared is not None and declared > max_body_bytes:
+        raise too_large(max_body_bytes, f"{declared} bytes")
+    body, more = await _read(receive, max_body_bytes)
+    if body and _is_json(scope):
+        check_json_body(body)
+    replayed = False
 
-        async def replay() -> Message:
-            nonlocal replayed
-            if not replayed:
-                replayed = True
-                return {"type": "http.request", "body": body, "more_body": more}
-            return await receive()
+    async def replay() -> Message:
+        nonlocal replayed
+        if not replayed:
+            replayed = True
+            return {"type": "http.request", "body": body, "more_body": more}
+        return await receive()
 
-        await self.app(scope, replay, send)
+    return replay
 
-    async def _read(self, receive: Receive) -> tuple[bytes, bool]:
-        """The whole body, or :class:`LimitExceeded` as soon as it passes the limit."""
-        chunks: list[bytes] = []
-        size = 0
-        while True:
-            message = await receive()
-            if message["type"] != "http.request":  # the client went away: nothing more to read
-                return b"".join(chunks), False
-            chunk = message.get("body", b"")
-            size += len(chunk)
-            if size > self.max_body_bytes:
-                raise self._too_large(f"more than {self.max_body_bytes} bytes")
-            chunks.append(chunk)
-            if not message.get("more_body", False):
-                return b"".join(chunks), False
+
+def refusal(exc: LimitExceeded) -> JSONResponse:
+    """The answer to a request over a limit (a 413 closes the connection: the rest is never read)."""
+    response = JSONResponse({"detail": exc.message, "error": exc.code}, status_code=exc.status_code)
+    if exc.status_code == 413:
+        response.headers["connection"] = "close"
+    return response
+
+
+async def _read(receive: Receive, max_body_bytes: int) -> tuple[bytes, bool]:
+    """The whole body, or :class:`LimitExceeded` as soon as it passes the limit."""
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":  # the client went away: nothing more to read
+            return b"".join(chunks), False
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > max_body_bytes:
+            raise too_large(max_body_bytes, f"more than {max_body_bytes} bytes")
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            return b"".join(chunks), False

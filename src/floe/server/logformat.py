@@ -16,38 +16,18 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from fastapi import FastAPI
-    from starlette.types import ASGIApp, Message, Receive, Scope, Send
+    from starlette.types import Scope
 
 LOG_FORMATS = ("text", "json")
 REQUEST_ID: ContextVar[str | None] = ContextVar("floe_request_id", default=None)
 _PLAUSIBLE_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 
 
-class RequestId:
-    """Gives each HTTP request an id (kept in :data:`REQUEST_ID`) and answers with it in ``X-Request-ID``."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        given = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"x-request-id"), "")
-        request_id = given if _PLAUSIBLE_ID.fullmatch(given) else uuid.uuid4().hex
-        token = REQUEST_ID.set(request_id)
-
-        async def with_id(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"x-request-id"]
-                message["headers"] = [*headers, (b"x-request-id", request_id.encode())]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, with_id)
-        finally:
-            REQUEST_ID.reset(token)
+def request_id_for(scope: Scope) -> str:
+    """The id of an HTTP request: the caller's ``X-Request-ID`` when it is a plausible id, else a new one.
+    (:class:`floe.server.middleware.Edge` keeps it in :data:`REQUEST_ID` and answers with it.)"""
+    given = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"x-request-id"), "")
+    return given if _PLAUSIBLE_ID.fullmatch(given) else uuid.uuid4().hex
 
 
 class JsonFormatter(logging.Formatter):
@@ -89,8 +69,3 @@ def uvicorn_log_config(log_format: str) -> dict[str, Any]:
             "floe": {"handlers": ["default"], "level": "INFO", "propagate": False},
         },
     }
-
-
-def install(app: FastAPI) -> None:
-    """Give every request an id (outermost, so the access log line has it too)."""
-    app.add_middleware(RequestId)

@@ -1,4 +1,5 @@
-"""ASGI middleware and logging filters of the server."""
+"""What every request passes (security headers, unexpected errors) and the log filters of the server;
+:class:`floe.server.edge.Edge` applies them."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from pathlib import Path
 
 from starlette.datastructures import MutableHeaders
 from starlette.responses import JSONResponse
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Scope
 
 log = logging.getLogger("floe.server")
 # name=value pairs (a query string, or text); a name is secret when it contains one of these words
@@ -79,51 +80,27 @@ class TracebackLimiter:
         return True
 
 
-class CatchUnexpectedErrors:
-    """Answer an unexpected exception with a JSON 500 (and log it), keeping the connection usable.
+def report_unexpected(exc: BaseException, scope: Scope, limiter: TracebackLimiter) -> None:
+    """Log an unexpected error of a request: the full traceback at most once a minute per error site
+    (:func:`error_site`), one line for the repeats."""
+    site = error_site(exc)
+    method, path = scope.get("method"), scope.get("path")
+    if limiter.allow(site):
+        log.exception("unexpected error on %s %s: %s", method, path, site)
+    else:
+        log.error(
+            "unexpected error on %s %s: %s (traceback logged at most once a minute per place)",
+            method,
+            path,
+            site,
+        )
 
-    The log gets the full traceback at most once a minute per error site (:func:`error_site`),
-    one line for the repeats. Starlette's own handler re-raises after answering, which makes
-    uvicorn drop the keep-alive connection; clients then see a transport error on their next request.
-    """
 
-    def __init__(self, app: ASGIApp, traceback_every: float = 60.0) -> None:
-        self.app = app
-        self.limiter = TracebackLimiter(traceback_every)
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = False
-
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
-
-        try:
-            await self.app(scope, receive, tracking_send)
-        except Exception as exc:
-            site = error_site(exc)
-            method, path = scope.get("method"), scope.get("path")
-            if self.limiter.allow(site):
-                log.exception("unexpected error on %s %s: %s", method, path, site)
-            else:
-                log.error(
-                    "unexpected error on %s %s: %s (traceback logged at most once a minute per place)",
-                    method,
-                    path,
-                    site,
-                )
-            if started:
-                raise
-            body = {
-                "detail": f"internal error ({type(exc).__name__}); see the server log",
-                "error": "internal_error",
-            }
-            await JSONResponse(body, status_code=500)(scope, receive, send)
+def internal_error(exc: BaseException) -> JSONResponse:
+    """The JSON 500 that answers an unexpected error (the connection stays usable: Starlette's own
+    handler re-raises after answering, which makes uvicorn drop the keep-alive connection)."""
+    body = {"detail": f"internal error ({type(exc).__name__}); see the server log", "error": "internal_error"}
+    return JSONResponse(body, status_code=500)
 
 
 # Floe's own pages: a stylesheet from the server, forms posting back to it, never framed.
@@ -141,28 +118,11 @@ DOCS_CSP = (
 DOCS_PATHS = ("/docs", "/redoc")
 
 
-class SecurityHeaders:
+def add_security_headers(headers: MutableHeaders, path: str) -> None:
     """Every response: ``X-Content-Type-Options: nosniff``. HTML pages also get a Content-Security-Policy
     (a looser one for the API docs), ``X-Frame-Options: DENY`` and ``Referrer-Policy: no-referrer``."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        path = scope.get("path", "")
-        csp = DOCS_CSP if path in DOCS_PATHS else PAGE_CSP
-
-        async def with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = MutableHeaders(scope=message)
-                headers.setdefault("x-content-type-options", "nosniff")
-                if headers.get("content-type", "").startswith("text/html"):
-                    headers.setdefault("content-security-policy", csp)
-                    headers.setdefault("x-frame-options", "DENY")
-                    headers.setdefault("referrer-policy", "no-referrer")
-            await send(message)
-
-        await self.app(scope, receive, with_headers)
+    headers.setdefault("x-content-type-options", "nosniff")
+    if headers.get("content-type", "").startswith("text/html"):
+        headers.setdefault("content-security-policy", DOCS_CSP if path in DOCS_PATHS else PAGE_CSP)
+        headers.setdefault("x-frame-options", "DENY")
+        headers.setdefault("referrer-policy", "no-referrer")

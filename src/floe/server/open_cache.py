@@ -7,7 +7,7 @@ same way: an entry is never used once the older of its two inputs -- the caller 
 catalog as read for the answer -- is ``ttl`` seconds old. A grant revoked, a repo taken offline or
 deleted, a token revoked, in any server process, is honoured by every process within ``ttl``
 seconds; in the process that made the change at once (every request that may write empties this
-cache, see :class:`floe.server.principal_cache.ForgetAfterWrites`).
+cache, see :func:`floe.server.principal_cache.forget_after`).
 
 The audit trail misses nothing it would record: the open that fills an entry records its vend in
 the database before it answers, as every open did; an answer served again from the cache only adds

@@ -6,7 +6,7 @@ in any server process is honoured by every process within ``ttl`` seconds, becau
 used once it is older than that. The age counts from before the database was read, so an entry
 can never describe the catalog as it was more than ``ttl`` seconds ago. In the process that made
 a change, the change counts at once: every request that may write (any method but GET, HEAD and
-OPTIONS) empties the cache when it is answered (:class:`ForgetAfterWrites`). Refusals are not
+OPTIONS) empties the cache when it is answered (:func:`forget_after`). Refusals are not
 remembered. Keys are SHA-256 digests of the tokens, never the tokens.
 """
 
@@ -14,10 +14,8 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable
 from typing import Protocol
-
-from starlette.types import ASGIApp, Receive, Scope, Send
 
 from floe.server.aged_cache import AgedCache
 from floe.server.auth import Caller
@@ -58,19 +56,10 @@ class Forgetful(Protocol):
     def clear(self) -> None: ...
 
 
-class ForgetAfterWrites:
-    """ASGI middleware: empty the caches of what the catalog said (the principal cache, the open
-    cache) after every request that may have changed it (a revoked token, an ended session, a new
-    role, a grant, a repo offline), so this process honours it at once."""
-
-    def __init__(self, app: ASGIApp, caches: Sequence[Forgetful]) -> None:
-        self.app = app
-        self.caches = tuple(caches)
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        try:
-            await self.app(scope, receive, send)
-        finally:
-            if scope["type"] == "http" and scope.get("method") not in _READS:
-                for cache in self.caches:
-                    cache.clear()
+def forget_after(method: str, caches: Iterable[Forgetful]) -> None:
+    """Empty the caches of what the catalog said (the principal cache, the open cache) once a request
+    that may have changed it (a revoked token, an ended session, a new role, a grant, a repo offline)
+    is answered, so this process honours it at once: any method but GET, HEAD and OPTIONS."""
+    if method not in _READS:
+        for cache in caches:
+            cache.clear()
