@@ -11,10 +11,7 @@ and never in what the CLI prints.
 from __future__ import annotations
 
 import json
-import os
 import re
-import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -24,6 +21,7 @@ from typing import Any
 import httpx
 import pytest
 
+from cli_runner import Floe
 from services import InProcessFloe, MotoServer, admin_token, start_floe_in_process, unique_name
 
 SECRET = f"sweep-secret-{uuid.uuid4().hex}"
@@ -607,13 +605,9 @@ def _values_of(data: Any, key: str) -> Iterator[Any]:
 
 
 def _cli_sweep(world: World, tmp_path) -> None:
-    """Every read-only CLI command an admin would run, with the secret bucket in play."""
-    env = {
-        **os.environ,
-        "FLOE_SERVICE_URI": world.server.url,
-        "FLOE_TOKEN": world.site_token,
-        "FLOE_CONFIG_DIR": str(tmp_path / "cli-config"),
-    }
+    """Every read-only CLI command an admin would run, with the secret bucket in play (in this process,
+    through the CLI's entry point: what it prints is what a person sees)."""
+    floe = Floe(world.server, tmp_path / "cli-config", token=world.site_token, in_process=True)
     commands = [
         ["org", "list"],
         ["org", "get", ORG],
@@ -634,15 +628,10 @@ def _cli_sweep(world: World, tmp_path) -> None:
     ]
     for args in commands:
         for fmt in ([], ["--json"]) if "--json" not in args else ([],):
-            done = subprocess.run(
-                [sys.executable, "-m", "floe", *args, *fmt],
-                env=env,
-                capture_output=True,
-                text=True,
-                timeout=120,
-            )
-            output = done.stdout + done.stderr
-            assert done.returncode == 0, f"floe {' '.join(args + fmt)}: {output}"
+            done = floe(*args, *fmt)
+            output = done.out + done.err
+            assert done.code == 0, done.describe()
+            assert output.strip(), f"floe {' '.join(args + fmt)} printed nothing"
             assert SECRET not in output and OTHER_SECRET not in output, (
                 f"secret printed by floe {' '.join(args)}"
             )

@@ -4,13 +4,15 @@ site admin and with no token, no answer is a 5xx and every answer -- error bodie
 ``Allow`` lists exactly the methods it has.
 
 The budget is bounded: a few valid and a few invalid requests per operation, derandomized, so the
-run is short and the same on every machine. Every failure is collected, then reported together.
+run is short and the same on every machine; they are made once and sent by both callers. Every failure
+is collected, then reported together.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -53,36 +55,53 @@ def api_schema(fuzzed_floe: InProcessFloe) -> schemathesis.BaseSchema:
     return schemathesis.openapi.from_url(f"{fuzzed_floe.url}/openapi.json", config=config)
 
 
-def _fuzz(schema: schemathesis.BaseSchema, headers: dict[str, str]) -> tuple[int, list[str]]:
-    """Run every operation; (requests sent, one line per failing operation and mode)."""
-    failures: list[str] = []
-    sent = 0
-    for result in schema.get_all_operations():
+def _collector(strategy: Any, cases: list[tuple[str, Any]], label: str) -> Any:
+    """A hypothesis run that keeps the cases it is given, under ``label``."""
+
+    @given(case=strategy)
+    @settings(
+        max_examples=EXAMPLES,
+        deadline=None,
+        derandomize=True,
+        database=None,
+        suppress_health_check=list(HealthCheck),
+    )
+    def collect(case: Any) -> None:
+        cases.append((label, case))
+
+    return collect
+
+
+@pytest.fixture(scope="module")
+def generated(api_schema: schemathesis.BaseSchema) -> list[tuple[str, Any]]:
+    """The requests to send, made once for both callers: a few valid and a few invalid per operation
+    (derandomized, so the same on every run), as (operation and mode, case)."""
+    cases: list[tuple[str, Any]] = []
+    for result in api_schema.get_all_operations():
         operation = result.ok()
         for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
-
-            @given(case=operation.as_strategy(generation_mode=mode))
-            @settings(
-                max_examples=EXAMPLES,
-                deadline=None,
-                derandomize=True,
-                database=None,
-                suppress_health_check=list(HealthCheck),
-                report_multiple_bugs=False,
+            collect = _collector(
+                operation.as_strategy(generation_mode=mode), cases, f"{operation.label} ({mode.value})"
             )
-            def run(case) -> None:
-                nonlocal sent
-                sent += 1
-                case.call_and_validate(headers=headers, checks=CHECKS, timeout=30)
-
             try:
-                run()
+                collect()
             except Unsatisfiable:  # nothing to make invalid: an operation with only free-text paths
                 continue
-            except Exception as exc:  # collected, reported at the end
-                first = str(exc).strip().splitlines()
-                failures.append(f"{operation.label} ({mode.value}): {' | '.join(first[:6])[:600]}")
-    return sent, failures
+    return cases
+
+
+def _fuzz(cases: list[tuple[str, Any]], headers: dict[str, str]) -> tuple[int, list[str]]:
+    """Send every case; (requests sent, one line per failing operation and mode)."""
+    failures: dict[str, str] = {}
+    for label, case in cases:
+        if label in failures:  # one failure per operation and mode is enough to report
+            continue
+        try:
+            case.call_and_validate(headers=headers, checks=CHECKS, timeout=30)
+        except Exception as exc:  # collected, reported at the end
+            first = str(exc).strip().splitlines()
+            failures[label] = f"{label}: {' | '.join(first[:6])[:600]}"
+    return len(cases), list(failures.values())
 
 
 def _undeclared_methods(schema: schemathesis.BaseSchema, url: str, headers: dict[str, str]) -> list[str]:
@@ -102,16 +121,16 @@ def _undeclared_methods(schema: schemathesis.BaseSchema, url: str, headers: dict
     return wrong
 
 
-def test_api_as_site_admin(api_schema, fuzzed_floe: InProcessFloe) -> None:
+def test_api_as_site_admin(api_schema, generated, fuzzed_floe: InProcessFloe) -> None:
     headers = {"authorization": f"Bearer {bootstrap_token(fuzzed_floe)}"}
-    sent, failures = _fuzz(api_schema, headers)
+    sent, failures = _fuzz(generated, headers)
     print(f"schemathesis as a site admin: {sent} requests, {len(failures)} failing operations")
     assert not failures, "\n".join(failures)
     assert not _undeclared_methods(api_schema, fuzzed_floe.url, headers)
 
 
-def test_api_without_a_token(api_schema, fuzzed_floe: InProcessFloe) -> None:
-    sent, failures = _fuzz(api_schema, {})
+def test_api_without_a_token(api_schema, generated, fuzzed_floe: InProcessFloe) -> None:
+    sent, failures = _fuzz(generated, {})
     print(f"schemathesis without a token: {sent} requests, {len(failures)} failing operations")
     assert not failures, "\n".join(failures)
     assert not _undeclared_methods(api_schema, fuzzed_floe.url, {})
