@@ -17,15 +17,17 @@ import re
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, unquote
 
-import xarray as xr
 from starlette.datastructures import MutableHeaders
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from floe.models.services import ServiceProtocol
+
+if TYPE_CHECKING:  # xarray loads when a service opens a dataset, not when the server starts
+    import xarray as xr
 
 log = logging.getLogger("floe.server.services")
 

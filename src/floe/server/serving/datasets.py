@@ -17,10 +17,9 @@ import threading
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import icechunk
-import xarray as xr
 import zarr
 
 from floe import inspection
@@ -29,6 +28,9 @@ from floe.server.auth import Caller
 from floe.server.catalog import Catalog
 from floe.server.catalog.contents import open_repository
 from floe.server.catalog.services import Deployment
+
+if TYPE_CHECKING:
+    import xarray as xr
 
 SNAPSHOT_TTL = 3600.0  # seconds a dataset opened by snapshot id is kept, at least
 DEFAULT_TTL = 60
@@ -137,6 +139,8 @@ def _open(
         raise NotFoundError(f"no group {group!r} in {where}") from None
     if not isinstance(node, zarr.Group):
         raise NotFoundError(f"{group!r} in {where} is an array, not a dataset: give the group that holds it")
+    import xarray as xr  # loaded by the first dataset a service opens, not when the server starts
+
     if not any(True for _ in node.array_keys()):
         raise NotFoundError(
             f"group {group!r} in {where} holds no arrays, so it is not a dataset "
