@@ -75,3 +75,25 @@ def test_one_line_per_request_and_tracebacks_only_for_faults(floe_factory):
         assert "exc_info" not in line and "traceback logged at most once a minute" in line["message"]
         assert line["message"].split(": ", 1)[1].startswith(error["message"].split(": ", 1)[1])
     assert sum("Traceback" in line for line in text.splitlines()) == 1  # the first fault's only
+
+
+def test_no_access_log_keeps_errors_and_request_ids(floe_factory):
+    """``--no-access-log`` (for a reverse proxy that logs requests): no line per request, but a fault is
+    still logged with its request id, and every answer still carries one (new ids unique, given ids kept)."""
+    server = floe_factory(extra_args=["--log-format", "json", "--no-access-log"])
+    with httpx.Client(base_url=server.url, headers={"authorization": f"Bearer {server.token}"}) as http:
+        assert http.post("/orgs/default/repos", json={"name": "quiet"}).status_code == 201
+        new_ids = [http.get("/health").headers["x-request-id"] for _ in range(20)]
+        given = http.get("/health", headers={"x-request-id": "proxy-42"}).headers["x-request-id"]
+        with sqlite3.connect(server.data_dir / "floe.db") as db:
+            db.execute("CREATE TRIGGER broken BEFORE UPDATE ON repos BEGIN SELECT * FROM floe_missing; END")
+        fault = http.patch(
+            "/orgs/default/quiet", json={"description": "x"}, headers={"x-request-id": "fault-1"}
+        )
+    server.stop()
+    assert fault.status_code == 500 and given == "proxy-42"
+    assert len(set(new_ids)) == 20 and all(len(i) == 32 and int(i, 16) >= 0 for i in new_ids)
+    lines = _lines(server.log_path.read_text())
+    assert not [line for line in lines if line["logger"] == "uvicorn.access"]
+    (error,) = [line for line in lines if line["logger"] == "floe.server"]
+    assert error["request_id"] == "fault-1" and "PATCH /orgs/default/quiet" in error["message"]

@@ -131,6 +131,15 @@ def serve(
             help="Log lines as uvicorn writes them (text), or one JSON object each with the request's id (json)."
         ),
     ] = LogFormat.text,
+    access_log: Annotated[
+        bool,
+        typer.Option(
+            "--access-log/--no-access-log",
+            help="A log line per request (uvicorn's access log). Off: about a sixth less CPU per request, "
+            "for a reverse proxy that logs requests itself (env FLOE_ACCESS_LOG=0).",
+            envvar="FLOE_ACCESS_LOG",
+        ),
+    ] = True,
     forwarded_allow_ips: Annotated[
         str | None,
         typer.Option(
@@ -219,7 +228,12 @@ def serve(
     # X-Forwarded-* count only from the proxies listed: none unless told (uvicorn trusts 127.0.0.1)
     trusted = (forwarded_allow_ips or os.environ.get("FORWARDED_ALLOW_IPS") or "").strip()
     proxies = {"proxy_headers": bool(trusted), "forwarded_allow_ips": trusted or None}
-    logs = {"log_level": log_level, "log_config": uvicorn_log_config(log_format.value), **tls}
+    logs = {
+        "log_level": log_level,
+        "log_config": uvicorn_log_config(log_format.value),
+        "access_log": access_log,
+        **tls,
+    }
     if workers == 1:
         uvicorn.run(app, host=host, port=port, **logs, **proxies)
         return

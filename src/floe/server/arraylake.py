@@ -74,9 +74,14 @@ router = APIRouter()
 # --- recognising it, and its requests -------------------------------------------------------
 
 
-async def is_arraylake_client(request: Request) -> bool:
+def from_arraylake_client(request: Request) -> bool:
     """True for the official arraylake client, which gets the subset of the API it can parse."""
     return request.headers.get("client-name", "").startswith("arraylake")
+
+
+async def is_arraylake_client(request: Request) -> bool:
+    """:func:`from_arraylake_client` as a route dependency (async: no hop to the thread pool)."""
+    return from_arraylake_client(request)
 
 
 ArraylakeDep = Annotated[bool, Depends(is_arraylake_client)]

@@ -1,16 +1,17 @@
 """Request ids and the server's log format (``floe serve --log-format text|json``).
 
 Every request gets an id: the caller's ``X-Request-ID`` when it is a plausible id (a reverse proxy's,
-say), else a new one. It is sent back in ``X-Request-ID`` and, with ``--log-format json``, is on
-every log line written while the request is answered (uvicorn's access line included).
+say), else a new one (32 hex digits). It is sent back in ``X-Request-ID`` and, with ``--log-format
+json``, is on every log line written while the request is answered (uvicorn's access line included).
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import re
-import uuid
+import secrets
 from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -23,11 +24,22 @@ REQUEST_ID: ContextVar[str | None] = ContextVar("floe_request_id", default=None)
 _PLAUSIBLE_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 
 
+# new ids: this process's random prefix and a counter (unique across processes and restarts, and
+# cheaper than a UUID per request)
+_ID_PREFIX = secrets.token_hex(8)
+_ID_COUNTER = itertools.count(1)
+
+
 def request_id_for(scope: Scope) -> str:
     """The id of an HTTP request: the caller's ``X-Request-ID`` when it is a plausible id, else a new one.
-    (:class:`floe.server.middleware.Edge` keeps it in :data:`REQUEST_ID` and answers with it.)"""
-    given = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"x-request-id"), "")
-    return given if _PLAUSIBLE_ID.fullmatch(given) else uuid.uuid4().hex
+    (:class:`floe.server.edge.Edge` keeps it in :data:`REQUEST_ID` and answers with it.)"""
+    for name, value in scope["headers"]:
+        if name == b"x-request-id":
+            given = value.decode("latin-1")
+            if _PLAUSIBLE_ID.fullmatch(given):
+                return given
+            break
+    return f"{_ID_PREFIX}{next(_ID_COUNTER):016x}"
 
 
 class JsonFormatter(logging.Formatter):
