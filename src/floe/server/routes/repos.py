@@ -95,7 +95,9 @@ def get_repo(org: str, repo: str, cat: CatalogDep, principal: CallerDep, arrayla
 
 
 @open_router.get("/repos/{org}/{repo}/open", response_model=OpenRepoResponse)
-async def open_repo(request: Request, org: str, repo: str, principal: CallerDep, read_only: bool = False) -> Response:
+async def open_repo(
+    request: Request, org: str, repo: str, principal: CallerDep, read_only: bool = False
+) -> Response:
     """Everything a client needs to open the repo: bucket, prefix, credentials, author, status.
 
     The hot path. The same caller opening the same repo again within a second gets the same answer
@@ -111,7 +113,6 @@ async def open_repo(request: Request, org: str, repo: str, principal: CallerDep,
     key = (principal.id, principal.session_id, principal.address, org, repo, read_only, arraylake)
     answer = cache.get(key)
     if answer is None:
-
         cat: Catalog = request.app.state.catalog
 
         def opening() -> tuple[bytes, audit.VendNote | None]:
