@@ -94,7 +94,7 @@ def default_json_content_type(scope: Scope) -> None:
     """Treat a request body sent without a content type as JSON (``scope`` is changed in place).
 
     The arraylake client posts JSON bodies without ``content-type``; FastAPI would then
-    refuse to parse them. Called by :class:`floe.server.middleware.Edge` for every request.
+    refuse to parse them. Called by :class:`floe.server.edge.Edge` for every request.
     """
     if scope["method"] in _WITH_BODY:
         headers = scope["headers"]

@@ -1,6 +1,6 @@
 """Request limits: bodies capped before they are read, JSON bodies bounded in depth and size.
 
-:func:`read_within_limits` (run for every request by :class:`floe.server.middleware.Edge`) refuses a
+:func:`read_within_limits` (run for every request by :class:`floe.server.edge.Edge`) refuses a
 body larger than the limit with 413 -- from its ``Content-Length`` before reading any of it, or once
 a chunked body passes the limit -- and checks a JSON body before any route sees it: nesting depth,
 string lengths, list and object sizes. Each refusal is a 4xx that names the field and the limit.
@@ -104,7 +104,8 @@ def _declared_length(scope: Scope) -> int | None:
     return None
 
 
-def too_large(max_body_bytes: int, size: str) -> LimitExceeded:
+def _too_large(max_body_bytes: int, size: str) -> LimitExceeded:
+    """The 413 for a body of ``size`` over the limit."""
     return LimitExceeded(
         413,
         f"the request body is {size}; at most {max_body_bytes} bytes (the server's FLOE_MAX_BODY_BYTES)",
@@ -116,12 +117,12 @@ async def read_within_limits(scope: Scope, receive: Receive, max_body_bytes: int
     """Read the request body (at most ``max_body_bytes``) and check it; answer a ``receive`` that
     hands the app the same body. Raises :class:`LimitExceeded` for a body over a limit.
 
-    Called by :class:`floe.server.middleware.Edge` for every request, before any route sees it.
+    Called by :class:`floe.server.edge.Edge` for every request, before any route sees it.
     """
     declared = _declared_length(scope)
     if declared is not None and declared > max_body_bytes:
-        raise too_large(max_body_bytes, f"{declared} bytes")
-    body, more = await _read(receive, max_body_bytes)
+        raise _too_large(max_body_bytes, f"{declared} bytes")
+    body = await _read(receive, max_body_bytes)
     if body and _is_json(scope):
         check_json_body(body)
     replayed = False
@@ -130,7 +131,7 @@ async def read_within_limits(scope: Scope, receive: Receive, max_body_bytes: int
         nonlocal replayed
         if not replayed:
             replayed = True
-            return {"type": "http.request", "body": body, "more_body": more}
+            return {"type": "http.request", "body": body, "more_body": False}
         return await receive()
 
     return replay
@@ -144,18 +145,18 @@ def refusal(exc: LimitExceeded) -> JSONResponse:
     return response
 
 
-async def _read(receive: Receive, max_body_bytes: int) -> tuple[bytes, bool]:
+async def _read(receive: Receive, max_body_bytes: int) -> bytes:
     """The whole body, or :class:`LimitExceeded` as soon as it passes the limit."""
     chunks: list[bytes] = []
     size = 0
     while True:
         message = await receive()
         if message["type"] != "http.request":  # the client went away: nothing more to read
-            return b"".join(chunks), False
+            return b"".join(chunks)
         chunk = message.get("body", b"")
         size += len(chunk)
         if size > max_body_bytes:
-            raise too_large(max_body_bytes, f"more than {max_body_bytes} bytes")
+            raise _too_large(max_body_bytes, f"more than {max_body_bytes} bytes")
         chunks.append(chunk)
         if not message.get("more_body", False):
-            return b"".join(chunks), False
+            return b"".join(chunks)

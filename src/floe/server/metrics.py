@@ -82,7 +82,7 @@ async def metrics_endpoint(_request: Request) -> Response:
 
 def record_request(scope: Scope, status: int, seconds: float) -> None:
     """Count an answered HTTP request and its time, labelled by the route template that matched
-    (called by :class:`floe.server.middleware.Edge` for every request)."""
+    (called by :class:`floe.server.edge.Edge` for every request)."""
     route = getattr(scope.get("route"), "path", None) or "unmatched"
     method = scope.get("method", "")
     REQUESTS.labels(method, route, str(status)).inc()

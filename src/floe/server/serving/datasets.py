@@ -139,13 +139,13 @@ def _open(
         raise NotFoundError(f"no group {group!r} in {where}") from None
     if not isinstance(node, zarr.Group):
         raise NotFoundError(f"{group!r} in {where} is an array, not a dataset: give the group that holds it")
-    import xarray as xr  # loaded by the first dataset a service opens, not when the server starts
-
     if not any(True for _ in node.array_keys()):
         raise NotFoundError(
             f"group {group!r} in {where} holds no arrays, so it is not a dataset "
             f"(the service's _meta/discovery/{repo}/{target.name} lists the datasets)"
         )
+    import xarray as xr  # loaded by the first dataset a service opens, not when the server starts
+
     try:
         dataset = xr.open_zarr(
             session.store, group=group.lstrip("/") or None, consolidated=False, chunks=chunks

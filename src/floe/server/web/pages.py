@@ -144,9 +144,8 @@ def render(request: Request, template: str, status_code: int = 200, **context: A
     return response
 
 
-_NO_STORE = {
-    "Cache-Control": "no-store"
-}  # CSP, framing and referrer headers: middleware.add_security_headers
+# CSP, framing and referrer headers: middleware.add_security_headers
+_NO_STORE = {"Cache-Control": "no-store"}
 
 
 def message(request: Request, title: str, text: str, status_code: int) -> HTMLResponse:
