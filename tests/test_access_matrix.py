@@ -22,6 +22,7 @@ import httpx
 import pytest
 
 from cli_runner import Floe
+from floe.tls import ssl_context
 from services import InProcessFloe, MotoServer, admin_token, start_floe_in_process, unique_name
 
 SECRET = f"sweep-secret-{uuid.uuid4().hex}"
@@ -61,7 +62,9 @@ class World:
         token = self.site_token if who == "site_admin" else self.tokens[who]
         if token:
             headers["authorization"] = f"Bearer {token}"
-        return httpx.Client(base_url=self.server.url, headers=headers, timeout=60, trust_env=False)
+        return httpx.Client(
+            base_url=self.server.url, headers=headers, timeout=60, trust_env=False, verify=ssl_context()
+        )
 
     def admin(self, method: str, path: str, ok: tuple[int, ...] = (200, 201, 204), **kwargs: Any) -> Any:
         """A set-up step as site admin; fails the test loudly if it does not work."""

@@ -7,6 +7,7 @@ import contextlib
 import signal
 import socket
 import subprocess
+import threading
 import time
 import uuid
 from collections.abc import Callable, Sequence
@@ -14,6 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+
+from floe.tls import ssl_context
 
 LOCALHOST = "127.0.0.1"
 REPO_ROOT = Path(__file__).resolve().parent.parent.parent
@@ -77,11 +80,29 @@ def wait_until(
         time.sleep(interval)
 
 
+_PROBES: dict[str | bool, httpx.Client] = {}
+_PROBES_LOCK = threading.Lock()
+
+
+def _probe_client(verify: str | bool) -> httpx.Client:
+    """One client per CA choice for :func:`_http_ok`, which polls several times a second while a
+    service starts: a new client each time would load a CA bundle each time (milliseconds of CPU)."""
+    with _PROBES_LOCK:
+        client = _PROBES.get(verify)
+        if client is None:
+            client = _PROBES[verify] = httpx.Client(
+                timeout=2.0,
+                trust_env=False,  # never route 127.0.0.1 through an HTTP(S)_PROXY from the environment
+                verify=ssl_context() if verify is True else verify,
+                limits=httpx.Limits(max_keepalive_connections=0),  # a fresh connection per probe
+            )
+        return client
+
+
 def _http_ok(url: str, *, any_status: bool = False, verify: str | bool = True) -> bool:
     """True if ``url`` answers (with 200, or with anything when ``any_status``)."""
     try:
-        # trust_env=False: never route 127.0.0.1 through an HTTP(S)_PROXY from the environment.
-        response = httpx.get(url, timeout=2.0, trust_env=False, verify=verify)
+        response = _probe_client(verify).get(url)
     except httpx.HTTPError:
         return False
     return any_status or response.status_code == 200

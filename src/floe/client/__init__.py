@@ -37,6 +37,7 @@ from floe.client._transport import (
 from floe.client.config import resolve
 from floe.client.services import AsyncServicesClient, ServicesClient
 from floe.models import AuditEvent, Repo
+from floe.tls import ssl_context
 
 if TYPE_CHECKING:
     from floe.client.repository import FloeRepository
@@ -128,7 +129,8 @@ class Client(_ClientBase):
     ) -> None:
         super().__init__(service_uri, token)
         self._http = httpx.Client(
-            transport=transport or httpx.HTTPTransport(retries=2), **self._http_options()
+            transport=transport or httpx.HTTPTransport(retries=2, verify=ssl_context()),
+            **self._http_options(),
         )
 
     def _send(self, call: Call[Any]) -> Any:
@@ -280,7 +282,8 @@ class AsyncClient(_ClientBase):
     ) -> None:
         super().__init__(service_uri, token)
         self._http = httpx.AsyncClient(
-            transport=transport or httpx.AsyncHTTPTransport(retries=2), **self._http_options()
+            transport=transport or httpx.AsyncHTTPTransport(retries=2, verify=ssl_context()),
+            **self._http_options(),
         )
 
     async def _send(self, call: Call[Any]) -> Any:

@@ -22,6 +22,7 @@ import httpx
 from floe import __version__
 from floe.client.cache import OpenCache
 from floe.errors import FloeError, ServiceUnreachableError, error_for
+from floe.tls import ssl_context
 
 T = TypeVar("T")
 
@@ -120,7 +121,8 @@ def shared_http() -> httpx.Client:
     with _SHARED_LOCK:
         client = _SHARED.get(pid)
         if client is None or client.is_closed:
-            client = _SHARED[pid] = httpx.Client(timeout=TIMEOUT, transport=httpx.HTTPTransport(retries=2))
+            transport = httpx.HTTPTransport(retries=2, verify=ssl_context())
+            client = _SHARED[pid] = httpx.Client(timeout=TIMEOUT, transport=transport)
         return client
 
 

@@ -42,6 +42,7 @@ from floe.server.web.pages import (
     set_session_cookie,
     settings_of,
 )
+from floe.tls import ssl_context
 
 router = APIRouter(include_in_schema=False)
 
@@ -67,7 +68,9 @@ class ProviderRefused(ProviderError):
 
 def _get_json(url: str) -> dict[str, Any]:
     try:
-        response = httpx.get(url, timeout=_HTTP_TIMEOUT, headers={"accept": "application/json"})
+        response = httpx.get(
+            url, timeout=_HTTP_TIMEOUT, headers={"accept": "application/json"}, verify=ssl_context()
+        )
         response.raise_for_status()
         return response.json()
     except (httpx.HTTPError, ValueError) as exc:
@@ -135,6 +138,7 @@ def exchange_code(
             auth=auth,
             timeout=_HTTP_TIMEOUT,
             headers={"accept": "application/json"},
+            verify=ssl_context(),
         )
         body = response.json()
     except (httpx.HTTPError, ValueError) as exc:

@@ -18,6 +18,7 @@ from floe.storage.base import Refresher
 from floe.storage.gcs.config import GCS_READ_ONLY, GCS_READ_WRITE
 from floe.storage.objects import with_kind
 from floe.storage.refresh import Refreshing
+from floe.tls import ssl_context
 
 # Icechunk's GCS credential provider asks for new credentials 120-180 s before they expire;
 # the refresh callback hands out the initial token only while it has longer than this to live.
@@ -63,7 +64,12 @@ class HttpxTransport:
                 )
             else:
                 response = httpx.request(
-                    method, url, content=body, headers=headers, timeout=timeout or http_timeout()
+                    method,
+                    url,
+                    content=body,
+                    headers=headers,
+                    timeout=timeout or http_timeout(),
+                    verify=ssl_context(),
                 )
         except httpx.HTTPError as exc:
             raise TransportError(f"{type(exc).__name__}: {exc}") from None

@@ -29,6 +29,7 @@ from floe.storage.objects import (
     listed_prefix,
     with_kind,
 )
+from floe.tls import ssl_context
 
 
 def _unreachable(exc: httpx.HTTPError) -> str:
@@ -71,7 +72,9 @@ class GcsObjectStore:
         self._who = who
         self._token_uri = token_uri
         self._lock = threading.Lock()
-        self._client = httpx.Client(timeout=http_timeout(), follow_redirects=False)  # egress: no redirects
+        self._client = httpx.Client(
+            timeout=http_timeout(), follow_redirects=False, verify=ssl_context()
+        )  # egress: no redirects
         self._bucket_path = f"/b/{quote(spec.name, safe='')}"
 
     def describe(self) -> str:
