@@ -13,9 +13,16 @@ import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-from floe.server.db.engine import create_engine, migrate
+from floe.server.db.engine import (
+    HEAD_REVISION,
+    create_engine,
+    current_revision,
+    known_revisions,
+    migrate,
+    pending_revisions,
+)
 from floe.server.db.tables import metadata
-from services import admin_token_cli, start_floe
+from services import admin_token_cli, start_floe, unique_name
 
 
 def _floe(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -92,18 +99,34 @@ def test_admin_token_prints_only_a_token_and_creates_the_org(tmp_path):
     assert len(unreachable.stderr.strip().splitlines()) == 1
 
 
-def test_migrations_match_the_table_definitions(tmp_path, database_url):
-    engine = create_engine(database_url or f"sqlite:///{tmp_path / 'schema.db'}")
-    migrate(engine)
-    migrate(engine)  # idempotent
-    with engine.connect() as conn:
-        diff = compare_metadata(MigrationContext.configure(conn), metadata)
-        assert diff == []
-        assert sa.inspect(conn).get_table_names()
-    if engine.dialect.name == "sqlite":
+def test_migrations_match_the_table_definitions(tmp_path, database_url, request):
+    """Every migration run in turn gives the schema the table definitions describe, and so does the
+    short way a new database takes (tables made from the definitions, stamped at the newest revision)."""
+    migrated = create_engine(database_url or f"sqlite:///{tmp_path / 'schema.db'}")
+    every = pending_revisions(migrated)
+    assert every[0][0] == "0001" and len(every) == len(known_revisions())
+    assert every[-1][0] == HEAD_REVISION, (
+        "HEAD_REVISION in floe/server/db/engine.py must name the newest migration"
+    )
+    migrate(migrated, "0001")  # the first migration, then every later one, as an old catalog would
+    migrate(migrated)
+    migrate(migrated)  # idempotent
+    if database_url is not None:
+        made = create_engine(request.getfixturevalue("postgres").create_database(unique_name("floe_made_")))
+    else:
+        made = create_engine(f"sqlite:///{tmp_path / 'made.db'}")
+    migrate(made)
+    migrate(made)  # idempotent
+    for engine in (migrated, made):
+        assert current_revision(engine) == HEAD_REVISION
         with engine.connect() as conn:
-            assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
-    engine.dispose()
+            diff = compare_metadata(MigrationContext.configure(conn), metadata)
+            assert diff == []
+            assert sa.inspect(conn).get_table_names()
+        if engine.dialect.name == "sqlite":
+            with engine.connect() as conn:
+                assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        engine.dispose()
 
 
 def test_serve_refuses_an_unreachable_database_in_one_line(tmp_path):

@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+from functools import cache
+
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 _HASHER = PasswordHasher()  # argon2id with the library's current recommended parameters
-_DUMMY_HASH = _HASHER.hash("floe: no such account")
+
+
+@cache
+def _dummy_hash() -> str:
+    """A hash to check when there is none (made at first use: argon2 takes a tenth of a second by design)."""
+    return _HASHER.hash("floe: no such account")
 
 
 def hash_password(password: str) -> str:
@@ -17,7 +24,7 @@ def verify_password(stored_hash: str | None, password: str) -> bool:
     """True when ``password`` matches. With no stored hash a dummy one is checked, so the
     answer takes as long whether or not the account (or its password) exists."""
     try:
-        return _HASHER.verify(stored_hash or _DUMMY_HASH, password) and stored_hash is not None
+        return _HASHER.verify(stored_hash or _dummy_hash(), password) and stored_hash is not None
     except (VerificationError, InvalidHashError):
         return False
 

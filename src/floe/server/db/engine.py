@@ -5,13 +5,15 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
-from alembic import command
-from alembic.config import Config
 from sqlalchemy.engine import make_url
 
 from floe.files import create_private_file
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -82,7 +84,21 @@ def create_engine(url: str) -> sa.Engine:
 MIGRATION_LOCK_KEY = 0x666C6F65
 
 
+# The newest migration revision. A new database is made at it directly (below); the test of the
+# migrations checks that this is the head of the migrations folder.
+HEAD_REVISION = "0011"
+
+# Alembic's own bookkeeping table, as Alembic makes it: one row, the revision the schema is at.
+_VERSION_TABLE = sa.Table(
+    "alembic_version",
+    sa.MetaData(),
+    sa.Column("version_num", sa.String(32), primary_key=True),
+)
+
+
 def _alembic_config(conn: sa.Connection | None = None) -> Config:
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     config.attributes["connection"] = conn
@@ -142,11 +158,34 @@ def write_transaction(engine: sa.Engine) -> Iterator[sa.Connection]:
 def migrate(engine: sa.Engine, revision: str = "head") -> None:
     """Bring the schema up to ``revision`` (the newest by default), in one transaction.
 
-    On PostgreSQL, a transaction-scoped advisory lock serializes processes that start at once on
+    An empty database is made at the newest revision from the table definitions (``_made_at_head``);
+    one at an older revision runs the migrations it lacks. On PostgreSQL, a transaction-scoped advisory lock serializes processes that start at once on
     the same database: the first migrates, the others wait, then find nothing left to do; on SQLite
     the write transaction does the same.
     """
     with write_transaction(engine) as conn:
         if conn.dialect.name == "postgresql":
             conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
+        if revision in ("head", HEAD_REVISION) and _made_at_head(conn):
+            return
+        from alembic import command
+
         command.upgrade(_alembic_config(conn), revision)
+
+
+def _made_at_head(conn: sa.Connection) -> bool:
+    """True when the schema is at the newest revision already, or was empty and has just been made
+    there: the tables created from their definitions and the revision stamped, as Alembic's "building
+    an up to date database from scratch" recipe does -- a tenth of the time of running every migration,
+    with no Alembic to load."""
+    existing = set(sa.inspect(conn).get_table_names())
+    if _VERSION_TABLE.name in existing:
+        return conn.execute(sa.select(_VERSION_TABLE.c.version_num)).scalars().all() == [HEAD_REVISION]
+    from floe.server.db.tables import metadata
+
+    if existing & set(metadata.tables):
+        return False  # tables without a revision: not ours to guess at; Alembic will say what is wrong
+    metadata.create_all(conn)
+    _VERSION_TABLE.create(conn)
+    conn.execute(_VERSION_TABLE.insert().values(version_num=HEAD_REVISION))
+    return True
