@@ -14,6 +14,7 @@ from cryptography.fernet import Fernet, InvalidToken
 
 from cli_runner import Floe, error_line
 from floe.server.db import tables as t
+from services import wait_until
 
 SECRET = "s3cr3t-key-for-rotation"
 
@@ -125,7 +126,10 @@ def test_rotating_the_key_keeps_a_running_server_decrypting(on_s3, tmp_path):
     reader = threading.Thread(target=read_secrets)
     reader.start()
     try:
+        wait_until(lambda: len(statuses) >= 3, 30, what="reads before the rotation")
         done = floe.ok("admin", "rotate-secret-key", *_db_args(server))
+        during = len(statuses)
+        wait_until(lambda: len(statuses) >= during + 3, 30, what="reads after the rotation")
     finally:
         stop.set()
         reader.join(60)

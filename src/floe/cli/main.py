@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import platform
 import sys
+from collections.abc import Callable
+from functools import cache
+from typing import Any
 
 import typer
+import typer.main
 
 from floe import __version__
 from floe.cli import admin as _admin  # noqa: F401  (registers the `floe admin` operations)
@@ -48,11 +52,18 @@ def version(json_out: JsonOpt = False) -> None:
         typer.echo(__version__)
 
 
+@cache
+def _command() -> Callable[..., Any]:
+    """The click command typer makes of ``app``, once per process (calling ``app`` itself would
+    inspect every command's signature again at each call, tens of milliseconds)."""
+    return typer.main.get_command(app)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Run the CLI; usage errors exit 2, failures 1, never with a traceback for expected errors."""
     try:
-        # Not standalone: typer returns the code of a ``typer.Exit`` (e.g. from ``fail()``) instead of exiting.
-        result = app(args=argv, standalone_mode=False)
+        # Not standalone: click returns the code of a ``typer.Exit`` (e.g. from ``fail()``) instead of exiting.
+        result = _command()(args=argv, standalone_mode=False)
     except _ClickException as exc:  # usage errors (exit 2) and other click errors, without a traceback
         exc.show()
         sys.exit(exc.exit_code)
