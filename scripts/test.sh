@@ -180,6 +180,10 @@ workers=(-n "${FLOE_TEST_WORKERS:-$default_workers}" --dist loadfile)
 for arg in "$@"; do
     case "$arg" in -n | -n[0-9a]* | --numprocesses* | no:xdist) workers=() ;; esac
 done
+# Bytecode is written for this run even where PYTHONDONTWRITEBYTECODE is set: the suite starts about a
+# hundred Python processes (servers, CLI commands), each of which would otherwise compile Floe's source
+# again, and pytest keeps its rewritten test modules the same way. It goes to __pycache__ (gitignored).
+unset PYTHONDONTWRITEBYTECODE
 log "running: python -m pytest ${workers[*]} $*"
 status=0
 "$py" -m pytest "${workers[@]}" "$@" || status=$?
