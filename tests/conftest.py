@@ -39,6 +39,7 @@ from typing import NoReturn
 
 import httpx
 import pytest
+import sqlalchemy as sa
 
 # Make `services` importable whatever pytest's import mode (and even if tests/ becomes a package).
 if str(Path(__file__).parent) not in sys.path:
@@ -65,6 +66,27 @@ from services import (
     start_postgres,
     unique_name,
 )
+
+# Catalog.read() runs its PostgreSQL statements in autocommit (floe.server.db.engine.read_connection):
+# a write through it would commit alone, outside any transaction. Every engine in a test process (the
+# in-process servers) refuses one, and the test that caused it fails even if the server hid the error.
+_WRITES_ON_READS: list[str] = []
+
+
+@sa.event.listens_for(sa.engine.Engine, "before_cursor_execute")
+def _no_write_through_a_read_connection(conn, cursor, statement, parameters, context, executemany) -> None:
+    if statement.lstrip()[:6].upper() in ("INSERT", "UPDATE", "DELETE") and (
+        conn.get_execution_options().get("isolation_level") == "AUTOCOMMIT"
+    ):
+        _WRITES_ON_READS.append(statement[:200])
+        raise AssertionError(f"a write through Catalog.read(): {statement[:200]}")
+
+
+@pytest.fixture(autouse=True)
+def _check_no_write_through_a_read_connection() -> Iterator[None]:
+    del _WRITES_ON_READS[:]
+    yield
+    assert not _WRITES_ON_READS, f"writes through Catalog.read(): {_WRITES_ON_READS}"
 
 
 def pytest_configure(config: pytest.Config) -> None:

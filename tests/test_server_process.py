@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
+from floe.server.db import tables
 from floe.server.db.engine import (
     HEAD_REVISION,
     create_engine,
@@ -20,6 +21,8 @@ from floe.server.db.engine import (
     known_revisions,
     migrate,
     pending_revisions,
+    read_connection,
+    write_transaction,
 )
 from floe.server.db.tables import metadata
 from services import admin_token_cli, start_floe, unique_name
@@ -173,3 +176,21 @@ def test_workers_share_one_catalog(tmp_path, database_url):
             assert (me["org"], me["role"], me["is_site_admin"]) == (org, "admin", site_admin)
     finally:
         server.stop()
+
+
+def test_reads_on_postgresql_hold_no_transaction_open(postgres):
+    """Catalog reads on PostgreSQL run each statement alone: no BEGIN and ROLLBACK round trips, and no
+    session left "idle in transaction" between statements; a write transaction is still one."""
+    engine = create_engine(postgres.create_database(unique_name("floe_reads_")))
+    migrate(engine)
+    state = sa.text("SELECT state FROM pg_stat_activity WHERE pid = :pid")
+    with engine.connect() as watcher, read_connection(engine) as conn:
+        watcher.execution_options(isolation_level="AUTOCOMMIT")
+        pid = conn.execute(sa.text("SELECT pg_backend_pid()")).scalar()
+        assert conn.execute(sa.select(sa.func.count()).select_from(tables.orgs)).scalar() == 0
+        assert watcher.execute(state, {"pid": pid}).scalar() == "idle"
+    with engine.connect() as watcher, write_transaction(engine) as conn:
+        watcher.execution_options(isolation_level="AUTOCOMMIT")
+        pid = conn.execute(sa.text("SELECT pg_backend_pid()")).scalar()
+        assert watcher.execute(state, {"pid": pid}).scalar() == "idle in transaction"
+    engine.dispose()

@@ -498,8 +498,10 @@ def repo_credentials(
 
 
 # Built once: statement construction costs more than running it on the hot path.
+# whether the repo has virtual chunk containers: their query runs only for the repos that have some
+_HAS_CONTAINERS = sa.exists().where(t.virtual_containers.c.repo_id == t.repos.c.id).label("has_containers")
 OPEN_QUERY = (
-    sa.select(t.repos, t.buckets, t.orgs.c.default_bucket_id)
+    sa.select(t.repos, t.buckets, t.orgs.c.default_bucket_id, _HAS_CONTAINERS)
     .select_from(t.repos)
     .join(t.orgs, t.orgs.c.id == t.repos.c.org_id)
     .join(t.buckets, t.buckets.c.id == t.repos.c.bucket_id)
@@ -541,7 +543,9 @@ def open_repo(
             )
         # before any credentials are made: an entry still being created is not opened (see creation)
         repo["state"] = creation.check_openable(cat, principal, repo, bucket, f"{org_name}/{name}")
-        containers = {} if offline else container_credentials(cat, conn, repo.id, org_name)
+        containers = {}
+        if mapping["has_containers"] and not offline:
+            containers = container_credentials(cat, conn, repo.id, org_name)
         can_write = may(conn, principal, Action.REPO_WRITE, repo.org_id, repo.id)
     bucket_resp = bucket_model(bucket, mapping[t.orgs.c.default_bucket_id])
     reading = read_only or not can_write
