@@ -171,9 +171,9 @@ def migrate(engine: sa.Engine, revision: str = "head") -> None:
     """Bring the schema up to ``revision`` (the newest by default), in one transaction.
 
     An empty database is made at the newest revision from the table definitions (``_made_at_head``);
-    one at an older revision runs the migrations it lacks. On PostgreSQL, a transaction-scoped advisory lock serializes processes that start at once on
-    the same database: the first migrates, the others wait, then find nothing left to do; on SQLite
-    the write transaction does the same.
+    one at an older revision runs the migrations it lacks. On PostgreSQL, a transaction-scoped advisory
+    lock serializes processes that start at once on the same database: the first migrates, the others
+    wait, then find nothing left to do; on SQLite the write transaction does the same.
     """
     with write_transaction(engine) as conn:
         if conn.dialect.name == "postgresql":
