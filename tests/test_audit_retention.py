@@ -4,7 +4,6 @@ retention are pruned by the server's periodic job while every other event stays.
 
 from __future__ import annotations
 
-import secrets
 import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
@@ -22,19 +21,7 @@ from floe.server.settings import Settings
 def _hot_repo(server, moto, bucket: str) -> None:
     """Repo ``default/hot`` on an S3 bucket config with keys, so that opening it vends credentials."""
     with floe.Client(service_uri=server.url, token=server.token) as client:
-        client.create_bucket_config(
-            org="default",
-            nickname="moto",
-            uri=f"s3://{bucket}/{secrets.token_hex(4)}",
-            extra_config={"endpoint_url": moto.endpoint, "region_name": "us-east-1"},
-            auth_config={
-                "method": "hmac",
-                "access_key_id": "testing",
-                "secret_access_key": "testing",
-                "read_access_key_id": "reader",
-                "read_secret_access_key": "reader",
-            },
-        )
+        client.create_bucket_config(org="default", nickname="moto", **moto.bucket_config(bucket))
         client.create_repo("default/hot", bucket_config_nickname="moto")
 
 

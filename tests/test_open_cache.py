@@ -6,7 +6,6 @@ is still counted in the audit trail -- also those a server answered just before 
 from __future__ import annotations
 
 import contextlib
-import secrets
 import time
 
 import httpx
@@ -26,17 +25,7 @@ def _http(server, token: str) -> httpx.Client:
 def _repo_on_s3(server, moto, bucket: str, name: str) -> None:
     with floe.Client(service_uri=server.url, token=server.token) as client:
         client.create_bucket_config(
-            org="default",
-            nickname="moto",
-            uri=f"s3://{bucket}/{secrets.token_hex(4)}",
-            extra_config={"endpoint_url": moto.endpoint, "region_name": "us-east-1"},
-            auth_config={
-                "method": "hmac",
-                "access_key_id": "testing",
-                "secret_access_key": "testing",
-                "read_access_key_id": READER_KEY,
-                "read_secret_access_key": READER_KEY,
-            },
+            org="default", nickname="moto", **moto.bucket_config(bucket, reader_key=READER_KEY)
         )
         client.create_repo(f"default/{name}", bucket_config_nickname="moto")
 

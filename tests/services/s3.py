@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+import secrets
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import boto3
 from botocore.config import Config
@@ -28,6 +30,22 @@ class MotoServer(ServiceProcess):
     """A moto S3 server on ``endpoint``; any credentials are accepted."""
 
     endpoint: str = ""
+
+    def bucket_config(self, bucket: str, *, reader_key: str = "reader") -> dict[str, Any]:
+        """Arguments of ``floe.Client.create_bucket_config`` (with ``org`` and ``nickname``) for a bucket
+        config on this server under a fresh prefix of ``bucket``: HMAC keys, and a read-only pair
+        (``reader_key`` as id and secret), so opening a repo on it vends credentials."""
+        return {
+            "uri": f"s3://{bucket}/{secrets.token_hex(4)}",
+            "extra_config": {"endpoint_url": self.endpoint, "region_name": MOTO_REGION},
+            "auth_config": {
+                "method": "hmac",
+                "access_key_id": MOTO_ACCESS_KEY,
+                "secret_access_key": MOTO_SECRET_KEY,
+                "read_access_key_id": reader_key,
+                "read_secret_access_key": reader_key,
+            },
+        }
 
     def s3_client(self):
         """A boto3 S3 client for this server (dummy keys, path-style addressing)."""

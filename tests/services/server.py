@@ -140,8 +140,9 @@ def start_floe(
     The log goes to ``data_dir.parent/floe-PORT.log`` and ``FLOE_CONFIG_DIR`` points at a fresh
     ``data_dir.parent/floe-config-PORT`` (both overridable through ``env``). Waits up to ``timeout``
     seconds for ``GET /health`` to return 200 (over https with ``tls``: a certificate, its key and the CA
-    file that signed it), then makes the token in this process, straight in the
-    database (:func:`admin_token`, what ``floe admin token --org default`` does).
+    file that signed it) and, with ``--workers N`` in ``extra_args``, for all N processes to start;
+    then makes the token in this process, straight in the database (:func:`admin_token`, what
+    ``floe admin token --org default`` does).
     """
     data_dir = Path(data_dir)
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -170,11 +171,31 @@ def start_floe(
             log_path,
             what="floe server",
         )
+        workers = _workers(extra_args)
+        if workers > 1:  # /health answers once one process is up: wait for all of them
+            wait_until(
+                lambda: server.log_text().count("Application startup complete") >= workers,
+                timeout,
+                server.process,
+                log_path,
+                what=f"all {workers} floe server processes",
+            )
         server.token = admin_token(server)
     except BaseException:
         server.stop()
         raise
     return server
+
+
+def _workers(extra_args: Sequence[str]) -> int:
+    """The ``--workers N`` of a ``floe serve`` command line (1 without one)."""
+    args = list(extra_args)
+    for i, arg in enumerate(args):
+        if arg == "--workers" and i + 1 < len(args):
+            return int(args[i + 1])
+        if arg.startswith("--workers="):
+            return int(arg.split("=", 1)[1])
+    return 1
 
 
 @contextlib.contextmanager
