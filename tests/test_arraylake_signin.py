@@ -126,11 +126,16 @@ def _user(floe: TlsFloe, token: str) -> httpx.Response:
 
 def test_floe_client_trusts_the_ca_in_ssl_cert_file(tls_floe, monkeypatch):
     import floe
+    from floe.tls import ssl_context
 
+    monkeypatch.delenv("SSL_CERT_FILE", raising=False)
     with pytest.raises(floe.FloeError):  # not trusted without it
         floe.Client(tls_floe.url, tls_floe.token).list_repos("default")
+    default = ssl_context()
     monkeypatch.setenv("SSL_CERT_FILE", tls_floe.ca)
     assert floe.Client(tls_floe.url, tls_floe.token).list_repos("default") == []
+    # one context per CA bundle, shared by every client of the process
+    assert ssl_context() is ssl_context() and ssl_context() is not default
 
 
 def test_auth_config_names_the_domain_and_the_token_routes_refuse_clearly(tls_floe):
