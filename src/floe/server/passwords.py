@@ -23,8 +23,9 @@ def hash_password(password: str) -> str:
 def verify_password(stored_hash: str | None, password: str) -> bool:
     """True when ``password`` matches. With no stored hash a dummy one is checked, so the
     answer takes as long whether or not the account (or its password) exists."""
+    dummy = _dummy_hash()  # made at the first check of either kind, so that one is no tell either
     try:
-        return _HASHER.verify(stored_hash or _dummy_hash(), password) and stored_hash is not None
+        return _HASHER.verify(stored_hash or dummy, password) and stored_hash is not None
     except (VerificationError, InvalidHashError):
         return False
 

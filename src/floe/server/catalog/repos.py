@@ -497,9 +497,9 @@ def repo_credentials(
     return creds
 
 
-# Built once: statement construction costs more than running it on the hot path.
-# whether the repo has virtual chunk containers: their query runs only for the repos that have some
+# Whether the repo has virtual chunk containers: their query runs only for the repos that have some.
 _HAS_CONTAINERS = sa.exists().where(t.virtual_containers.c.repo_id == t.repos.c.id).label("has_containers")
+# Built once: statement construction costs more than running it on the hot path.
 OPEN_QUERY = (
     sa.select(t.repos, t.buckets, t.orgs.c.default_bucket_id, _HAS_CONTAINERS)
     .select_from(t.repos)
